@@ -1,0 +1,1 @@
+//! Embedding examples; the DApp backend arrives with the embedding-API issue.

@@ -1,0 +1,127 @@
+//! Results and errors of loading and executing contracts.
+
+use crate::instrument::InstrumentError;
+use crate::validate::ValidationError;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A contract panic: the message and source location the SDK reported through `abort`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Panic {
+    /// The panic message.
+    pub message: String,
+    /// Source file, if reported.
+    pub file: Option<String>,
+    /// Source line (0 if unknown).
+    pub line: u32,
+    /// Source column (0 if unknown).
+    pub column: u32,
+}
+
+impl std::fmt::Display for Panic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.file {
+            Some(file) => write!(
+                f,
+                "{} at {}:{}:{}",
+                self.message, file, self.line, self.column
+            ),
+            None => write!(f, "{}", self.message),
+        }
+    }
+}
+
+/// A wasm trap other than running out of gas or panicking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrapKind {
+    /// The deterministic, instrumented stack budget was exceeded.
+    StackOverflow,
+    /// Out-of-bounds memory access.
+    MemoryOutOfBounds,
+    /// Integer division by zero.
+    DivisionByZero,
+    /// Integer overflow (`INT_MIN / -1`) or bad float-to-int conversion.
+    IntegerOverflow,
+    /// Float-to-int conversion of NaN or an out-of-range value.
+    BadConversionToInteger,
+    /// `call_indirect` to an empty slot, out of the table, or with the wrong signature.
+    BadIndirectCall,
+    /// A host function rejected its arguments (bad pointer, length over a limit).
+    BadHostArgument,
+    /// Any other trap.
+    Other,
+}
+
+/// How an execution ended. Gas used follows DESIGN.md section 2: out of gas and traps use the
+/// whole limit; success and panics use what was measured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The entry point returned and gas was left.
+    Success,
+    /// Gas ran out (including "finished overdrawn").
+    OutOfGas,
+    /// The contract panicked (`abort` or `unreachable`).
+    Panic(Panic),
+    /// A wasm trap or rejected host-call argument.
+    Trap {
+        /// What kind.
+        kind: TrapKind,
+        /// wasmtime's or the host's description.
+        message: String,
+    },
+    /// The module exports no entry point of that name.
+    NoSuchEntry(String),
+}
+
+impl Outcome {
+    /// Whether the execution succeeded.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Success)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Success => write!(f, "success"),
+            Outcome::OutOfGas => write!(f, "out of gas"),
+            Outcome::Panic(p) => write!(f, "panicked: {p}"),
+            Outcome::Trap { kind, message } => write!(f, "trapped ({kind:?}): {message}"),
+            Outcome::NoSuchEntry(name) => write!(f, "no entry point `{name}`"),
+        }
+    }
+}
+
+/// A failure that is not a contract's doing: bad code at load time, or a node fault. A node
+/// fault must never become a consensus result (do not commit the block).
+#[derive(Debug, Error)]
+pub enum VmError {
+    /// The code failed validation.
+    #[error("invalid contract: {0}")]
+    Validation(#[from] ValidationError),
+    /// Instrumentation failed on validated code (a VM bug).
+    #[error(transparent)]
+    Instrument(#[from] InstrumentError),
+    /// wasmtime refused to compile or instantiate.
+    #[error("engine error: {0}")]
+    Engine(String),
+    /// The host reported a failure of its own.
+    #[error(transparent)]
+    Host(#[from] crate::host::HostFault),
+    /// wasmtime's native stack guard fired: the instrumented limit should make this
+    /// impossible, so it is a node fault.
+    #[error("native stack overflow (node fault): the deterministic stack limit did not hold")]
+    NativeStackOverflow,
+    /// Executions nested deeper than the configured limit on one thread.
+    #[error("execution nested deeper than {0} levels")]
+    CallDepth(u32),
+    /// The compiled-module cache directory could not be used.
+    #[error("module cache: {0}")]
+    Cache(String),
+}
+
+impl VmError {
+    pub(crate) fn engine(e: impl std::fmt::Display) -> Self {
+        VmError::Engine(e.to_string())
+    }
+}

@@ -1,0 +1,33 @@
+//! chainvm-vm: contract wasm bytes to validated, instrumented, compiled, deterministic,
+//! gas-metered execution on wasmtime.
+//!
+//! One file per concern: [`validate`] (deploy-time rules), [`instrument`] (deterministic stack
+//! counter), [`schedule`] (gas costs), [`engine`] (wasmtime settings), [`host`] (the trait the
+//! chain implements), `imports` (the host functions and their charging), [`cache`] (compiled
+//! modules), [`vm`] (load and execute, result rules) and [`testing`] (an in-memory host).
+//!
+//! The VM knows nothing about accounts, blocks or state layout: it sees a [`Host`].
+
+pub mod cache;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod gas;
+pub mod host;
+mod imports;
+pub mod instrument;
+pub mod schedule;
+pub mod testing;
+pub mod validate;
+pub mod vm;
+
+pub use cache::CacheStats;
+pub use config::{RuntimeLimits, ValidationLimits, VmConfig};
+pub use error::{Outcome, Panic, TrapKind, VmError};
+pub use gas::{GasBreakdown, HostFnGas};
+pub use host::{
+    Address, Amount, CallContext, CallRequest, CallResult, Host, HostFault, TransferError,
+};
+pub use schedule::GasSchedule;
+pub use validate::{ModuleInfo, ValidationError};
+pub use vm::{Contract, Execution, Vm, code_hash};

@@ -1,0 +1,578 @@
+//! Deploy-time checks of contract wasm: one typed error per rule.
+//!
+//! Runs wasmparser's validator with exactly the feature set rustc's `wasm32-unknown-unknown`
+//! output needs, then applies chainvm's own rules (host imports with exact signatures, one
+//! defined memory, no start function, no table or reference instructions, size caps). The
+//! result also carries what instrumentation needs: each function's stack-frame model.
+
+use crate::config::ValidationLimits;
+use chainvm_abi as abi;
+use thiserror::Error;
+use wasmparser::{
+    CompositeInnerType, ElementItems, ElementKind, ExternalKind, FuncType, Operator, Parser,
+    Payload, TypeRef, ValType, Validator, WasmFeatures,
+};
+
+/// Bumped whenever a rule changes; part of the compiled-module cache key.
+pub const VALIDATION_VERSION: u32 = 1;
+
+/// Exports with this prefix are reserved for the VM's own instrumentation.
+pub const RESERVED_PREFIX: &str = "__chainvm";
+
+/// The wasm features contracts may use: what rustc emits for `wasm32-unknown-unknown`, no more.
+/// Reference types are on for their encoding only (`call_indirect`); their instructions are
+/// rejected below.
+pub fn allowed_features() -> WasmFeatures {
+    WasmFeatures::WASM1
+        | WasmFeatures::BULK_MEMORY
+        | WasmFeatures::REFERENCE_TYPES
+        | WasmFeatures::SIGN_EXTENSION
+        | WasmFeatures::SATURATING_FLOAT_TO_INT
+        | WasmFeatures::MULTI_VALUE
+}
+
+/// Why a module was rejected. Every variant names the rule it broke.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ValidationError {
+    /// Larger than `max_code_size`.
+    #[error("code size {size} bytes exceeds the limit of {max}")]
+    CodeTooLarge {
+        /// Actual size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Not valid wasm, or uses a feature that is not enabled.
+    #[error("invalid wasm: {0}")]
+    Invalid(String),
+    /// A component, not a core module.
+    #[error("components are not supported, only core wasm modules")]
+    NotAModule,
+    /// An instruction chainvm does not allow (tables, references, `memory.init`...).
+    #[error("instruction `{op}` is not allowed (function {func})")]
+    ForbiddenInstruction {
+        /// The operator's name.
+        op: &'static str,
+        /// Index of the defined function using it.
+        func: u32,
+    },
+    /// A reference type used as a value (param, result, local or global).
+    #[error("reference types may not be used as values ({0})")]
+    ReferenceValue(&'static str),
+    /// An import that is not a function.
+    #[error("import `{module}.{name}` is not a function: only host functions may be imported")]
+    ImportNotFunction {
+        /// Import module.
+        module: String,
+        /// Import name.
+        name: String,
+    },
+    /// An import that is not part of the host ABI.
+    #[error("unknown import `{module}.{name}`: not a chainvm host function")]
+    UnknownImport {
+        /// Import module.
+        module: String,
+        /// Import name.
+        name: String,
+    },
+    /// A host function imported with the wrong signature.
+    #[error("import `{name}` has signature {found}, the host ABI expects {expected}")]
+    ImportSignature {
+        /// Host function name.
+        name: String,
+        /// What the module declared.
+        found: String,
+        /// What the ABI defines.
+        expected: String,
+    },
+    /// The module does not define exactly one memory.
+    #[error("a contract must define exactly one memory, found {0}")]
+    MemoryCount(u32),
+    /// The initial memory is larger than allowed.
+    #[error("initial memory of {pages} pages exceeds the limit of {max}")]
+    MemoryTooLarge {
+        /// Declared initial pages.
+        pages: u64,
+        /// The limit.
+        max: u32,
+    },
+    /// The memory is not exported as `memory`.
+    #[error("the memory must be exported as `memory`")]
+    MemoryNotExported,
+    /// A start section is present.
+    #[error("start functions are not allowed")]
+    StartFunction,
+    /// More than one table, or a table that is too large.
+    #[error("tables: {0}")]
+    Table(String),
+    /// Element segments other than active function lists for table 0.
+    #[error("element segments: {0}")]
+    Element(String),
+    /// Passive data segments (only `memory.init` could use them, and it is forbidden).
+    #[error("passive data segments are not allowed")]
+    PassiveData,
+    /// An export that is not allowed.
+    #[error("export `{name}`: {reason}")]
+    Export {
+        /// Export name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A count above its cap (`what` names the limit).
+    #[error("too many {what}: {found} exceeds the limit of {max}{}", func.map(|f| format!(" (function {f})")).unwrap_or_default())]
+    TooMany {
+        /// Which limit.
+        what: &'static str,
+        /// Function the count belongs to, if per function.
+        func: Option<u32>,
+        /// The count found.
+        found: u64,
+        /// The limit.
+        max: u64,
+    },
+}
+
+/// What validation learnt about a defined function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FuncInfo {
+    /// Index into the type section.
+    pub type_index: u32,
+    /// Stack-frame model in bytes: 64 + params + locals + maximum operand stack.
+    pub frame_bytes: u32,
+}
+
+/// The facts about a valid module that instrumentation and execution need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleInfo {
+    /// Number of imported functions (defined functions are numbered after them).
+    pub imported_funcs: u32,
+    /// Defined functions, in order.
+    pub funcs: Vec<FuncInfo>,
+    /// Number of defined globals.
+    pub globals: u32,
+    /// Names of exported functions (the entry points), sorted.
+    pub entry_points: Vec<String>,
+    /// Declared initial memory, in pages.
+    pub initial_pages: u32,
+}
+
+fn too_many(what: &'static str, func: Option<u32>, found: u64, max: u32) -> ValidationError {
+    ValidationError::TooMany {
+        what,
+        func,
+        found,
+        max: max as u64,
+    }
+}
+
+fn check_count(
+    what: &'static str,
+    func: Option<u32>,
+    found: u64,
+    max: u32,
+) -> Result<(), ValidationError> {
+    if found > max as u64 {
+        Err(too_many(what, func, found, max))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_value_types(tys: &[ValType], what: &'static str) -> Result<(), ValidationError> {
+    if tys.iter().any(|t| matches!(t, ValType::Ref(_))) {
+        return Err(ValidationError::ReferenceValue(what));
+    }
+    Ok(())
+}
+
+fn val_bytes(t: ValType) -> u32 {
+    match t {
+        ValType::I32 | ValType::F32 => 4,
+        _ => 8,
+    }
+}
+
+fn abi_type(t: abi::ValType) -> ValType {
+    match t {
+        abi::ValType::I32 => ValType::I32,
+        abi::ValType::I64 => ValType::I64,
+    }
+}
+
+fn signature(params: &[ValType], results: &[ValType]) -> String {
+    let list = |v: &[ValType]| {
+        v.iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!("({}) -> ({})", list(params), list(results))
+}
+
+/// The name of an operator chainvm forbids, or `None` if it is allowed.
+fn forbidden(op: &Operator) -> Option<&'static str> {
+    Some(match op {
+        Operator::TableGet { .. } => "table.get",
+        Operator::TableSet { .. } => "table.set",
+        Operator::TableGrow { .. } => "table.grow",
+        Operator::TableSize { .. } => "table.size",
+        Operator::TableFill { .. } => "table.fill",
+        Operator::TableCopy { .. } => "table.copy",
+        Operator::TableInit { .. } => "table.init",
+        Operator::ElemDrop { .. } => "elem.drop",
+        Operator::RefNull { .. } => "ref.null",
+        Operator::RefIsNull => "ref.is_null",
+        Operator::RefFunc { .. } => "ref.func",
+        Operator::MemoryInit { .. } => "memory.init",
+        Operator::DataDrop { .. } => "data.drop",
+        Operator::TypedSelect { ty } if matches!(ty, ValType::Ref(_)) => "select (reference)",
+        _ => return None,
+    })
+}
+
+fn invalid(e: wasmparser::BinaryReaderError) -> ValidationError {
+    ValidationError::Invalid(e.to_string())
+}
+
+/// Validates contract code against the host ABI and `limits`.
+pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, ValidationError> {
+    if code.len() > limits.max_code_size {
+        return Err(ValidationError::CodeTooLarge {
+            size: code.len(),
+            max: limits.max_code_size,
+        });
+    }
+    let mut validator = Validator::new_with_features(allowed_features());
+    let mut types: Vec<FuncType> = Vec::new();
+    let mut func_types: Vec<u32> = Vec::new();
+    let mut info = ModuleInfo {
+        imported_funcs: 0,
+        funcs: Vec::new(),
+        globals: 0,
+        entry_points: Vec::new(),
+        initial_pages: 0,
+    };
+    let mut memories = 0u32;
+    let mut memory_exported = false;
+    let mut exported_funcs: Vec<(String, u32)> = Vec::new();
+    let mut total_params = 0u64;
+    let mut total_locals = 0u64;
+    let mut allocs = wasmparser::FuncValidatorAllocations::default();
+
+    for payload in Parser::new(0).parse_all(code) {
+        let payload = payload.map_err(invalid)?;
+        let valid = validator.payload(&payload).map_err(invalid)?;
+        match &payload {
+            Payload::Version { encoding, .. } => {
+                if *encoding != wasmparser::Encoding::Module {
+                    return Err(ValidationError::NotAModule);
+                }
+            }
+            Payload::TypeSection(reader) => {
+                for group in reader.clone() {
+                    for sub in group.map_err(invalid)?.into_types() {
+                        match &sub.composite_type.inner {
+                            CompositeInnerType::Func(f) => {
+                                check_value_types(f.params(), "function parameter")?;
+                                check_value_types(f.results(), "function result")?;
+                                check_count(
+                                    "params",
+                                    None,
+                                    f.params().len() as u64,
+                                    limits.max_params,
+                                )?;
+                                check_count(
+                                    "results",
+                                    None,
+                                    f.results().len() as u64,
+                                    limits.max_results,
+                                )?;
+                                types.push(f.clone());
+                            }
+                            _ => return Err(ValidationError::Invalid("non-function type".into())),
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for imp in reader.clone().into_imports() {
+                    let imp = imp.map_err(invalid)?;
+                    let TypeRef::Func(ty) = imp.ty else {
+                        return Err(ValidationError::ImportNotFunction {
+                            module: imp.module.into(),
+                            name: imp.name.into(),
+                        });
+                    };
+                    let host = (imp.module == abi::IMPORT_MODULE)
+                        .then(|| abi::host_fn(imp.name))
+                        .flatten()
+                        .ok_or_else(|| ValidationError::UnknownImport {
+                            module: imp.module.into(),
+                            name: imp.name.into(),
+                        })?;
+                    let ft = types.get(ty as usize).ok_or_else(|| {
+                        ValidationError::Invalid("import type out of range".into())
+                    })?;
+                    let want_p: Vec<ValType> = host.params.iter().map(|t| abi_type(*t)).collect();
+                    let want_r: Vec<ValType> = host.results.iter().map(|t| abi_type(*t)).collect();
+                    if ft.params() != want_p.as_slice() || ft.results() != want_r.as_slice() {
+                        return Err(ValidationError::ImportSignature {
+                            name: imp.name.into(),
+                            found: signature(ft.params(), ft.results()),
+                            expected: signature(&want_p, &want_r),
+                        });
+                    }
+                    info.imported_funcs += 1;
+                    func_types.push(ty);
+                }
+                check_count(
+                    "imports",
+                    None,
+                    info.imported_funcs as u64,
+                    limits.max_imports,
+                )?;
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader.clone() {
+                    let ty = ty.map_err(invalid)?;
+                    func_types.push(ty);
+                    let params = types.get(ty as usize).map_or(0, |t| t.params().len()) as u64;
+                    total_params += params;
+                }
+                check_count(
+                    "functions",
+                    None,
+                    func_types.len() as u64,
+                    limits.max_functions,
+                )?;
+                check_count(
+                    "params in total",
+                    None,
+                    total_params,
+                    limits.max_total_params,
+                )?;
+            }
+            Payload::TableSection(reader) => {
+                let mut n = 0;
+                for t in reader.clone() {
+                    let t = t.map_err(invalid)?;
+                    n += 1;
+                    if t.ty.initial > limits.max_table_elements as u64 {
+                        return Err(ValidationError::Table(format!(
+                            "initial size {} exceeds the limit of {}",
+                            t.ty.initial, limits.max_table_elements
+                        )));
+                    }
+                }
+                if n > 1 {
+                    return Err(ValidationError::Table(format!(
+                        "{n} tables, at most 1 allowed"
+                    )));
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for m in reader.clone() {
+                    let m = m.map_err(invalid)?;
+                    memories += 1;
+                    if m.initial > limits.max_initial_pages as u64 {
+                        return Err(ValidationError::MemoryTooLarge {
+                            pages: m.initial,
+                            max: limits.max_initial_pages,
+                        });
+                    }
+                    info.initial_pages = m.initial as u32;
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for g in reader.clone() {
+                    let g = g.map_err(invalid)?;
+                    check_value_types(&[g.ty.content_type], "global")?;
+                    info.globals += 1;
+                }
+                check_count("globals", None, info.globals as u64, limits.max_globals)?;
+            }
+            Payload::ExportSection(reader) => {
+                let mut n = 0u64;
+                for e in reader.clone() {
+                    let e = e.map_err(invalid)?;
+                    n += 1;
+                    if e.name.starts_with(RESERVED_PREFIX) {
+                        return Err(ValidationError::Export {
+                            name: e.name.into(),
+                            reason: "names starting with `__chainvm` are reserved",
+                        });
+                    }
+                    match e.kind {
+                        ExternalKind::Func => exported_funcs.push((e.name.into(), e.index)),
+                        ExternalKind::Memory if e.name == abi::MEMORY_EXPORT => {
+                            memory_exported = true
+                        }
+                        ExternalKind::Memory => {
+                            return Err(ValidationError::Export {
+                                name: e.name.into(),
+                                reason: "the memory may only be exported as `memory`",
+                            });
+                        }
+                        ExternalKind::Global => {}
+                        _ => {
+                            return Err(ValidationError::Export {
+                                name: e.name.into(),
+                                reason: "only functions, the memory and globals may be exported",
+                            });
+                        }
+                    }
+                }
+                check_count("exports", None, n, limits.max_exports)?;
+            }
+            Payload::StartSection { .. } => return Err(ValidationError::StartFunction),
+            Payload::ElementSection(reader) => {
+                let mut n = 0u64;
+                for e in reader.clone() {
+                    let e = e.map_err(invalid)?;
+                    n += 1;
+                    if !matches!(
+                        e.kind,
+                        ElementKind::Active {
+                            table_index: None | Some(0),
+                            ..
+                        }
+                    ) {
+                        return Err(ValidationError::Element(
+                            "only active segments for table 0 are allowed".into(),
+                        ));
+                    }
+                    if !matches!(e.items, ElementItems::Functions(_)) {
+                        return Err(ValidationError::Element(
+                            "only function-index lists are allowed".into(),
+                        ));
+                    }
+                }
+                check_count("element segments", None, n, limits.max_element_segments)?;
+            }
+            Payload::DataSection(reader) => {
+                let mut n = 0u64;
+                for d in reader.clone() {
+                    let d = d.map_err(invalid)?;
+                    n += 1;
+                    if matches!(d.kind, wasmparser::DataKind::Passive) {
+                        return Err(ValidationError::PassiveData);
+                    }
+                }
+                check_count("data segments", None, n, limits.max_data_segments)?;
+            }
+            Payload::CodeSectionEntry(body) => {
+                let func = info.funcs.len() as u32;
+                if body.range().len() > limits.max_body_size as usize {
+                    return Err(too_many(
+                        "bytes in a function body",
+                        Some(func),
+                        body.range().len() as u64,
+                        limits.max_body_size,
+                    ));
+                }
+                let type_index = func_types
+                    .get((info.imported_funcs + func) as usize)
+                    .copied()
+                    .ok_or_else(|| ValidationError::Invalid("function without type".into()))?;
+                let ft = types
+                    .get(type_index as usize)
+                    .ok_or_else(|| ValidationError::Invalid("type out of range".into()))?;
+                let mut frame: u64 = 64
+                    + ft.params()
+                        .iter()
+                        .map(|t| val_bytes(*t) as u64)
+                        .sum::<u64>();
+                let mut locals = 0u64;
+                let wasmparser::ValidPayload::Func(fv, _) = valid else {
+                    return Err(ValidationError::Invalid(
+                        "code entry without validator".into(),
+                    ));
+                };
+                let mut fv = fv.into_validator(std::mem::take(&mut allocs));
+                for local in body.get_locals_reader().map_err(invalid)? {
+                    let (count, ty) = local.map_err(invalid)?;
+                    check_value_types(&[ty], "local")?;
+                    locals += count as u64;
+                    check_count("locals", Some(func), locals, limits.max_locals)?;
+                    frame += count as u64 * val_bytes(ty) as u64;
+                    fv.define_locals(body.range().start, count, ty)
+                        .map_err(invalid)?;
+                }
+                total_locals += locals;
+                check_count(
+                    "locals in total",
+                    None,
+                    total_locals,
+                    limits.max_total_locals,
+                )?;
+                let mut ops = body.get_operators_reader().map_err(invalid)?;
+                let mut blocks = 0u64;
+                let mut max_height = 0u32;
+                while !ops.eof() {
+                    let (op, offset) = ops.read_with_offset().map_err(invalid)?;
+                    if let Some(name) = forbidden(&op) {
+                        return Err(ValidationError::ForbiddenInstruction { op: name, func });
+                    }
+                    match &op {
+                        Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                            blocks += 1;
+                            check_count("blocks", Some(func), blocks, limits.max_blocks)?;
+                        }
+                        Operator::BrTable { targets } => {
+                            check_count(
+                                "br_table targets",
+                                Some(func),
+                                targets.len() as u64,
+                                limits.max_br_table,
+                            )?;
+                        }
+                        _ => {}
+                    }
+                    fv.op(offset, &op).map_err(invalid)?;
+                    max_height = max_height.max(fv.operand_stack_height());
+                }
+                ops.finish().map_err(invalid)?;
+                // Instrumented call sites push two more values; count them in the model.
+                frame += 8 * (max_height as u64 + 2);
+                info.funcs.push(FuncInfo {
+                    type_index,
+                    frame_bytes: u32::try_from(frame).unwrap_or(u32::MAX),
+                });
+                allocs = fv.into_allocations();
+            }
+            Payload::CustomSection(_)
+            | Payload::DataCountSection { .. }
+            | Payload::CodeSectionStart { .. } => {}
+            Payload::End(_) => {}
+            _ => {}
+        }
+    }
+    if memories != 1 {
+        return Err(ValidationError::MemoryCount(memories));
+    }
+    if !memory_exported {
+        return Err(ValidationError::MemoryNotExported);
+    }
+    for (name, index) in exported_funcs {
+        let sig = func_types
+            .get(index as usize)
+            .and_then(|t| types.get(*t as usize))
+            .ok_or_else(|| ValidationError::Invalid("export out of range".into()))?;
+        if !sig.params().is_empty() || !sig.results().is_empty() {
+            return Err(ValidationError::Export {
+                name,
+                reason: "entry points must take no parameters and return nothing",
+            });
+        }
+        if index < info.imported_funcs {
+            return Err(ValidationError::Export {
+                name,
+                reason: "host functions may not be re-exported",
+            });
+        }
+        info.entry_points.push(name);
+    }
+    info.entry_points.sort();
+    Ok(info)
+}

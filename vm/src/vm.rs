@@ -1,0 +1,492 @@
+//! The VM: load (validate, instrument, compile, cache) and execute contracts under gas.
+
+use crate::cache::{self, CacheStats, DiskCache, MemoryCache};
+use crate::config::VmConfig;
+use crate::engine::build_engine;
+use crate::error::{Outcome, Panic, TrapKind, VmError};
+use crate::gas::GasBreakdown;
+use crate::host::{CallContext, Host};
+use crate::imports::{self, HostTrap, StoreData};
+use crate::instrument::{self, INSTRUMENTATION_VERSION, STACK_GLOBAL_EXPORT};
+use crate::validate::{self, ModuleInfo, RESERVED_PREFIX, VALIDATION_VERSION};
+use serde::{Deserialize, Serialize};
+use sha3::{Digest, Keccak256};
+use std::cell::Cell;
+use std::sync::{Arc, Condvar, Mutex};
+use wasmtime::{Engine, InstancePre, Linker, Module, Store, Trap};
+
+/// keccak256 of contract code: the identity of code in state and in the cache.
+pub fn code_hash(code: &[u8]) -> [u8; 32] {
+    Keccak256::digest(code).into()
+}
+
+/// A contract ready to instantiate: validated, instrumented, compiled and linked.
+pub struct Contract {
+    code_hash: [u8; 32],
+    code_len: usize,
+    info: ModuleInfo,
+    pre: InstancePre<StoreData>,
+}
+
+impl Contract {
+    /// keccak256 of the original code.
+    pub fn code_hash(&self) -> [u8; 32] {
+        self.code_hash
+    }
+    /// Size of the original code in bytes (what loading gas is charged on).
+    pub fn code_len(&self) -> usize {
+        self.code_len
+    }
+    /// What validation learnt about the module.
+    pub fn info(&self) -> &ModuleInfo {
+        &self.info
+    }
+    /// Whether the module exports this entry point.
+    pub fn has_entry(&self, name: &str) -> bool {
+        self.info
+            .entry_points
+            .binary_search_by(|e| e.as_str().cmp(name))
+            .is_ok()
+    }
+}
+
+impl std::fmt::Debug for Contract {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Contract")
+            .field("code_hash", &self.code_hash)
+            .field("code_len", &self.code_len)
+            .field("entry_points", &self.info.entry_points)
+            .finish()
+    }
+}
+
+/// The result of one execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Execution {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Gas used, by the rules of DESIGN.md section 2.
+    pub gas_used: u64,
+    /// Where the gas went; its categories add up to `gas_used`.
+    pub gas: GasBreakdown,
+    /// Data set with `set_return` (empty unless the call succeeded).
+    pub return_data: Vec<u8>,
+}
+
+/// A counting semaphore bounding concurrent top-level executions, so the instance pool
+/// (sized for them and their nested calls) can never be exhausted.
+struct Permits {
+    free: Mutex<u32>,
+    cv: Condvar,
+}
+
+struct Permit<'a>(&'a Permits);
+
+impl Permits {
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.cv.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.cv.notify_one();
+    }
+}
+
+thread_local! {
+    /// Executions in progress on this thread (nested through `call_contract`).
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+struct DepthGuard;
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// Host-side headroom kept on the native stack beyond wasm's own limit.
+const HOST_STACK_HEADROOM: usize = 2 << 20;
+
+/// The gas-metered wasm VM. Cheap to share (`&Vm` from many threads).
+pub struct Vm {
+    config: VmConfig,
+    engine: Engine,
+    linker: Linker<StoreData>,
+    salt: [u8; 32],
+    memory: MemoryCache<Contract>,
+    disk: Option<DiskCache>,
+    permits: Permits,
+    stats: Mutex<CacheStats>,
+}
+
+impl Vm {
+    /// Builds a VM: the engine, the linked host functions and the module cache.
+    pub fn new(config: VmConfig) -> Result<Vm, VmError> {
+        let engine = build_engine(&config)?;
+        let mut linker = Linker::new(&engine);
+        imports::link(&mut linker).map_err(VmError::engine)?;
+        let schedule_version = config.schedule.version.to_le_bytes();
+        let fingerprint = config.schedule.fingerprint();
+        let limits = serde_json::to_vec(&(&config.validation, &config.runtime)).unwrap_or_default();
+        let salt = cache::engine_salt(
+            &engine,
+            &[
+                &VALIDATION_VERSION.to_le_bytes(),
+                &INSTRUMENTATION_VERSION.to_le_bytes(),
+                &schedule_version,
+                &fingerprint,
+                &limits,
+            ],
+        );
+        let disk = config
+            .cache_dir
+            .as_deref()
+            .map(DiskCache::open)
+            .transpose()?;
+        Ok(Vm {
+            memory: MemoryCache::new(config.memory_cache_entries),
+            permits: Permits {
+                free: Mutex::new(config.max_concurrency.max(1)),
+                cv: Condvar::new(),
+            },
+            config,
+            engine,
+            linker,
+            salt,
+            disk,
+            stats: Mutex::new(CacheStats::default()),
+        })
+    }
+
+    /// The configuration this VM was built with.
+    pub fn config(&self) -> &VmConfig {
+        &self.config
+    }
+
+    /// The cache key of code with this hash (depends on schedule, limits and engine).
+    pub fn cache_key(&self, code_hash: &[u8; 32]) -> [u8; 32] {
+        cache::cache_key(code_hash, &self.salt)
+    }
+
+    /// Path of the disk artifact for this code hash, if a disk cache is configured.
+    pub fn artifact_path(&self, code_hash: &[u8; 32]) -> Option<std::path::PathBuf> {
+        self.disk
+            .as_ref()
+            .map(|d| d.path(&self.cache_key(code_hash)))
+    }
+
+    /// How the cache has served loads so far.
+    pub fn cache_stats(&self) -> CacheStats {
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Drops every compiled module held in memory (the disk cache stays).
+    pub fn clear_memory_cache(&self) {
+        self.memory.clear();
+    }
+
+    fn bump(&self, f: impl FnOnce(&mut CacheStats)) {
+        f(&mut self.stats.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// Checks code against every deploy-time rule without compiling it.
+    pub fn validate(&self, code: &[u8]) -> Result<ModuleInfo, VmError> {
+        Ok(validate::validate(code, &self.config.validation)?)
+    }
+
+    /// Returns the compiled contract for `code`, from memory, from disk or by compiling.
+    /// `code_hash` must be `code_hash(code)`; it is checked whenever the code is compiled.
+    pub fn load(&self, code_hash: &[u8; 32], code: &[u8]) -> Result<Arc<Contract>, VmError> {
+        let key = self.cache_key(code_hash);
+        if let Some(c) = self.memory.get(&key) {
+            self.bump(|s| s.memory_hits += 1);
+            return Ok(c);
+        }
+        if self::code_hash(code) != *code_hash {
+            return Err(VmError::Cache("code does not match its hash".into()));
+        }
+        let info = self.validate(code)?;
+        let module = match self.load_artifact(&key) {
+            Some(m) => m,
+            None => {
+                let instrumented =
+                    instrument::instrument(code, &info, self.config.runtime.max_stack_bytes)?;
+                let module = Module::new(&self.engine, &instrumented).map_err(VmError::engine)?;
+                self.bump(|s| s.compiles += 1);
+                if let Some(disk) = &self.disk {
+                    // A failed write only means a recompile later.
+                    if let Ok(bytes) = module.serialize() {
+                        let _ = disk.write(&key, &bytes);
+                    }
+                }
+                module
+            }
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(&module)
+            .map_err(VmError::engine)?;
+        let contract = Arc::new(Contract {
+            code_hash: *code_hash,
+            code_len: code.len(),
+            info,
+            pre,
+        });
+        self.memory.insert(key, contract.clone());
+        Ok(contract)
+    }
+
+    fn load_artifact(&self, key: &[u8; 32]) -> Option<Module> {
+        let disk = self.disk.as_ref()?;
+        match disk.read(key) {
+            Ok(None) => None,
+            Ok(Some(bytes)) => {
+                // SAFETY: the bytes are an artifact this VM's own engine serialised into its own
+                // cache directory, verified against the checksum written with them; wasmtime
+                // additionally rejects artifacts from another version or configuration.
+                match unsafe { Module::deserialize(&self.engine, &bytes) } {
+                    Ok(m) => {
+                        self.bump(|s| s.disk_hits += 1);
+                        Some(m)
+                    }
+                    Err(_) => {
+                        self.bump(|s| s.rejected_artifacts += 1);
+                        None
+                    }
+                }
+            }
+            Err(()) => {
+                self.bump(|s| s.rejected_artifacts += 1);
+                None
+            }
+        }
+    }
+
+    /// Gas charged for loading a contract, on every call.
+    pub fn load_gas(&self, contract: &Contract) -> u64 {
+        let l = &self.config.schedule.load;
+        l.base
+            .saturating_add(l.per_byte.saturating_mul(contract.code_len as u64))
+    }
+
+    /// Runs entry point `entry` of `contract` with `input` under `gas_limit`.
+    ///
+    /// Contract failures (out of gas, panics, traps) are an [`Outcome`] in `Ok`; `Err` is a
+    /// node fault that must not become a consensus result. Nested calls (from a host's
+    /// `call_contract`) may call this again on the same thread, up to `max_call_depth`.
+    pub fn execute(
+        &self,
+        contract: &Contract,
+        entry: &str,
+        input: &[u8],
+        ctx: &CallContext,
+        gas_limit: u64,
+        host: &mut dyn Host,
+    ) -> Result<Execution, VmError> {
+        let depth = DEPTH.with(|d| d.get());
+        if depth > self.config.runtime.max_call_depth {
+            return Err(VmError::CallDepth(self.config.runtime.max_call_depth));
+        }
+        let _permit = (depth == 0).then(|| self.permits.acquire());
+        DEPTH.with(|d| d.set(depth + 1));
+        let _guard = DepthGuard;
+        let need = self.config.native_stack_bytes + HOST_STACK_HEADROOM;
+        stacker::maybe_grow(need, need + HOST_STACK_HEADROOM, || {
+            self.run(contract, entry, input, ctx, gas_limit, host)
+        })
+    }
+
+    fn run(
+        &self,
+        contract: &Contract,
+        entry: &str,
+        input: &[u8],
+        ctx: &CallContext,
+        gas_limit: u64,
+        host: &mut dyn Host,
+    ) -> Result<Execution, VmError> {
+        let load = self.load_gas(contract);
+        let mut gas = GasBreakdown {
+            loading: load.min(gas_limit),
+            ..GasBreakdown::default()
+        };
+        let out_of_gas = |mut gas: GasBreakdown| {
+            gas.wasm = gas_limit.saturating_sub(gas.total());
+            Ok(Execution {
+                outcome: Outcome::OutOfGas,
+                gas_used: gas_limit,
+                gas,
+                return_data: Vec::new(),
+            })
+        };
+        if load > gas_limit {
+            return out_of_gas(gas);
+        }
+        let s = &self.config.schedule;
+        // SAFETY: `store` (and the data inside it) is dropped before this function returns,
+        // while `host` stays borrowed for the whole function.
+        let data = unsafe {
+            StoreData::new(
+                host,
+                ctx.clone(),
+                input.to_vec(),
+                s.host.clone(),
+                s.memory.per_page,
+                self.config.runtime.max_memory_pages as usize * 65_536,
+            )
+        };
+        let mut store = Store::new(&self.engine, data);
+        store.limiter(|d| &mut d.limiter);
+        store.set_fuel(gas_limit - load).map_err(VmError::engine)?;
+
+        let instance = contract
+            .pre
+            .instantiate(&mut store)
+            .map_err(VmError::engine)?;
+        // Initial memory pages were charged by the limiter during instantiation.
+        if imports::settle(&mut store, 0).is_err() {
+            store.data().fill_breakdown(&mut gas);
+            return out_of_gas(gas);
+        }
+        let memory = instance.get_memory(&mut store, chainvm_abi::MEMORY_EXPORT);
+        store.data_mut().memory = memory;
+
+        let func = if entry.starts_with(RESERVED_PREFIX) {
+            None
+        } else {
+            instance.get_typed_func::<(), ()>(&mut store, entry).ok()
+        };
+        let Some(func) = func else {
+            let fuel = store.get_fuel().map_err(VmError::engine)?;
+            store.data().fill_breakdown(&mut gas);
+            let gas_used = gas_limit - fuel;
+            gas.wasm = gas_used.saturating_sub(gas.total());
+            return Ok(Execution {
+                outcome: Outcome::NoSuchEntry(entry.to_string()),
+                gas_used,
+                gas,
+                return_data: Vec::new(),
+            });
+        };
+
+        let result = func.call(&mut store, ());
+        // Measured gas (success, panic) or the whole limit (out of gas, traps).
+        let (outcome, measured) = match result {
+            Ok(()) => {
+                let settled = imports::settle(&mut store, 0).is_ok();
+                let fuel = store.get_fuel().map_err(VmError::engine)?;
+                // Fuel is only checked at function entry and loop headers, so a call can
+                // finish overdrawn; wasmtime then reads 0. That is out of gas.
+                if settled && fuel > 0 {
+                    (Outcome::Success, true)
+                } else {
+                    (Outcome::OutOfGas, false)
+                }
+            }
+            Err(e) => self.classify(&mut store, &instance, e)?,
+        };
+        store.data().fill_breakdown(&mut gas);
+        let gas_used = if measured {
+            gas_limit - store.get_fuel().map_err(VmError::engine)?
+        } else {
+            gas_limit
+        };
+        gas.wasm = gas_used.saturating_sub(gas.total());
+        let return_data = if outcome.is_success() {
+            std::mem::take(&mut store.data_mut().return_data)
+        } else {
+            Vec::new()
+        };
+        Ok(Execution {
+            outcome,
+            gas_used,
+            gas,
+            return_data,
+        })
+    }
+
+    /// Maps a failed call to its outcome and whether its gas is measured (else the limit).
+    fn classify(
+        &self,
+        store: &mut Store<StoreData>,
+        instance: &wasmtime::Instance,
+        e: wasmtime::Error,
+    ) -> Result<(Outcome, bool), VmError> {
+        if let Some(t) = e.downcast_ref::<HostTrap>() {
+            return Ok(match t {
+                HostTrap::OutOfGas => (Outcome::OutOfGas, false),
+                HostTrap::Abort(p) => (Outcome::Panic(p.clone()), true),
+                HostTrap::BadArgument(m) => (
+                    Outcome::Trap {
+                        kind: TrapKind::BadHostArgument,
+                        message: m.clone(),
+                    },
+                    false,
+                ),
+                HostTrap::Fault(f) => return Err(VmError::Host(f.clone())),
+            });
+        }
+        let Some(trap) = e.downcast_ref::<Trap>() else {
+            return Err(VmError::engine(format!("{e:?}")));
+        };
+        let kind = match trap {
+            Trap::OutOfFuel => return Ok((Outcome::OutOfGas, false)),
+            Trap::StackOverflow => return Err(VmError::NativeStackOverflow),
+            Trap::Interrupt => return Err(VmError::engine("unexpected interrupt")),
+            Trap::UnreachableCodeReached => {
+                let height = instance
+                    .get_global(&mut *store, STACK_GLOBAL_EXPORT)
+                    .and_then(|g| g.get(&mut *store).i32())
+                    .unwrap_or(0) as u32;
+                if height > self.config.runtime.max_stack_bytes {
+                    TrapKind::StackOverflow
+                } else {
+                    return Ok((
+                        Outcome::Panic(Panic {
+                            message: "unreachable executed".into(),
+                            file: None,
+                            line: 0,
+                            column: 0,
+                        }),
+                        true,
+                    ));
+                }
+            }
+            Trap::MemoryOutOfBounds | Trap::HeapMisaligned => TrapKind::MemoryOutOfBounds,
+            Trap::IntegerDivisionByZero => TrapKind::DivisionByZero,
+            Trap::IntegerOverflow => TrapKind::IntegerOverflow,
+            Trap::BadConversionToInteger => TrapKind::BadConversionToInteger,
+            Trap::IndirectCallToNull | Trap::BadSignature | Trap::TableOutOfBounds => {
+                TrapKind::BadIndirectCall
+            }
+            _ => TrapKind::Other,
+        };
+        Ok((
+            Outcome::Trap {
+                kind,
+                message: trap.to_string(),
+            },
+            false,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vm_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Vm>();
+        assert_send_sync::<Contract>();
+    }
+}
