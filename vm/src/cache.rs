@@ -54,9 +54,12 @@ pub(crate) fn engine_salt(engine: &wasmtime::Engine, parts: &[&[u8]]) -> [u8; 32
     h.finalize().into()
 }
 
+/// Cached values with the tick of their last use.
+type Entries<V> = HashMap<[u8; 32], (Arc<V>, u64)>;
+
 /// A bounded in-memory map from cache key to value, evicting the least recently used.
 pub(crate) struct MemoryCache<V> {
-    entries: Mutex<HashMap<[u8; 32], (Arc<V>, u64)>>,
+    entries: Mutex<Entries<V>>,
     tick: AtomicU64,
     capacity: usize,
 }
@@ -70,7 +73,7 @@ impl<V> MemoryCache<V> {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Arc<V>, u64)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries<V>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -86,14 +89,14 @@ impl<V> MemoryCache<V> {
     pub fn insert(&self, key: [u8; 32], value: Arc<V>) {
         let now = self.tick.fetch_add(1, Ordering::Relaxed);
         let mut map = self.lock();
-        if map.len() >= self.capacity && !map.contains_key(&key) {
-            if let Some(oldest) = map
+        if map.len() >= self.capacity
+            && !map.contains_key(&key)
+            && let Some(oldest) = map
                 .iter()
                 .min_by_key(|(_, (_, used))| *used)
                 .map(|(k, _)| *k)
-            {
-                map.remove(&oldest);
-            }
+        {
+            map.remove(&oldest);
         }
         map.insert(key, (value, now));
     }

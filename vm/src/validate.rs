@@ -226,7 +226,9 @@ fn forbidden(op: &Operator) -> Option<&'static str> {
         Operator::RefFunc { .. } => "ref.func",
         Operator::MemoryInit { .. } => "memory.init",
         Operator::DataDrop { .. } => "data.drop",
-        Operator::TypedSelect { ty } if matches!(ty, ValType::Ref(_)) => "select (reference)",
+        Operator::TypedSelect {
+            ty: ValType::Ref(_),
+        } => "select (reference)",
         _ => return None,
     })
 }
@@ -264,10 +266,8 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
         let payload = payload.map_err(invalid)?;
         let valid = validator.payload(&payload).map_err(invalid)?;
         match &payload {
-            Payload::Version { encoding, .. } => {
-                if *encoding != wasmparser::Encoding::Module {
-                    return Err(ValidationError::NotAModule);
-                }
+            Payload::Version { encoding, .. } if *encoding != wasmparser::Encoding::Module => {
+                return Err(ValidationError::NotAModule);
             }
             Payload::TypeSection(reader) => {
                 for group in reader.clone() {
