@@ -1,4 +1,8 @@
 //! chainvm runtime: state, accounts, transactions and the host API over [`chainvm_vm`].
 //!
-//! Being built up issue by issue; today it only re-exports the VM it will drive.
+//! Today it holds the Merkle-committed [`state`] and its store; accounts, transactions and
+//! blocks build on it.
+
+pub mod state;
+
 pub use chainvm_vm as vm;
