@@ -1,8 +1,25 @@
-//! chainvm runtime: state, accounts, transactions and the host API over [`chainvm_vm`].
-//!
-//! Today it holds the Merkle-committed [`state`] and its store; accounts, transactions and
-//! blocks build on it.
+//! chainvm runtime: the Merkle-committed [`state`], accounts, signed [`tx`] transactions, the
+//! host API over the state ([`host`]) and the [`executor`] that applies transactions and
+//! produces [`receipt`]s, on top of [`chainvm_vm`].
 
+pub mod crypto;
+pub mod executor;
+pub mod genesis;
+pub mod host;
+pub mod layout;
+pub mod params;
+pub mod receipt;
+pub mod staking;
 pub mod state;
+pub mod tx;
+pub mod types;
 
 pub use chainvm_vm as vm;
+pub use crypto::Keypair;
+pub use executor::{AdmissionError, ApplyError, Executor};
+pub use genesis::Genesis;
+pub use host::BlockContext;
+pub use params::ChainParams;
+pub use receipt::{ErrorCode, Event, ExecError, GasReport, Receipt, Status};
+pub use tx::{Payload, SignedTransaction, Transaction};
+pub use types::{Address, H256, U256};

@@ -202,6 +202,14 @@ impl Vm {
         Ok(validate::validate(code, &self.config.validation)?)
     }
 
+    /// The compiled contract for `code_hash` if it is in the memory cache; lets callers skip
+    /// reading the code.
+    pub fn cached(&self, code_hash: &[u8; 32]) -> Option<Arc<Contract>> {
+        let c = self.memory.get(&self.cache_key(code_hash))?;
+        self.bump(|s| s.memory_hits += 1);
+        Some(c)
+    }
+
     /// Returns the compiled contract for `code`, from memory, from disk or by compiling.
     /// `code_hash` must be `code_hash(code)`; it is checked whenever the code is compiled.
     pub fn load(&self, code_hash: &[u8; 32], code: &[u8]) -> Result<Arc<Contract>, VmError> {

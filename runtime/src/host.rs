@@ -1,0 +1,388 @@
+//! The host API implemented on the state overlay, and contract calls (top-level and nested).
+//!
+//! Storage is scoped by construction: every key a contract passes is prefixed with its own
+//! address ([`layout::storage_key`]), so no contract can name another's storage. A call runs
+//! inside an overlay checkpoint; if it fails, its writes, its value transfer and the effects of
+//! everything it called are reverted, and the events it emitted are kept but marked reverted.
+
+use crate::layout::{self, account, set_account};
+use crate::params::ChainParams;
+use crate::receipt::{ErrorCode, Event, ExecError};
+use crate::state::{Overlay, StateReader, StoreError};
+use crate::types::{Address, H256, U256, u256_bytes};
+use chainvm_abi::error_code;
+use chainvm_vm::{
+    CallContext, CallRequest, CallResult, Contract, GasBreakdown, Host, HostFault, Outcome,
+    TransferError, Vm, VmError,
+};
+use std::sync::Arc;
+
+/// The block a transaction executes in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockContext {
+    /// Height of the block.
+    pub height: u64,
+    /// Timestamp of the block (seconds), from its header.
+    pub timestamp: u64,
+    /// The block's proposer, who receives the fees.
+    pub proposer: Address,
+}
+
+/// What every call in a transaction shares.
+pub(crate) struct Env<'a> {
+    pub vm: &'a Vm,
+    pub params: &'a ChainParams,
+    pub block: &'a BlockContext,
+}
+
+/// Byte counters of contract storage traffic in a transaction.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct StorageStats {
+    pub read: u64,
+    pub written: u64,
+}
+
+/// Mutable per-transaction state shared by all frames of a call tree.
+pub(crate) struct Tx<'a, R> {
+    pub state: &'a mut Overlay<R>,
+    pub events: &'a mut Vec<Event>,
+    pub stats: &'a mut StorageStats,
+}
+
+/// The result of one contract call.
+pub(crate) struct CallOutcome {
+    /// `None` on success.
+    pub error: Option<ExecError>,
+    /// Gas the execution used (0 if it never started).
+    pub gas_used: u64,
+    /// The VM's breakdown of that gas.
+    pub gas: GasBreakdown,
+    /// Return data on success.
+    pub return_data: Vec<u8>,
+}
+
+impl CallOutcome {
+    /// Success without execution (transfers, staking).
+    pub fn ok() -> CallOutcome {
+        CallOutcome {
+            error: None,
+            gas_used: 0,
+            gas: GasBreakdown::default(),
+            return_data: Vec::new(),
+        }
+    }
+
+    /// Failure before (or instead of) execution: no gas used beyond what was charged.
+    pub fn failed(code: ErrorCode, message: impl Into<String>) -> CallOutcome {
+        CallOutcome {
+            error: Some(ExecError {
+                code,
+                message: message.into(),
+                location: None,
+            }),
+            ..CallOutcome::ok()
+        }
+    }
+}
+
+fn fault(e: StoreError) -> VmError {
+    VmError::Host(HostFault(e.to_string()))
+}
+
+/// Turns a VM outcome into a receipt error.
+pub(crate) fn exec_error(outcome: &Outcome) -> Option<ExecError> {
+    let (code, message, location) = match outcome {
+        Outcome::Success => return None,
+        Outcome::OutOfGas => (ErrorCode::OutOfGas, "out of gas".to_string(), None),
+        Outcome::Panic(p) => (
+            ErrorCode::ContractPanic,
+            p.message.clone(),
+            p.file
+                .as_ref()
+                .map(|f| format!("{f}:{}:{}", p.line, p.column)),
+        ),
+        Outcome::Trap { kind, message } => (ErrorCode::Trap, format!("{kind:?}: {message}"), None),
+        Outcome::NoSuchEntry(m) => (ErrorCode::NoSuchMethod, format!("no method `{m}`"), None),
+    };
+    Some(ExecError {
+        code,
+        message,
+        location,
+    })
+}
+
+/// Loads the compiled contract with this code hash, reading the code only on a cache miss.
+pub(crate) fn load_contract<R: StateReader>(
+    vm: &Vm,
+    state: &Overlay<R>,
+    code_hash: &H256,
+) -> Result<Arc<Contract>, VmError> {
+    if let Some(c) = vm.cached(&code_hash.0) {
+        return Ok(c);
+    }
+    let code = state
+        .get(&layout::code_key(code_hash))
+        .map_err(fault)?
+        .ok_or_else(|| {
+            VmError::Host(HostFault(format!("code {code_hash:?} missing from state")))
+        })?;
+    vm.load(&code_hash.0, &code)
+}
+
+/// Moves `amount` from `from` to `to` in the overlay; false if `from` cannot afford it.
+pub(crate) fn move_value<R: StateReader>(
+    state: &mut Overlay<R>,
+    from: &Address,
+    to: &Address,
+    amount: U256,
+) -> Result<bool, StoreError> {
+    if amount.is_zero() || from == to {
+        return Ok(account(state, from)?.balance >= amount);
+    }
+    let mut a = account(state, from)?;
+    if a.balance < amount {
+        return Ok(false);
+    }
+    a.balance -= amount;
+    set_account(state, from, &a);
+    let mut b = account(state, to)?;
+    b.balance = b
+        .balance
+        .checked_add(amount)
+        .ok_or_else(|| StoreError::Io("balance overflow".into()))?;
+    set_account(state, to, &b);
+    Ok(true)
+}
+
+/// Executes `method` of an already-loaded `contract` at `target` in a new frame, without
+/// checkpointing (the caller decides what to revert).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn execute_frame<R: StateReader>(
+    env: &Env<'_>,
+    tx: &mut Tx<'_, R>,
+    stack: &[Address],
+    contract: &Contract,
+    caller: Address,
+    target: Address,
+    method: &str,
+    input: &[u8],
+    value: U256,
+    gas_limit: u64,
+) -> Result<CallOutcome, VmError> {
+    let ctx = CallContext {
+        caller: caller.0,
+        self_address: target.0,
+        value: u256_bytes(&value),
+        block_height: env.block.height,
+        block_timestamp: env.block.timestamp,
+    };
+    let mut frames = stack.to_vec();
+    frames.push(target);
+    let mut host = RuntimeHost {
+        env,
+        tx: Tx {
+            state: &mut *tx.state,
+            events: &mut *tx.events,
+            stats: &mut *tx.stats,
+        },
+        stack: frames,
+    };
+    let exec = env
+        .vm
+        .execute(contract, method, input, &ctx, gas_limit, &mut host)?;
+    Ok(CallOutcome {
+        error: exec_error(&exec.outcome),
+        gas_used: exec.gas_used,
+        gas: exec.gas,
+        return_data: exec.return_data,
+    })
+}
+
+/// Calls `method` on the contract at `target` with `value` from `caller`: checks that the
+/// contract and method exist and the call may happen, moves the value, executes, and reverts
+/// everything the call did if it fails.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn call<R: StateReader>(
+    env: &Env<'_>,
+    tx: &mut Tx<'_, R>,
+    stack: &[Address],
+    caller: Address,
+    target: Address,
+    method: &str,
+    input: &[u8],
+    value: U256,
+    gas_limit: u64,
+) -> Result<CallOutcome, VmError> {
+    let Some(code_hash) = account(&*tx.state, &target).map_err(fault)?.code_hash else {
+        return Ok(CallOutcome::failed(
+            ErrorCode::NoContract,
+            format!("no contract at {target:?}"),
+        ));
+    };
+    let contract = load_contract(env.vm, tx.state, &code_hash)?;
+    if !contract.has_entry(method) {
+        let methods = contract.info().entry_points.join(", ");
+        return Ok(CallOutcome::failed(
+            ErrorCode::NoSuchMethod,
+            format!("contract has no method `{method}` (it has: {methods})"),
+        ));
+    }
+    let checkpoint = tx.state.checkpoint();
+    let first_event = tx.events.len();
+    if !move_value(tx.state, &caller, &target, value).map_err(fault)? {
+        return Ok(CallOutcome::failed(
+            ErrorCode::InsufficientFunds,
+            format!("{caller:?} cannot attach {value}"),
+        ));
+    }
+    let outcome = execute_frame(
+        env, tx, stack, &contract, caller, target, method, input, value, gas_limit,
+    )?;
+    if outcome.error.is_some() {
+        tx.state.revert(checkpoint);
+        for e in &mut tx.events[first_event..] {
+            e.reverted = true;
+        }
+    }
+    Ok(outcome)
+}
+
+/// [`Host`] for one frame: the executing contract is the last address on `stack`.
+struct RuntimeHost<'e, 'a, R> {
+    env: &'e Env<'e>,
+    tx: Tx<'a, R>,
+    stack: Vec<Address>,
+}
+
+impl<R: StateReader> RuntimeHost<'_, '_, R> {
+    fn me(&self) -> Address {
+        self.stack.last().copied().unwrap_or_default()
+    }
+}
+
+fn host_fault(e: impl std::fmt::Display) -> HostFault {
+    HostFault(e.to_string())
+}
+
+impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
+    fn storage_get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, HostFault> {
+        let v = self
+            .tx
+            .state
+            .get(&layout::storage_key(&self.me(), key))
+            .map_err(host_fault)?;
+        self.tx.stats.read += (key.len() + v.as_ref().map_or(0, |v| v.len())) as u64;
+        Ok(v)
+    }
+
+    fn storage_set(&mut self, key: &[u8], value: &[u8]) -> Result<(), HostFault> {
+        self.tx.stats.written += (key.len() + value.len()) as u64;
+        self.tx
+            .state
+            .set(&layout::storage_key(&self.me(), key), value);
+        Ok(())
+    }
+
+    fn storage_remove(&mut self, key: &[u8]) -> Result<bool, HostFault> {
+        let k = layout::storage_key(&self.me(), key);
+        let existed = self.tx.state.get(&k).map_err(host_fault)?.is_some();
+        self.tx.stats.read += key.len() as u64;
+        if existed {
+            self.tx.state.remove(&k);
+        }
+        Ok(existed)
+    }
+
+    fn storage_has(&mut self, key: &[u8]) -> Result<bool, HostFault> {
+        self.tx.stats.read += key.len() as u64;
+        Ok(self
+            .tx
+            .state
+            .get(&layout::storage_key(&self.me(), key))
+            .map_err(host_fault)?
+            .is_some())
+    }
+
+    fn balance(&mut self) -> Result<[u8; 32], HostFault> {
+        Ok(u256_bytes(
+            &account(&*self.tx.state, &self.me())
+                .map_err(host_fault)?
+                .balance,
+        ))
+    }
+
+    fn transfer(
+        &mut self,
+        to: &[u8; 20],
+        amount: &[u8; 32],
+    ) -> Result<Result<(), TransferError>, HostFault> {
+        let amount = U256::from_big_endian(amount);
+        let moved = move_value(self.tx.state, &self.me(), &Address::from(*to), amount)
+            .map_err(host_fault)?;
+        Ok(if moved {
+            Ok(())
+        } else {
+            Err(TransferError::InsufficientFunds)
+        })
+    }
+
+    fn emit_event(&mut self, topic: &[u8], data: &[u8]) -> Result<(), HostFault> {
+        self.tx.events.push(Event {
+            contract: self.me(),
+            topic: topic.to_vec(),
+            data: data.to_vec(),
+            reverted: false,
+        });
+        Ok(())
+    }
+
+    fn call_contract(&mut self, request: CallRequest) -> Result<CallResult, HostFault> {
+        let refuse = |code: i32, msg: &str| CallResult {
+            code,
+            gas_used: 0,
+            data: msg.as_bytes().to_vec(),
+        };
+        let target = Address::from(request.to);
+        if self.stack.len() >= self.env.params.max_call_depth as usize {
+            return Ok(refuse(
+                error_code::DEPTH_EXCEEDED,
+                "call depth limit reached",
+            ));
+        }
+        if !self.env.params.allow_reentrancy && self.stack.contains(&target) {
+            return Ok(refuse(error_code::REENTRANCY, "reentrant call rejected"));
+        }
+        let me = self.me();
+        let outcome = call(
+            self.env,
+            &mut self.tx,
+            &self.stack,
+            me,
+            target,
+            &request.method,
+            &request.args,
+            U256::from_big_endian(&request.value),
+            request.gas_limit,
+        )
+        .map_err(host_fault)?;
+        let code = match &outcome.error {
+            None => error_code::OK,
+            Some(e) => match e.code {
+                ErrorCode::NoContract => error_code::NO_CONTRACT,
+                ErrorCode::NoSuchMethod => error_code::NO_METHOD,
+                ErrorCode::InsufficientFunds => error_code::INSUFFICIENT_FUNDS,
+                ErrorCode::OutOfGas => error_code::CALLEE_OUT_OF_GAS,
+                _ => error_code::CALLEE_FAILED,
+            },
+        };
+        let data = match outcome.error {
+            None => outcome.return_data,
+            Some(e) => e.to_string().into_bytes(),
+        };
+        Ok(CallResult {
+            code,
+            gas_used: outcome.gas_used,
+            data,
+        })
+    }
+}

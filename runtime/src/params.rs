@@ -1,0 +1,67 @@
+//! Chain parameters: limits and the gas charged outside the VM.
+
+use chainvm_vm::VmConfig;
+use serde::{Deserialize, Serialize};
+
+/// Gas charged for a transaction before any code runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntrinsicCosts {
+    /// Every transaction (signature check, nonce and balance bookkeeping).
+    pub base: u64,
+    /// Per byte of the encoded transaction.
+    pub per_byte: u64,
+    /// Per byte of deployed code (validation, instrumentation, compilation, storage).
+    pub deploy_per_code_byte: u64,
+}
+
+/// Parameters every node of a chain must agree on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainParams {
+    /// Chain id carried by every transaction.
+    pub chain_id: u64,
+    /// Most gas one block may use; also the most one transaction may ask for.
+    pub block_gas_limit: u64,
+    /// Largest encoded transaction, in bytes.
+    pub max_tx_size: usize,
+    /// Intrinsic gas.
+    pub intrinsic: IntrinsicCosts,
+    /// Deepest contract-to-contract call chain (the top-level call is depth 1).
+    pub max_call_depth: u32,
+    /// Whether a contract already on the call stack may be called again.
+    pub allow_reentrancy: bool,
+    /// Blocks between `unstake` and the release of the stake.
+    pub unbonding_period: u64,
+    /// Newly minted reward for the proposer of each block.
+    pub block_reward: u128,
+    /// Fraction of stake slashed for double signing, in basis points.
+    pub slash_bps: u32,
+}
+
+impl Default for ChainParams {
+    fn default() -> Self {
+        ChainParams {
+            chain_id: 1337,
+            block_gas_limit: 50_000_000_000,
+            max_tx_size: 1_200_000,
+            intrinsic: IntrinsicCosts {
+                base: 200_000,
+                per_byte: 100,
+                deploy_per_code_byte: 10_000,
+            },
+            max_call_depth: 8,
+            allow_reentrancy: false,
+            unbonding_period: 10,
+            block_reward: 2_000_000_000_000_000_000,
+            slash_bps: 500,
+        }
+    }
+}
+
+impl ChainParams {
+    /// The VM configuration for these parameters.
+    pub fn vm_config(&self) -> VmConfig {
+        let mut c = VmConfig::default();
+        c.runtime.max_call_depth = self.max_call_depth;
+        c
+    }
+}

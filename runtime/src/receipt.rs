@@ -1,0 +1,182 @@
+//! Receipts: what a transaction did, what it cost and, on failure, why.
+
+use crate::types::{Address, H256, codec};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Gas and call count of one host function.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
+pub struct HostCallGas {
+    /// Times called.
+    pub calls: u64,
+    /// Gas charged.
+    pub gas: u64,
+}
+
+/// Where a transaction's gas went. Integers only, fields in a fixed order and host functions
+/// sorted by name, so it serialises identically every time (JSON, YAML, borsh).
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
+pub struct GasReport {
+    /// Total gas used; the sum of the categories below (except the byte counters).
+    pub total: u64,
+    /// Charged before execution: base, per transaction byte, per deployed code byte.
+    pub intrinsic: u64,
+    /// Contract loading (base + per code byte), every execution.
+    pub loading: u64,
+    /// Linear-memory pages.
+    pub memory: u64,
+    /// Wasm instructions.
+    pub wasm: u64,
+    /// Host functions by name (for `call_contract`, including the callee's gas).
+    pub host: BTreeMap<String, HostCallGas>,
+    /// Contract storage bytes read (keys and values).
+    pub storage_bytes_read: u64,
+    /// Contract storage bytes written (keys and values).
+    pub storage_bytes_written: u64,
+}
+
+impl GasReport {
+    /// Adds a VM execution's breakdown.
+    pub fn add_execution(&mut self, gas: &chainvm_vm::GasBreakdown) {
+        self.loading += gas.loading;
+        self.memory += gas.memory;
+        self.wasm += gas.wasm;
+        for (name, h) in &gas.host {
+            let e = self.host.entry(name.clone()).or_default();
+            e.calls += h.calls;
+            e.gas += h.gas;
+        }
+    }
+}
+
+/// How a transaction ended.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Everything it did is in the state.
+    Success,
+    /// It failed; only its fee and nonce increment remain.
+    Failed,
+}
+
+/// Machine-readable failure kinds.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Ran out of gas.
+    OutOfGas,
+    /// The contract panicked or returned an error.
+    ContractPanic,
+    /// A wasm trap (division by zero, out-of-bounds access, stack overflow...).
+    Trap,
+    /// The contract has no such method.
+    NoSuchMethod,
+    /// No contract at the address.
+    NoContract,
+    /// The deployed code was rejected by validation.
+    InvalidCode,
+    /// Not enough balance or stake for the operation.
+    InsufficientFunds,
+}
+
+/// Why a transaction failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+pub struct ExecError {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// Human-readable message.
+    pub message: String,
+    /// Source location (`file:line:column`) for contract panics.
+    pub location: Option<String>,
+}
+
+impl std::fmt::Display for ExecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(l) = &self.location {
+            write!(f, " at {l}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An event emitted by a contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+pub struct Event {
+    /// The emitting contract.
+    #[borsh(
+        serialize_with = "codec::h160::serialize",
+        deserialize_with = "codec::h160::deserialize"
+    )]
+    pub contract: Address,
+    /// Topic (usually the event name).
+    pub topic: Vec<u8>,
+    /// Encoded event data.
+    pub data: Vec<u8>,
+    /// Emitted by a call that was then reverted: it happened, but none of its effects remain.
+    pub reverted: bool,
+}
+
+/// The result of one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+pub struct Receipt {
+    /// Hash of the transaction.
+    #[borsh(
+        serialize_with = "codec::h256::serialize",
+        deserialize_with = "codec::h256::deserialize"
+    )]
+    pub tx_hash: H256,
+    /// Success or failure.
+    pub status: Status,
+    /// Gas used (what the fee is charged on).
+    pub gas_used: u64,
+    /// Where the gas went.
+    pub gas: GasReport,
+    /// Return data of a successful call.
+    pub return_data: Vec<u8>,
+    /// Events, in order, including those of reverted calls (marked).
+    pub events: Vec<Event>,
+    /// Address of the contract a deploy created.
+    #[borsh(
+        serialize_with = "codec::opt_h160::serialize",
+        deserialize_with = "codec::opt_h160::deserialize"
+    )]
+    pub contract_address: Option<Address>,
+    /// Why it failed.
+    pub error: Option<ExecError>,
+}
+
+impl Receipt {
+    /// Canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        borsh::to_vec(self).unwrap_or_default()
+    }
+
+    /// Strict decoding.
+    pub fn decode(bytes: &[u8]) -> Result<Receipt, std::io::Error> {
+        borsh::from_slice(bytes)
+    }
+
+    /// Whether the transaction succeeded.
+    pub fn is_success(&self) -> bool {
+        self.status == Status::Success
+    }
+}

@@ -1,0 +1,201 @@
+//! A small chain harness for runtime tests: a store with a genesis, dev keys, and one block
+//! per `send`.
+#![allow(dead_code)]
+
+use chainvm_runtime::layout::{self, Account};
+use chainvm_runtime::staking::{self, Validator};
+use chainvm_runtime::state::{BlockRecord, Overlay, StateReader, Store};
+use chainvm_runtime::vm::Vm;
+use chainvm_runtime::{
+    Address, ApplyError, BlockContext, ChainParams, Executor, Genesis, Keypair, Payload, Receipt,
+    SignedTransaction, Transaction, U256,
+};
+
+pub const FUNDS: u128 = 1_000_000_000_000_000_000_000_000;
+pub const GAS: u64 = 5_000_000_000;
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    wat::parse_file(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+pub struct Harness {
+    pub vm: Vm,
+    pub params: ChainParams,
+    pub store: Store,
+    pub keys: Vec<Keypair>,
+    pub validator: Keypair,
+    pub height: u64,
+}
+
+impl Harness {
+    pub fn new() -> Harness {
+        let params = ChainParams::default();
+        let vm = Vm::new(params.vm_config()).unwrap();
+        let store = Store::in_memory().unwrap();
+        let keys: Vec<_> = (0..5).map(|i| Keypair::derive("harness", i)).collect();
+        let validator = Keypair::derive("validator", 0);
+        let genesis = Genesis {
+            accounts: keys
+                .iter()
+                .map(|k| (k.address(), U256::from(FUNDS)))
+                .collect(),
+            validators: vec![(validator.address(), validator.public(), U256::from(FUNDS))],
+        };
+        let staged = store.stage(genesis.writes().unwrap()).unwrap();
+        store
+            .commit(
+                staged,
+                &BlockRecord {
+                    height: 0,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        Harness {
+            vm,
+            params,
+            store,
+            keys,
+            validator,
+            height: 0,
+        }
+    }
+
+    pub fn addr(&self, i: usize) -> Address {
+        self.keys[i].address()
+    }
+
+    pub fn nonce(&self, i: usize) -> u64 {
+        self.account(&self.addr(i)).nonce
+    }
+
+    pub fn account(&self, a: &Address) -> Account {
+        layout::account(&self.store.snapshot().unwrap(), a).unwrap()
+    }
+
+    pub fn tx(&self, from: usize, payload: Payload) -> SignedTransaction {
+        Transaction {
+            chain_id: self.params.chain_id,
+            nonce: self.nonce(from),
+            gas_limit: GAS,
+            gas_price: U256::from(1),
+            payload,
+        }
+        .sign(&self.keys[from])
+    }
+
+    pub fn block_ctx(&self) -> BlockContext {
+        BlockContext {
+            height: self.height + 1,
+            timestamp: 1_700_000_000 + self.height + 1,
+            proposer: self.validator.address(),
+        }
+    }
+
+    /// Applies transactions as the next block; refused ones are returned as errors and
+    /// left out.
+    pub fn block(&mut self, txs: &[SignedTransaction]) -> Vec<Result<Receipt, ApplyError>> {
+        let snap = self.store.snapshot().unwrap();
+        let mut overlay = Overlay::new(&snap);
+        let exec = Executor::new(&self.vm, &self.params);
+        let ctx = self.block_ctx();
+        let results: Vec<_> = txs
+            .iter()
+            .map(|t| exec.apply(&mut overlay, &ctx, t))
+            .collect();
+        let writes = overlay.into_writes();
+        drop(snap);
+        let staged = self.store.stage(writes).unwrap();
+        let ok: Vec<_> = txs
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_ok())
+            .collect();
+        self.height += 1;
+        self.store
+            .commit(
+                staged,
+                &BlockRecord {
+                    height: self.height,
+                    hash: chainvm_runtime::types::keccak(&self.height.to_be_bytes()).0,
+                    header: vec![],
+                    txs: ok.iter().map(|(t, _)| (t.hash().0, t.encode())).collect(),
+                    receipts: ok
+                        .iter()
+                        .map(|(_, r)| r.as_ref().unwrap().encode())
+                        .collect(),
+                },
+            )
+            .unwrap();
+        results
+    }
+
+    pub fn send(&mut self, from: usize, payload: Payload) -> Result<Receipt, ApplyError> {
+        let tx = self.tx(from, payload);
+        self.block(&[tx]).remove(0)
+    }
+
+    pub fn deploy(&mut self, from: usize, code: Vec<u8>, args: Vec<u8>) -> Address {
+        let r = self.send(from, Payload::Deploy { code, args }).unwrap();
+        assert!(r.is_success(), "deploy failed: {:?}", r.error);
+        r.contract_address.unwrap()
+    }
+
+    pub fn call(
+        &mut self,
+        from: usize,
+        contract: Address,
+        method: &str,
+        args: Vec<u8>,
+        value: u128,
+    ) -> Receipt {
+        self.send(
+            from,
+            Payload::Call {
+                contract,
+                method: method.into(),
+                args,
+                value: U256::from(value),
+            },
+        )
+        .unwrap()
+    }
+
+    pub fn root(&self) -> [u8; 32] {
+        self.store.latest().unwrap().unwrap().1
+    }
+
+    /// Every key and value of the latest state.
+    pub fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.store.snapshot().unwrap().entries().unwrap()
+    }
+
+    /// Balances + bonded stake + unbonding: all value that exists.
+    pub fn total_value(&self) -> U256 {
+        let snap = self.store.snapshot().unwrap();
+        let mut total = U256::zero();
+        for (k, v) in snap.entries().unwrap() {
+            match k[0] {
+                0x01 => total += borsh::from_slice::<Account>(&v).unwrap().balance,
+                0x04 => total += borsh::from_slice::<Validator>(&v).unwrap().stake,
+                _ => {}
+            }
+        }
+        for e in staking::unbonding(&snap).unwrap().entries {
+            total += e.amount;
+        }
+        total
+    }
+
+    pub fn supply(&self) -> staking::Supply {
+        staking::supply(&self.store.snapshot().unwrap()).unwrap()
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.store.snapshot().unwrap().get(key).unwrap()
+    }
+}
