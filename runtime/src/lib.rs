@@ -2,6 +2,7 @@
 //! host API over the state ([`host`]) and the [`executor`] that applies transactions and
 //! produces [`receipt`]s, on top of [`chainvm_vm`].
 
+pub mod abi;
 pub mod crypto;
 pub mod executor;
 pub mod genesis;

@@ -69,7 +69,8 @@ pub struct Execution {
     pub gas_used: u64,
     /// Where the gas went; its categories add up to `gas_used`.
     pub gas: GasBreakdown,
-    /// Data set with `set_return` (empty unless the call succeeded).
+    /// Data set with `set_return`: the result on success, the encoded typed error (if the
+    /// contract set one) on a panic, empty otherwise.
     pub return_data: Vec<u8>,
 }
 
@@ -408,7 +409,8 @@ impl Vm {
             gas_limit
         };
         gas.wasm = gas_used.saturating_sub(gas.total());
-        let return_data = if outcome.is_success() {
+        // Kept on success and on panics (where it carries a typed error); dropped otherwise.
+        let return_data = if matches!(outcome, Outcome::Success | Outcome::Panic(_)) {
             std::mem::take(&mut store.data_mut().return_data)
         } else {
             Vec::new()
