@@ -18,6 +18,7 @@ fn main() {
         "escrow",
         "voting",
         "token",
+        "probe",
     ] {
         println!("cargo:rerun-if-changed={}", contracts.join(p).display());
     }

@@ -146,6 +146,7 @@ pub mod storage {
     }
 
     /// Writes `value` at `key`. Panics in a view (`&self`) method.
+    #[track_caller]
     pub fn set(key: &[u8], value: &[u8]) {
         check_writable();
         // SAFETY: live slices.
@@ -160,6 +161,7 @@ pub mod storage {
     }
 
     /// Removes `key`; whether it existed. Panics in a view method.
+    #[track_caller]
     pub fn remove(key: &[u8]) -> bool {
         check_writable();
         // SAFETY: a live slice.
@@ -226,11 +228,13 @@ impl<T: BorshSerialize + BorshDeserialize> Item<T> {
     }
 
     /// Stores the value.
+    #[track_caller]
     pub fn set(&self, value: &T) {
         storage::set(self.key, &encode(value));
     }
 
     /// Removes the value.
+    #[track_caller]
     pub fn remove(&self) {
         storage::remove(self.key);
     }
@@ -264,11 +268,13 @@ impl<K: BorshSerialize, V: BorshSerialize + BorshDeserialize> Map<K, V> {
     }
 
     /// Stores `v` at `k`.
+    #[track_caller]
     pub fn set(&self, k: &K, v: &V) {
         storage::set(&self.key(k), &encode(v));
     }
 
     /// Removes `k`; whether it existed.
+    #[track_caller]
     pub fn remove(&self, k: &K) -> bool {
         storage::remove(&self.key(k))
     }
