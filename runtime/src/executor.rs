@@ -327,6 +327,32 @@ impl<'a> Executor<'a> {
                         )
                     }
                 }
+                Payload::ReportDoubleSign { evidence } => {
+                    let offender = evidence.a.header.proposer;
+                    let key = staking::validator(&*txs.state, &offender)?.map(|v| v.public_key);
+                    match key.map(|k| evidence.check(&k)) {
+                        None => CallOutcome::failed(
+                            ErrorCode::InvalidEvidence,
+                            "the offender is not a validator",
+                        ),
+                        Some(Err(why)) => CallOutcome::failed(ErrorCode::InvalidEvidence, why),
+                        Some(Ok(())) => {
+                            let height = evidence.a.header.height;
+                            match staking::slash(
+                                txs.state,
+                                &offender,
+                                height,
+                                self.params.slash_bps,
+                            )? {
+                                Some(_) => CallOutcome::ok(),
+                                None => CallOutcome::failed(
+                                    ErrorCode::InvalidEvidence,
+                                    "this double sign was already slashed",
+                                ),
+                            }
+                        }
+                    }
+                }
                 Payload::Unstake { amount } => {
                     let release = block.height + self.params.unbonding_period;
                     if staking::unstake(txs.state, &sender, *amount, release)? {

@@ -9,6 +9,7 @@
 //! | `0x04` | address | [`crate::staking::Validator`] |
 //! | `0x05` | (none) | [`crate::staking::Unbonding`] queue |
 //! | `0x06` | (none) | chain-wide counters ([`crate::staking::Supply`]) |
+//! | `0x07` | address ‖ height | marker: that double sign was already slashed |
 
 use crate::state::{Overlay, StateReader, StoreError};
 use crate::types::{Address, H256, U256, codec};
@@ -20,6 +21,7 @@ const CODE: u8 = 0x03;
 const VALIDATOR: u8 = 0x04;
 const UNBONDING: u8 = 0x05;
 const SUPPLY: u8 = 0x06;
+const SLASHED: u8 = 0x07;
 
 fn prefixed(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -52,6 +54,10 @@ pub fn unbonding_key() -> Vec<u8> {
 /// Key of the supply counters.
 pub fn supply_key() -> Vec<u8> {
     vec![SUPPLY]
+}
+/// Key of the marker for a slashed double sign.
+pub fn slashed_key(a: &Address, height: u64) -> Vec<u8> {
+    prefixed(SLASHED, &[a.as_bytes(), &height.to_be_bytes()])
 }
 /// First byte of validator keys (for scanning the validator set).
 pub const VALIDATOR_PREFIX: u8 = VALIDATOR;

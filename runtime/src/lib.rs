@@ -3,6 +3,8 @@
 //! produces [`receipt`]s, on top of [`chainvm_vm`].
 
 pub mod abi;
+pub mod block;
+pub mod chain;
 pub mod crypto;
 pub mod executor;
 pub mod genesis;
@@ -15,6 +17,7 @@ pub mod state;
 pub mod tx;
 pub mod types;
 
+pub use chain::{Chain, ChainError, GenesisConfig};
 pub use chainvm_vm as vm;
 pub use crypto::Keypair;
 pub use executor::{AdmissionError, ApplyError, Executor};

@@ -95,6 +95,8 @@ pub enum ErrorCode {
     InvalidCode,
     /// Not enough balance or stake for the operation.
     InsufficientFunds,
+    /// Double-sign evidence that does not hold (or was already used).
+    InvalidEvidence,
 }
 
 /// Why a transaction failed.

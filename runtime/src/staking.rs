@@ -163,3 +163,45 @@ pub fn release_unbonded<R: StateReader>(
     layout::write(state, &layout::unbonding_key(), &q);
     Ok(())
 }
+
+/// Slashes `offender` for a double sign at `height`: `bps` basis points of its bonded stake
+/// are destroyed. Returns the amount, or `None` if that double sign was already punished or
+/// the offender has no validator record.
+pub fn slash<R: StateReader>(
+    state: &mut Overlay<R>,
+    offender: &Address,
+    height: u64,
+    bps: u32,
+) -> Result<Option<U256>, StoreError> {
+    let marker = layout::slashed_key(offender, height);
+    if state.get(&marker)?.is_some() {
+        return Ok(None);
+    }
+    let Some(mut v) = validator(state, offender)? else {
+        return Ok(None);
+    };
+    let amount = v.stake * U256::from(bps) / U256::from(10_000u32);
+    v.stake -= amount;
+    layout::write(state, &layout::validator_key(offender), &v);
+    let mut s = supply(state)?;
+    s.slashed += amount;
+    set_supply(state, &s);
+    state.set(&marker, &[1]);
+    Ok(Some(amount))
+}
+
+/// All validators with their stake, in address order.
+pub fn validators(
+    snapshot: &crate::state::Snapshot,
+) -> Result<Vec<(Address, Validator)>, StoreError> {
+    let mut out = Vec::new();
+    for (k, v) in snapshot.scan_prefix(&[layout::VALIDATOR_PREFIX])? {
+        let addr = Address::from_slice(&k[1..]);
+        let val: Validator = borsh::from_slice(&v).map_err(|e| StoreError::Corrupt {
+            path: "state".into(),
+            reason: format!("validator record: {e}"),
+        })?;
+        out.push((addr, val));
+    }
+    Ok(out)
+}

@@ -72,6 +72,12 @@ pub enum Payload {
         )]
         amount: U256,
     },
+    /// Report a validator that signed two different blocks at the same height; the
+    /// offender's stake is slashed.
+    ReportDoubleSign {
+        /// The two conflicting signed headers.
+        evidence: Box<crate::block::DoubleSign>,
+    },
 }
 
 /// An unsigned transaction.
@@ -117,7 +123,9 @@ impl Transaction {
         match &self.payload {
             Payload::Transfer { amount, .. } | Payload::Stake { amount } => *amount,
             Payload::Call { value, .. } => *value,
-            Payload::Deploy { .. } | Payload::Unstake { .. } => U256::zero(),
+            Payload::Deploy { .. } | Payload::Unstake { .. } | Payload::ReportDoubleSign { .. } => {
+                U256::zero()
+            }
         }
     }
 }

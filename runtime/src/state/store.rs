@@ -473,9 +473,21 @@ impl Snapshot {
 
     /// Every key and value of the latest version, in key order.
     pub fn entries(&self) -> Result<Vec<KeyValue>, StoreError> {
+        self.scan_prefix(&[])
+    }
+
+    /// Every key starting with `prefix` and its value, latest version, in key order.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StoreError> {
         let mut out = Vec::new();
-        for e in self.state.range::<&[u8]>(..).map_err(|e| self.err(e))? {
+        for e in self
+            .state
+            .range::<&[u8]>(prefix..)
+            .map_err(|e| self.err(e))?
+        {
             let (k, v) = e.map_err(|e| self.err(e))?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
             out.push((k.value().to_vec(), v.value().to_vec()));
         }
         Ok(out)

@@ -1,0 +1,671 @@
+//! The commands.
+
+use crate::util::{
+    CliError, Res, contract_abi, emit, events_json, fail, gas_table, open, parse_amount,
+    parse_args, parse_hex, resolve, save_alias, signer,
+};
+use crate::{Cli, Command, TxOpts, build, demo};
+use chainvm_runtime::abi::{ContractAbi, hex};
+use chainvm_runtime::chain::{DEV_SEED, dev_keys};
+use chainvm_runtime::{
+    Address, Chain, ErrorCode, GenesisConfig, H256, Keypair, Payload, Receipt, SignedTransaction,
+    Transaction, U256,
+};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// Default gas limit of calls and transfers.
+pub const CALL_GAS: u64 = 2_000_000_000;
+/// Default gas limit of deploys (intrinsic gas grows with the code size).
+pub const DEPLOY_GAS: u64 = 5_000_000_000;
+
+/// Dispatches a parsed command line.
+pub fn run(cli: &Cli) -> Res<()> {
+    let home = cli.home.as_path();
+    let j = cli.json;
+    match &cli.command {
+        Command::Init { chain_id, force } => init(home, *chain_id, *force, j),
+        Command::Accounts => accounts(home, j),
+        Command::Build { dir } => build::build_cmd(dir, j),
+        Command::Deploy {
+            file,
+            args,
+            alias,
+            tx,
+        } => deploy(home, file, args.as_deref(), alias.as_deref(), tx, j),
+        Command::Call {
+            contract,
+            method,
+            args,
+            value,
+            gas_report,
+            tx,
+        } => call(
+            home,
+            contract,
+            method,
+            args.as_deref(),
+            value,
+            *gas_report,
+            tx,
+            j,
+        ),
+        Command::View {
+            contract,
+            method,
+            args,
+            from,
+        } => view(home, contract, method, args.as_deref(), from, j),
+        Command::Transfer { to, amount, tx } => {
+            let to = resolve(home, to)?;
+            let amount = parse_amount(amount)?;
+            simple_tx(home, Payload::Transfer { to, amount }, tx, "transferred", j)
+        }
+        Command::Balance { who } => balance(home, who.as_deref().unwrap_or("0"), j),
+        Command::Stake { amount, tx } => simple_tx(
+            home,
+            Payload::Stake {
+                amount: parse_amount(amount)?,
+            },
+            tx,
+            "staked",
+            j,
+        ),
+        Command::Unstake { amount, tx } => simple_tx(
+            home,
+            Payload::Unstake {
+                amount: parse_amount(amount)?,
+            },
+            tx,
+            "unbonding",
+            j,
+        ),
+        Command::Block { which } => block(home, which, j),
+        Command::Tx { hash } => tx_cmd(home, hash, j),
+        Command::Events {
+            contract,
+            topic,
+            from_block,
+            to_block,
+        } => events(
+            home,
+            contract.as_deref(),
+            topic.as_deref(),
+            *from_block,
+            *to_block,
+            j,
+        ),
+        Command::Proof { key, height } => proof(home, key, *height, j),
+        Command::Verify => verify(home, j),
+        Command::Demo { keep } => demo::run(*keep, j),
+    }
+}
+
+fn init(home: &Path, chain_id: u64, force: bool, j: bool) -> Res<()> {
+    if force && home.exists() {
+        // Only ever remove what a chain home holds.
+        for f in [
+            "chain.redb",
+            "genesis.json",
+            "validator.key",
+            "aliases.json",
+        ] {
+            let p = home.join(f);
+            if p.exists() {
+                std::fs::remove_file(&p)?;
+            }
+        }
+        let cache = home.join("cache");
+        if cache.exists() {
+            std::fs::remove_dir_all(cache)?;
+        }
+    }
+    let validator = Keypair::derive("chainvm validator", chain_id as u32);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let chain = Chain::init(
+        home,
+        GenesisConfig::dev(chain_id, &validator, now),
+        &validator,
+    )?;
+    let accounts: Vec<Value> = dev_keys()
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            json!({"index": i, "address": hex(k.address().as_bytes()), "private_key": hex(&k.secret()),
+                   "balance": chain.account(&k.address()).map(|a| a.balance.to_string()).unwrap_or_default()})
+        })
+        .collect();
+    let mut human = format!(
+        "Initialized chain {chain_id} in {}\nValidator {} (stake 10^24)\nDev accounts (seed \"{DEV_SEED}\"):\n",
+        home.display(),
+        hex(validator.address().as_bytes())
+    );
+    for a in &accounts {
+        human += &format!(
+            "  ({}) {}  key {}  balance {}\n",
+            a["index"],
+            a["address"].as_str().unwrap_or(""),
+            a["private_key"].as_str().unwrap_or(""),
+            a["balance"].as_str().unwrap_or("")
+        );
+    }
+    human += &format!("State root {:?}", chain.state_root()?);
+    emit(
+        j,
+        &human,
+        &json!({"chain_id": chain_id, "home": home.display().to_string(), "validator": hex(validator.address().as_bytes()),
+                "accounts": accounts, "state_root": format!("{:?}", chain.state_root()?)}),
+    );
+    Ok(())
+}
+
+fn accounts(home: &Path, j: bool) -> Res<()> {
+    let chain = open(home)?;
+    let mut rows = Vec::new();
+    let mut human = String::new();
+    for (i, k) in dev_keys().iter().enumerate() {
+        let a = chain.account(&k.address())?;
+        human += &format!(
+            "({i}) {}  balance {}  nonce {}\n",
+            hex(k.address().as_bytes()),
+            a.balance,
+            a.nonce
+        );
+        rows.push(json!({"index": i, "address": hex(k.address().as_bytes()), "private_key": hex(&k.secret()),
+                         "balance": a.balance.to_string(), "nonce": a.nonce}));
+    }
+    emit(j, human.trim_end(), &Value::Array(rows));
+    Ok(())
+}
+
+/// Signs and submits `payload` from the `--from` account; one block.
+pub fn send(
+    chain: &mut Chain,
+    key: &Keypair,
+    payload: Payload,
+    gas: u64,
+) -> Res<(SignedTransaction, Receipt)> {
+    let tx = Transaction {
+        chain_id: chain.params().chain_id,
+        nonce: chain.account(&key.address())?.nonce,
+        gas_limit: gas,
+        gas_price: U256::one(),
+        payload,
+    }
+    .sign(key);
+    let receipt = chain.submit(&tx)?;
+    Ok((tx, receipt))
+}
+
+/// JSON of a receipt, with return value, typed error and events decoded where an ABI is known.
+pub fn receipt_json(
+    chain: &Chain,
+    receipt: &Receipt,
+    tx: &SignedTransaction,
+    abi: Option<&ContractAbi>,
+    method: Option<&str>,
+) -> Value {
+    let decoded = match (abi, method) {
+        (Some(a), Some(m)) if receipt.is_success() => a.decode_return(m, &receipt.return_data).ok(),
+        (Some(a), Some(m)) => a.decode_error(m, &receipt.return_data).ok().flatten(),
+        _ => None,
+    };
+    let height = chain
+        .transaction(&tx.hash())
+        .ok()
+        .flatten()
+        .map(|(h, ..)| h);
+    json!({
+        "tx_hash": format!("{:?}", tx.hash()),
+        "block": height,
+        "status": receipt.status,
+        "gas_used": receipt.gas_used,
+        "gas": receipt.gas,
+        "return": decoded.unwrap_or_else(|| if receipt.return_data.is_empty() { Value::Null } else { Value::String(hex(&receipt.return_data)) }),
+        "events": events_json(receipt, abi),
+        "contract_address": receipt.contract_address.map(|a| hex(a.as_bytes())),
+        "error": receipt.error,
+    })
+}
+
+/// The one-line error of a failed receipt.
+pub fn receipt_failure(receipt: &Receipt, gas_limit: u64, decoded: &Value) -> CliError {
+    let Some(e) = &receipt.error else {
+        return CliError("transaction failed".into());
+    };
+    let at = e
+        .location
+        .as_ref()
+        .map(|l| format!(" at {l}"))
+        .unwrap_or_default();
+    CliError(match e.code {
+        ErrorCode::OutOfGas => format!(
+            "out of gas: used {} of the {} gas limit (raise it with --gas)",
+            receipt.gas_used, gas_limit
+        ),
+        ErrorCode::ContractPanic if !decoded.is_null() => {
+            format!("contract returned error {decoded}{at}")
+        }
+        ErrorCode::ContractPanic => format!("contract panicked: {}{at}", e.message),
+        ErrorCode::Trap => format!("contract trapped: {}", e.message),
+        _ => e.message.clone(),
+    })
+}
+
+/// How to print a receipt.
+struct Show<'a> {
+    title: &'a str,
+    gas_report: bool,
+    json: bool,
+}
+
+fn print_receipt(
+    chain: &Chain,
+    tx: &SignedTransaction,
+    receipt: &Receipt,
+    abi: Option<&ContractAbi>,
+    method: Option<&str>,
+    show: Show<'_>,
+) -> Res<()> {
+    let v = receipt_json(chain, receipt, tx, abi, method);
+    let (title, gas_report, j) = (show.title, show.gas_report, show.json);
+    let mut human = format!(
+        "{title}\n  tx     {}\n  block  {}\n  status {}\n  gas    {}",
+        v["tx_hash"].as_str().unwrap_or(""),
+        v["block"],
+        if receipt.is_success() {
+            "success"
+        } else {
+            "failed"
+        },
+        receipt.gas_used
+    );
+    if let Some(a) = receipt.contract_address {
+        human += &format!("\n  address {}", hex(a.as_bytes()));
+    }
+    if !v["return"].is_null() && receipt.is_success() {
+        human += &format!("\n  return {}", v["return"]);
+    }
+    for e in v["events"].as_array().into_iter().flatten() {
+        let name = e
+            .get("event")
+            .or_else(|| e.get("topic"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let rev = if e["reverted"] == json!(true) {
+            " (reverted)"
+        } else {
+            ""
+        };
+        human += &format!(
+            "\n  event  {} {}{rev}",
+            name.as_str().unwrap_or(""),
+            e["data"]
+        );
+    }
+    if gas_report {
+        human += &format!("\n{}", gas_table(&receipt.gas));
+    }
+    emit(j, &human, &v);
+    if receipt.is_success() {
+        Ok(())
+    } else {
+        Err(receipt_failure(receipt, tx.tx.gas_limit, &v["return"]))
+    }
+}
+
+fn deploy(
+    home: &Path,
+    file: &Path,
+    args: Option<&str>,
+    alias: Option<&str>,
+    opts: &TxOpts,
+    j: bool,
+) -> Res<()> {
+    let code = std::fs::read(file).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+    if !code.starts_with(b"\0asm") {
+        return fail(format!("{} is not a wasm module", file.display()));
+    }
+    let mut chain = open(home)?;
+    chain
+        .vm()
+        .validate(&code)
+        .map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+    let abi = ContractAbi::from_wasm(&code).ok();
+    let args = parse_args(args)?;
+    let encoded = match &abi {
+        Some(a) if a.method("init").is_ok() => a.encode_args("init", &args)?,
+        _ if args.is_null() => Vec::new(),
+        _ => return fail("--args given but the contract has no `init` constructor in its ABI"),
+    };
+    let key = signer(&opts.from)?;
+    let (tx, receipt) = send(
+        &mut chain,
+        &key,
+        Payload::Deploy {
+            code,
+            args: encoded,
+        },
+        opts.gas.unwrap_or(DEPLOY_GAS),
+    )?;
+    if let (Some(name), Some(addr)) = (alias, receipt.contract_address) {
+        save_alias(home, name, &addr)?;
+    }
+    let title = format!(
+        "Deployed {}{}",
+        file.display(),
+        alias.map(|a| format!(" as `{a}`")).unwrap_or_default()
+    );
+    print_receipt(
+        &chain,
+        &tx,
+        &receipt,
+        abi.as_ref(),
+        Some("init").filter(|_| abi.as_ref().is_some_and(|a| a.method("init").is_ok())),
+        Show {
+            title: &title,
+            gas_report: false,
+            json: j,
+        },
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn call(
+    home: &Path,
+    contract: &str,
+    method: &str,
+    args: Option<&str>,
+    value: &str,
+    gas_report: bool,
+    opts: &TxOpts,
+    j: bool,
+) -> Res<()> {
+    let mut chain = open(home)?;
+    let address = resolve(home, contract)?;
+    let abi = contract_abi(&chain, &address)?;
+    let encoded = abi.encode_args(method, &parse_args(args)?)?;
+    let key = signer(&opts.from)?;
+    let payload = Payload::Call {
+        contract: address,
+        method: method.into(),
+        args: encoded,
+        value: parse_amount(value)?,
+    };
+    let (tx, receipt) = send(&mut chain, &key, payload, opts.gas.unwrap_or(CALL_GAS))?;
+    print_receipt(
+        &chain,
+        &tx,
+        &receipt,
+        Some(&abi),
+        Some(method),
+        Show {
+            title: &format!("Called {contract}.{method}"),
+            gas_report,
+            json: j,
+        },
+    )
+}
+
+fn view(
+    home: &Path,
+    contract: &str,
+    method: &str,
+    args: Option<&str>,
+    from: &str,
+    j: bool,
+) -> Res<()> {
+    let chain = open(home)?;
+    let address = resolve(home, contract)?;
+    let abi = contract_abi(&chain, &address)?;
+    let encoded = abi.encode_args(method, &parse_args(args)?)?;
+    let caller = resolve(home, from)?;
+    let (out, gas) = chain.view(caller, address, method, &encoded, CALL_GAS)?;
+    match out {
+        Ok(data) => {
+            let v = abi.decode_return(method, &data)?;
+            emit(j, &v.to_string(), &json!({"return": v, "gas": gas.total}));
+            Ok(())
+        }
+        Err(e) => {
+            let at = e.location.map(|l| format!(" at {l}")).unwrap_or_default();
+            fail(format!("view failed: {}{at}", e.message))
+        }
+    }
+}
+
+fn simple_tx(home: &Path, payload: Payload, opts: &TxOpts, what: &str, j: bool) -> Res<()> {
+    let mut chain = open(home)?;
+    let key = signer(&opts.from)?;
+    let (tx, receipt) = send(&mut chain, &key, payload, opts.gas.unwrap_or(CALL_GAS))?;
+    print_receipt(
+        &chain,
+        &tx,
+        &receipt,
+        None,
+        None,
+        Show {
+            title: &format!("{} ({what})", hex(key.address().as_bytes())),
+            gas_report: false,
+            json: j,
+        },
+    )
+}
+
+fn balance(home: &Path, who: &str, j: bool) -> Res<()> {
+    let chain = open(home)?;
+    let a = resolve(home, who)?;
+    let acct = chain.account(&a)?;
+    emit(
+        j,
+        &format!(
+            "{}  balance {}  nonce {}",
+            hex(a.as_bytes()),
+            acct.balance,
+            acct.nonce
+        ),
+        &json!({"address": hex(a.as_bytes()), "balance": acct.balance.to_string(), "nonce": acct.nonce,
+                "code_hash": acct.code_hash.map(|h| format!("{h:?}"))}),
+    );
+    Ok(())
+}
+
+fn block(home: &Path, which: &str, j: bool) -> Res<()> {
+    let chain = open(home)?;
+    let height = if which == "latest" {
+        chain.height()?
+    } else {
+        which
+            .parse()
+            .or_else(|_| fail(format!("`{which}` is not a block height or `latest`")))?
+    };
+    let Some(b) = chain.block(height)? else {
+        return fail(format!("no block {height} (latest is {})", chain.height()?));
+    };
+    let h = &b.header.header;
+    let txs: Vec<Value> = b.txs.iter().map(|(t, r)| json!({"hash": format!("{:?}", t.hash()), "status": r.status, "gas_used": r.gas_used})).collect();
+    let v = json!({
+        "height": h.height, "hash": format!("{:?}", h.hash()), "parent_hash": format!("{:?}", h.parent_hash),
+        "timestamp": h.timestamp, "state_root": format!("{:?}", h.state_root), "txs_root": format!("{:?}", h.txs_root),
+        "receipts_root": format!("{:?}", h.receipts_root), "gas_used": h.gas_used, "proposer": hex(h.proposer.as_bytes()),
+        "signature": hex(&b.header.signature), "transactions": txs,
+    });
+    let mut human = format!(
+        "block {}  hash {:?}\n  parent   {:?}\n  time     {}\n  state    {:?}\n  txs root {:?}\n  receipts {:?}\n  gas used {}\n  proposer {}",
+        h.height,
+        h.hash(),
+        h.parent_hash,
+        h.timestamp,
+        h.state_root,
+        h.txs_root,
+        h.receipts_root,
+        h.gas_used,
+        hex(h.proposer.as_bytes())
+    );
+    for t in &txs {
+        human += &format!(
+            "\n  tx {} {} gas {}",
+            t["hash"].as_str().unwrap_or(""),
+            t["status"].as_str().unwrap_or(""),
+            t["gas_used"]
+        );
+    }
+    emit(j, &human, &v);
+    Ok(())
+}
+
+fn tx_cmd(home: &Path, hash: &str, j: bool) -> Res<()> {
+    let chain = open(home)?;
+    let bytes = parse_hex(hash)
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| CliError(format!("`{hash}` is not a 32-byte hex hash")))?;
+    let Some((height, index, tx, receipt)) = chain.transaction(&H256::from_slice(&bytes))? else {
+        return fail(format!("no transaction {hash}"));
+    };
+    let (abi, method) = match &tx.tx.payload {
+        Payload::Call {
+            contract, method, ..
+        } => (contract_abi(&chain, contract).ok(), Some(method.clone())),
+        Payload::Deploy { code, .. } => {
+            (ContractAbi::from_wasm(code).ok(), Some("init".to_string()))
+        }
+        _ => (None, None),
+    };
+    let method = method.filter(|m| abi.as_ref().is_some_and(|a| a.method(m).is_ok()));
+    let mut v = receipt_json(&chain, &receipt, &tx, abi.as_ref(), method.as_deref());
+    v["index"] = json!(index);
+    v["from"] = json!(hex(tx.sender().as_bytes()));
+    v["nonce"] = json!(tx.tx.nonce);
+    let human = format!(
+        "tx {hash}\n  block  {height} #{index}\n  from   {}\n  status {}\n  gas    {}\n  return {}\n  error  {}",
+        hex(tx.sender().as_bytes()),
+        if receipt.is_success() {
+            "success"
+        } else {
+            "failed"
+        },
+        receipt.gas_used,
+        v["return"],
+        receipt
+            .error
+            .as_ref()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "-".into())
+    );
+    emit(j, &human, &v);
+    Ok(())
+}
+
+fn events(
+    home: &Path,
+    contract: Option<&str>,
+    topic: Option<&str>,
+    from: Option<u64>,
+    to: Option<u64>,
+    j: bool,
+) -> Res<()> {
+    let chain = open(home)?;
+    let contract = contract.map(|c| resolve(home, c)).transpose()?;
+    let latest = chain.height()?;
+    let (from, to) = (from.unwrap_or(0), to.unwrap_or(latest).min(latest));
+    let mut abis: std::collections::BTreeMap<Address, Option<ContractAbi>> = Default::default();
+    let mut out = Vec::new();
+    let mut human = String::new();
+    for h in from..=to {
+        let Some(b) = chain.block(h)? else { continue };
+        for (tx, receipt) in &b.txs {
+            for e in &receipt.events {
+                if contract.is_some_and(|c| c != e.contract)
+                    || topic.is_some_and(|t| t.as_bytes() != e.topic.as_slice())
+                {
+                    continue;
+                }
+                let abi = abis
+                    .entry(e.contract)
+                    .or_insert_with(|| contract_abi(&chain, &e.contract).ok());
+                let data = abi
+                    .as_ref()
+                    .and_then(|a| a.decode_event(&e.topic, &e.data).ok().flatten())
+                    .map(|(_, d)| d)
+                    .unwrap_or_else(|| json!(hex(&e.data)));
+                let topic = String::from_utf8_lossy(&e.topic).into_owned();
+                human += &format!(
+                    "block {h} {:?} {} {topic} {data}{}\n",
+                    tx.hash(),
+                    hex(e.contract.as_bytes()),
+                    if e.reverted { " (reverted)" } else { "" }
+                );
+                out.push(json!({"block": h, "tx_hash": format!("{:?}", tx.hash()), "contract": hex(e.contract.as_bytes()),
+                                "topic": topic, "data": data, "reverted": e.reverted}));
+            }
+        }
+    }
+    emit(
+        j,
+        if human.is_empty() {
+            "no events"
+        } else {
+            human.trim_end()
+        },
+        &Value::Array(out),
+    );
+    Ok(())
+}
+
+fn proof(home: &Path, key: &str, height: Option<u64>, j: bool) -> Res<()> {
+    use chainvm_runtime::layout;
+    let chain = open(home)?;
+    let addr = |s: &str| resolve(home, s);
+    let raw = if let Some(a) = key.strip_prefix("account:") {
+        layout::account_key(&addr(a)?)
+    } else if let Some(a) = key.strip_prefix("validator:") {
+        layout::validator_key(&addr(a)?)
+    } else if let Some(rest) = key.strip_prefix("storage:") {
+        let (c, k) = rest
+            .split_once(':')
+            .ok_or_else(|| CliError("storage keys are storage:<contract>:<hex key>".into()))?;
+        let k = parse_hex(k).ok_or_else(|| CliError(format!("`{k}` is not hex")))?;
+        layout::storage_key(&addr(c)?, &k)
+    } else {
+        parse_hex(key).ok_or_else(|| CliError(format!("`{key}` is not a key: use account:<addr>, storage:<contract>:<hex>, validator:<addr> or 0x<hex>")))?
+    };
+    let (value, proof, root) = chain.prove(&raw, height)?;
+    let verified = proof.verify(&root.0, &raw, value.as_deref()).is_ok();
+    let v = json!({"key": hex(&raw), "value": value.as_ref().map(|v| hex(v)), "state_root": format!("{root:?}"),
+                   "height": height.unwrap_or(chain.height()?), "proof": hex(&proof.encode()), "siblings": proof.siblings.len(),
+                   "verified": verified});
+    let human = format!(
+        "key       {}\nvalue     {}\nroot      {root:?}\nproof     {} siblings, {} bytes\nverified  {}",
+        hex(&raw),
+        value
+            .as_ref()
+            .map(|v| hex(v))
+            .unwrap_or_else(|| "(absent: proof of absence)".into()),
+        proof.siblings.len(),
+        proof.encode().len(),
+        if verified { "yes" } else { "NO" }
+    );
+    emit(j, &human, &v);
+    if verified {
+        Ok(())
+    } else {
+        fail("the proof did not verify against the state root")
+    }
+}
+
+fn verify(home: &Path, j: bool) -> Res<()> {
+    let chain = open(home)?;
+    let r = chain.verify()?;
+    emit(
+        j,
+        &format!(
+            "verified {} blocks ({} transactions re-executed); state root {:?}",
+            r.blocks, r.transactions, r.state_root
+        ),
+        &serde_json::to_value(&r)?,
+    );
+    Ok(())
+}

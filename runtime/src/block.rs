@@ -1,0 +1,237 @@
+//! Block headers, their signatures, double-sign evidence and stake-weighted proposer selection.
+
+use crate::crypto;
+use crate::state::tree::root_from_scratch;
+use crate::types::{Address, H256, U256, codec, keccak};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::Serialize;
+
+const BLOCK_SIGNING_DOMAIN: &[u8] = b"chainvm-block-v1";
+
+/// A block header. Its hash identifies the block.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Header {
+    /// Hash of the previous block's header (zero for genesis).
+    #[borsh(
+        serialize_with = "codec::h256::serialize",
+        deserialize_with = "codec::h256::deserialize"
+    )]
+    pub parent_hash: H256,
+    /// Height (genesis is 0).
+    pub height: u64,
+    /// Seconds since the Unix epoch; strictly increasing. Execution reads time only from here.
+    pub timestamp: u64,
+    /// State root after the block.
+    #[borsh(
+        serialize_with = "codec::h256::serialize",
+        deserialize_with = "codec::h256::deserialize"
+    )]
+    pub state_root: H256,
+    /// Root over the block's transactions.
+    #[borsh(
+        serialize_with = "codec::h256::serialize",
+        deserialize_with = "codec::h256::deserialize"
+    )]
+    pub txs_root: H256,
+    /// Root over the block's receipts.
+    #[borsh(
+        serialize_with = "codec::h256::serialize",
+        deserialize_with = "codec::h256::deserialize"
+    )]
+    pub receipts_root: H256,
+    /// Gas used by all transactions.
+    pub gas_used: u64,
+    /// The validator that proposed and signed it.
+    #[borsh(
+        serialize_with = "codec::h160::serialize",
+        deserialize_with = "codec::h160::deserialize"
+    )]
+    pub proposer: Address,
+}
+
+impl Header {
+    /// keccak256 of the canonical encoding.
+    pub fn hash(&self) -> H256 {
+        keccak(&borsh::to_vec(self).unwrap_or_default())
+    }
+
+    /// The bytes a proposer signs.
+    pub fn signing_message(&self) -> Vec<u8> {
+        let mut m = BLOCK_SIGNING_DOMAIN.to_vec();
+        m.extend_from_slice(self.hash().as_bytes());
+        m
+    }
+}
+
+/// A header with its proposer's signature.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SignedHeader {
+    /// The header.
+    pub header: Header,
+    /// ed25519 signature over [`Header::signing_message`].
+    pub signature: [u8; 64],
+}
+
+impl SignedHeader {
+    /// Signs a header.
+    pub fn sign(header: Header, key: &crypto::Keypair) -> SignedHeader {
+        let signature = key.sign(&header.signing_message());
+        SignedHeader { header, signature }
+    }
+
+    /// Whether the signature is valid for `public_key`.
+    pub fn verify(&self, public_key: &[u8; 32]) -> bool {
+        crypto::verify(public_key, &self.header.signing_message(), &self.signature)
+    }
+
+    /// Canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        borsh::to_vec(self).unwrap_or_default()
+    }
+
+    /// Strict decoding.
+    pub fn decode(bytes: &[u8]) -> Result<SignedHeader, std::io::Error> {
+        borsh::from_slice(bytes)
+    }
+}
+
+/// Two different headers signed by the same proposer at the same height.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct DoubleSign {
+    /// One header.
+    pub a: SignedHeader,
+    /// The conflicting one.
+    pub b: SignedHeader,
+}
+
+impl DoubleSign {
+    /// Checks the evidence against the offender's key: same height and proposer, different
+    /// blocks, both signatures valid.
+    pub fn check(&self, public_key: &[u8; 32]) -> Result<(), &'static str> {
+        let (a, b) = (&self.a.header, &self.b.header);
+        if a.height != b.height {
+            return Err("headers are at different heights");
+        }
+        if a.proposer != b.proposer {
+            return Err("headers have different proposers");
+        }
+        if a.hash() == b.hash() {
+            return Err("the two headers are the same block");
+        }
+        if !self.a.verify(public_key) || !self.b.verify(public_key) {
+            return Err("a signature is not the proposer's");
+        }
+        Ok(())
+    }
+}
+
+/// Root over an ordered list: the sparse Merkle root of index -> item, so single items are
+/// provable with the same proof format as state.
+pub fn list_root(items: &[Vec<u8>]) -> H256 {
+    let leaves: Vec<_> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (keccak(&(i as u32).to_be_bytes()).0, keccak(item).0))
+        .collect();
+    H256(root_from_scratch(&leaves))
+}
+
+/// Picks the proposer for the block after `parent_hash`, weighted by stake: a point is drawn
+/// uniformly in [0, total stake) from keccak(parent hash) and the validator whose cumulative
+/// stake range holds it proposes. Validators are ordered by address, so every node agrees.
+pub fn select_proposer(validators: &[(Address, U256)], parent_hash: &H256) -> Option<Address> {
+    let mut set: Vec<_> = validators.iter().filter(|(_, s)| !s.is_zero()).collect();
+    set.sort_by_key(|(a, _)| *a);
+    let total = set
+        .iter()
+        .fold(U256::zero(), |acc, (_, s)| acc.saturating_add(*s));
+    if total.is_zero() {
+        return None;
+    }
+    let mut seed = b"chainvm-proposer".to_vec();
+    seed.extend_from_slice(parent_hash.as_bytes());
+    let point = U256::from_big_endian(keccak(&seed).as_bytes()) % total;
+    let mut acc = U256::zero();
+    for (a, s) in set {
+        acc += *s;
+        if point < acc {
+            return Some(*a);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(n: u8, stake: u64) -> (Address, U256) {
+        (Address::repeat_byte(n), U256::from(stake))
+    }
+
+    #[test]
+    fn selection_is_deterministic_and_ignores_input_order() {
+        let set = [v(1, 10), v(2, 20), v(3, 30)];
+        let rev = [v(3, 30), v(2, 20), v(1, 10)];
+        for i in 0..50u64 {
+            let h = keccak(&i.to_be_bytes());
+            assert_eq!(select_proposer(&set, &h), select_proposer(&rev, &h));
+            assert_eq!(select_proposer(&set, &h), select_proposer(&set, &h));
+        }
+    }
+
+    #[test]
+    fn selection_is_stake_weighted() {
+        let set = [v(1, 100), v(2, 300), v(3, 600), v(4, 0)];
+        let mut counts = [0u32; 5];
+        let n = 20_000u64;
+        for i in 0..n {
+            let a = select_proposer(&set, &keccak(&i.to_be_bytes())).unwrap();
+            counts[a.0[0] as usize] += 1;
+        }
+        assert_eq!(counts[4], 0, "zero stake never proposes");
+        // Expected 10% / 30% / 60%, within 2 points.
+        for (i, want) in [(1, 0.1), (2, 0.3), (3, 0.6)] {
+            let got = counts[i] as f64 / n as f64;
+            assert!((got - want).abs() < 0.02, "validator {i}: {got}");
+        }
+        assert_eq!(select_proposer(&[v(1, 0)], &H256::zero()), None);
+        assert_eq!(
+            select_proposer(&[v(7, 5)], &H256::zero()),
+            Some(Address::repeat_byte(7))
+        );
+    }
+
+    #[test]
+    fn double_sign_evidence_checks() {
+        let key = crypto::Keypair::derive("v", 0);
+        let h = Header {
+            parent_hash: H256::zero(),
+            height: 5,
+            timestamp: 1,
+            state_root: H256::zero(),
+            txs_root: H256::zero(),
+            receipts_root: H256::zero(),
+            gas_used: 0,
+            proposer: key.address(),
+        };
+        let mut h2 = h.clone();
+        h2.timestamp = 2;
+        let ev = DoubleSign {
+            a: SignedHeader::sign(h.clone(), &key),
+            b: SignedHeader::sign(h2.clone(), &key),
+        };
+        assert_eq!(ev.check(&key.public()), Ok(()));
+        let same = DoubleSign {
+            a: SignedHeader::sign(h.clone(), &key),
+            b: SignedHeader::sign(h.clone(), &key),
+        };
+        assert!(same.check(&key.public()).is_err());
+        let other = crypto::Keypair::derive("v", 1);
+        let forged = DoubleSign {
+            a: SignedHeader::sign(h, &key),
+            b: SignedHeader::sign(h2, &other),
+        };
+        assert!(forged.check(&key.public()).is_err());
+    }
+}

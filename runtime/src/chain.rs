@@ -1,0 +1,720 @@
+//! The chain: genesis, block production, queries and verification, over one [`Store`].
+//!
+//! A block is produced in three steps that [`Chain::verify`] replays identically:
+//! begin-block (release due unbonding, mint the block reward to the proposer), the
+//! transactions in order (fees also go to the proposer), then the header with the state,
+//! transaction and receipt roots, signed by the proposer. The proposer is chosen by stake from
+//! the validator set in the state, seeded by the parent hash; a node produces a block only
+//! when it holds the chosen validator's key (always, on a one-validator dev chain).
+
+use crate::block::{Header, SignedHeader, list_root, select_proposer};
+use crate::crypto::Keypair;
+use crate::executor::{AdmissionError, ApplyError, Executor, ViewCall};
+use crate::genesis::Genesis;
+use crate::host::BlockContext;
+use crate::layout::{self, Account};
+use crate::params::ChainParams;
+use crate::receipt::{ExecError, GasReport, Receipt};
+use crate::staking;
+use crate::state::{
+    BlockRecord, Overlay, Proof, Snapshot, StateReader, StateWrites, Store, StoreError,
+};
+use crate::tx::SignedTransaction;
+use crate::types::{Address, H256, U256};
+use chainvm_vm::Vm;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Seed phrase of the dev accounts every `chainvm init` creates (like anvil's mnemonic).
+pub const DEV_SEED: &str = "chainvm dev accounts";
+/// Number of dev accounts.
+pub const DEV_ACCOUNTS: u32 = 10;
+/// Balance of each dev account: 10^24.
+pub fn dev_balance() -> U256 {
+    U256::exp10(24)
+}
+
+/// The chain's genesis: parameters, initial accounts and validators, and time. Stored as
+/// `genesis.json` in the home.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisConfig {
+    /// Chain parameters.
+    pub params: ChainParams,
+    /// Genesis timestamp (seconds).
+    pub timestamp: u64,
+    /// Funded accounts.
+    pub accounts: Vec<(Address, U256)>,
+    /// Validators: address, ed25519 public key (hex), stake.
+    pub validators: Vec<(Address, String, U256)>,
+}
+
+impl GenesisConfig {
+    /// A dev chain: the ten dev accounts funded, one validator with stake.
+    pub fn dev(chain_id: u64, validator: &Keypair, timestamp: u64) -> GenesisConfig {
+        let params = ChainParams {
+            chain_id,
+            ..ChainParams::default()
+        };
+        GenesisConfig {
+            params,
+            timestamp,
+            accounts: dev_keys()
+                .iter()
+                .map(|k| (k.address(), dev_balance()))
+                .collect(),
+            validators: vec![(
+                validator.address(),
+                hex(&validator.public()),
+                U256::exp10(24),
+            )],
+        }
+    }
+
+    fn genesis(&self) -> Result<Genesis, ChainError> {
+        let validators = self
+            .validators
+            .iter()
+            .map(|(a, pk, stake)| {
+                let pk: [u8; 32] = unhex(pk)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| ChainError::Config(format!("bad validator key {pk}")))?;
+                Ok((*a, pk, *stake))
+            })
+            .collect::<Result<_, ChainError>>()?;
+        Ok(Genesis {
+            accounts: self.accounts.clone(),
+            validators,
+        })
+    }
+}
+
+/// The dev account keys, derived from [`DEV_SEED`].
+pub fn dev_keys() -> Vec<Keypair> {
+    (0..DEV_ACCOUNTS)
+        .map(|i| Keypair::derive(DEV_SEED, i))
+        .collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim().strip_prefix("0x").unwrap_or(s.trim());
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Why a chain operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The store failed (missing, locked or corrupt home, I/O).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The transaction was refused.
+    #[error("transaction rejected: {0}")]
+    Rejected(#[from] AdmissionError),
+    /// The home directory or genesis is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// This node does not hold the key of the validator chosen to propose.
+    #[error(
+        "this node's validator {ours:?} is not the proposer chosen for the next block ({chosen:?})"
+    )]
+    NotProposer {
+        /// Our validator.
+        ours: Address,
+        /// The chosen one.
+        chosen: Option<Address>,
+    },
+    /// A node fault (VM or state inconsistency): the block was not committed.
+    #[error("node fault: {0}")]
+    Fault(String),
+}
+
+impl From<ApplyError> for ChainError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Admission(a) => ChainError::Rejected(a),
+            ApplyError::Fault(f) => ChainError::Fault(f),
+        }
+    }
+}
+
+impl From<chainvm_vm::VmError> for ChainError {
+    fn from(e: chainvm_vm::VmError) -> Self {
+        ChainError::Fault(e.to_string())
+    }
+}
+
+/// A produced block.
+#[derive(Debug, Clone)]
+pub struct ProducedBlock {
+    /// Its signed header.
+    pub header: SignedHeader,
+    /// Its hash.
+    pub hash: H256,
+    /// One entry per submitted transaction: its receipt, or why it was left out.
+    pub results: Vec<Result<Receipt, AdmissionError>>,
+}
+
+/// A stored block with its transactions and receipts.
+#[derive(Debug, Clone)]
+pub struct StoredBlock {
+    /// Signed header.
+    pub header: SignedHeader,
+    /// Transactions and their receipts, in order.
+    pub txs: Vec<(SignedTransaction, Receipt)>,
+}
+
+/// What [`Chain::verify`] checked.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    /// Blocks checked (including genesis).
+    pub blocks: u64,
+    /// Transactions re-executed.
+    pub transactions: u64,
+    /// The final state root, confirmed by re-execution.
+    pub state_root: H256,
+}
+
+/// Where the next block's timestamp comes from.
+#[derive(Debug, Clone, Copy)]
+enum Clock {
+    /// The system clock (read only to stamp a new header, never during execution).
+    System,
+    /// A fixed time, advanced explicitly (tests, embedders).
+    Manual(u64),
+}
+
+/// The chain: store, VM, parameters and the local validator key.
+pub struct Chain {
+    store: Store,
+    vm: Vm,
+    config: GenesisConfig,
+    validator: Keypair,
+    home: Option<PathBuf>,
+    clock: Clock,
+}
+
+const GENESIS_FILE: &str = "genesis.json";
+const VALIDATOR_KEY_FILE: &str = "validator.key";
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Chain {
+    /// Creates a chain in `home` (which must not hold one yet) from `config`, with `validator`
+    /// as the local validator key.
+    pub fn init(
+        home: &Path,
+        config: GenesisConfig,
+        validator: &Keypair,
+    ) -> Result<Chain, ChainError> {
+        if home.join(crate::state::store::DB_FILE).exists() {
+            return Err(ChainError::Config(format!(
+                "{} already holds a chain (remove it or use another --home)",
+                home.display()
+            )));
+        }
+        std::fs::create_dir_all(home)
+            .map_err(|e| ChainError::Config(format!("cannot create {}: {e}", home.display())))?;
+        let json =
+            serde_json::to_string_pretty(&config).map_err(|e| ChainError::Config(e.to_string()))?;
+        let write = |name: &str, data: &[u8]| {
+            std::fs::write(home.join(name), data)
+                .map_err(|e| ChainError::Config(format!("cannot write {name}: {e}")))
+        };
+        write(GENESIS_FILE, json.as_bytes())?;
+        write(VALIDATOR_KEY_FILE, hex(&validator.secret()).as_bytes())?;
+        let store = Store::create(home)?;
+        Self::start(store, config, validator.clone(), Some(home.to_path_buf()))
+    }
+
+    /// Opens the chain in `home`.
+    pub fn open(home: &Path) -> Result<Chain, ChainError> {
+        let store = Store::open(home)?;
+        let read = |name: &str| {
+            std::fs::read_to_string(home.join(name))
+                .map_err(|e| ChainError::Config(format!("{}: {e}", home.join(name).display())))
+        };
+        let config: GenesisConfig = serde_json::from_str(&read(GENESIS_FILE)?)
+            .map_err(|e| ChainError::Config(format!("{GENESIS_FILE}: {e}")))?;
+        let seed: [u8; 32] = unhex(&read(VALIDATOR_KEY_FILE)?)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                ChainError::Config(format!("{VALIDATOR_KEY_FILE} is not a 32-byte hex key"))
+            })?;
+        Self::start(
+            store,
+            config,
+            Keypair::from_seed(&seed),
+            Some(home.to_path_buf()),
+        )
+    }
+
+    /// A chain held in memory only.
+    pub fn in_memory(config: GenesisConfig, validator: &Keypair) -> Result<Chain, ChainError> {
+        Self::start(Store::in_memory()?, config, validator.clone(), None)
+    }
+
+    fn start(
+        store: Store,
+        config: GenesisConfig,
+        validator: Keypair,
+        home: Option<PathBuf>,
+    ) -> Result<Chain, ChainError> {
+        let mut vm_config = config.params.vm_config();
+        vm_config.cache_dir = home.as_ref().map(|h| h.join("cache"));
+        let vm = Vm::new(vm_config)?;
+        let chain = Chain {
+            store,
+            vm,
+            config,
+            validator,
+            home,
+            clock: Clock::System,
+        };
+        if chain.store.latest()?.is_none() {
+            chain.commit_genesis()?;
+        }
+        Ok(chain)
+    }
+
+    fn commit_genesis(&self) -> Result<(), ChainError> {
+        let writes = self.config.genesis()?.writes()?;
+        let staged = self.store.stage(writes)?;
+        let header = Header {
+            parent_hash: H256::zero(),
+            height: 0,
+            timestamp: self.config.timestamp,
+            state_root: H256(staged.root),
+            txs_root: list_root(&[]),
+            receipts_root: list_root(&[]),
+            gas_used: 0,
+            proposer: Address::zero(),
+        };
+        let signed = SignedHeader {
+            header,
+            signature: [0; 64],
+        };
+        let record = BlockRecord {
+            height: 0,
+            hash: signed.header.hash().0,
+            header: signed.encode(),
+            txs: vec![],
+            receipts: vec![],
+        };
+        self.store.commit(staged, &record)?;
+        Ok(())
+    }
+
+    /// The chain's parameters.
+    pub fn params(&self) -> &ChainParams {
+        &self.config.params
+    }
+
+    /// The genesis configuration.
+    pub fn genesis_config(&self) -> &GenesisConfig {
+        &self.config
+    }
+
+    /// The VM (for loading contracts and reading the cache).
+    pub fn vm(&self) -> &Vm {
+        &self.vm
+    }
+
+    /// The home directory, if on disk.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
+    /// The local validator's address.
+    pub fn validator(&self) -> Address {
+        self.validator.address()
+    }
+
+    /// Stamps future blocks with a fixed time instead of the system clock.
+    pub fn set_time(&mut self, timestamp: u64) {
+        self.clock = Clock::Manual(timestamp);
+    }
+
+    /// A consistent view of the latest state.
+    pub fn snapshot(&self) -> Result<Snapshot, ChainError> {
+        Ok(self.store.snapshot()?)
+    }
+
+    /// Height of the latest block.
+    pub fn height(&self) -> Result<u64, ChainError> {
+        Ok(self.store.latest()?.map_or(0, |(h, _)| h))
+    }
+
+    /// The latest state root.
+    pub fn state_root(&self) -> Result<H256, ChainError> {
+        Ok(H256(self.store.latest()?.map_or([0; 32], |(_, r)| r)))
+    }
+
+    /// The signed header at `height`.
+    pub fn header(&self, height: u64) -> Result<Option<SignedHeader>, ChainError> {
+        match self.store.header(height)? {
+            None => Ok(None),
+            Some(bytes) => SignedHeader::decode(&bytes)
+                .map(Some)
+                .map_err(|e| ChainError::Fault(format!("header {height} does not decode: {e}"))),
+        }
+    }
+
+    /// The block at `height` with its transactions and receipts.
+    pub fn block(&self, height: u64) -> Result<Option<StoredBlock>, ChainError> {
+        let Some(header) = self.header(height)? else {
+            return Ok(None);
+        };
+        let mut txs = Vec::new();
+        for (tx, receipt) in self.store.block_body(height)? {
+            let tx = SignedTransaction::decode(&tx)
+                .map_err(|e| ChainError::Fault(format!("stored tx: {e}")))?;
+            let receipt = Receipt::decode(&receipt)
+                .map_err(|e| ChainError::Fault(format!("stored receipt: {e}")))?;
+            txs.push((tx, receipt));
+        }
+        Ok(Some(StoredBlock { header, txs }))
+    }
+
+    /// A transaction by hash: (height, index, transaction, receipt).
+    pub fn transaction(
+        &self,
+        hash: &H256,
+    ) -> Result<Option<(u64, u32, SignedTransaction, Receipt)>, ChainError> {
+        let Some((height, index)) = self.store.tx_location(&hash.0)? else {
+            return Ok(None);
+        };
+        let block = self
+            .block(height)?
+            .ok_or_else(|| ChainError::Fault(format!("block {height} missing")))?;
+        let (tx, receipt) = block
+            .txs
+            .into_iter()
+            .nth(index as usize)
+            .ok_or_else(|| ChainError::Fault("transaction index out of range".into()))?;
+        Ok(Some((height, index, tx, receipt)))
+    }
+
+    /// The account at `address` (empty if none).
+    pub fn account(&self, address: &Address) -> Result<Account, ChainError> {
+        Ok(layout::account(&self.store.snapshot()?, address)?)
+    }
+
+    /// The code of the contract at `address`, if any.
+    pub fn code(&self, address: &Address) -> Result<Option<Vec<u8>>, ChainError> {
+        let snap = self.store.snapshot()?;
+        let Some(hash) = layout::account(&snap, address)?.code_hash else {
+            return Ok(None);
+        };
+        Ok(snap.get(&layout::code_key(&hash))?)
+    }
+
+    /// The value of a raw state key at `version` (latest if `None`) with its proof, and the
+    /// root it proves against.
+    pub fn prove(
+        &self,
+        key: &[u8],
+        version: Option<u64>,
+    ) -> Result<(Option<Vec<u8>>, Proof, H256), ChainError> {
+        let snap = self.store.snapshot()?;
+        let v = match version {
+            Some(v) => v,
+            None => snap.version().map_or(0, |(v, _)| v),
+        };
+        let root = snap.root_at(v)?;
+        let (value, proof) = snap.prove(v, key)?;
+        Ok((value, proof, H256(root)))
+    }
+
+    fn next_context(&self, snap: &Snapshot) -> Result<(BlockContext, SignedHeader), ChainError> {
+        let (height, _) = snap
+            .version()
+            .ok_or_else(|| ChainError::Fault("no genesis".into()))?;
+        let parent = self
+            .header(height)?
+            .ok_or_else(|| ChainError::Fault(format!("header {height} missing")))?;
+        let validators: Vec<_> = staking::validators(snap)?
+            .into_iter()
+            .map(|(a, v)| (a, v.stake))
+            .collect();
+        let chosen = select_proposer(&validators, &parent.header.hash());
+        if chosen != Some(self.validator.address()) {
+            return Err(ChainError::NotProposer {
+                ours: self.validator.address(),
+                chosen,
+            });
+        }
+        let wanted = match self.clock {
+            Clock::System => now(),
+            Clock::Manual(t) => t,
+        };
+        let ctx = BlockContext {
+            height: height + 1,
+            timestamp: wanted.max(parent.header.timestamp + 1),
+            proposer: self.validator.address(),
+        };
+        Ok((ctx, parent))
+    }
+
+    /// Produces the next block from `txs` (refused ones are left out) and commits it.
+    pub fn produce_block(
+        &mut self,
+        txs: &[SignedTransaction],
+    ) -> Result<ProducedBlock, ChainError> {
+        let snap = self.store.snapshot()?;
+        let (ctx, parent) = self.next_context(&snap)?;
+        let (writes, results, included) =
+            execute_block(&self.vm, &self.config.params, &snap, &ctx, txs)?;
+        drop(snap);
+        let staged = self.store.stage(writes)?;
+        let receipts: Vec<&Receipt> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let header = Header {
+            parent_hash: parent.header.hash(),
+            height: ctx.height,
+            timestamp: ctx.timestamp,
+            state_root: H256(staged.root),
+            txs_root: list_root(&included.iter().map(|t| t.encode()).collect::<Vec<_>>()),
+            receipts_root: list_root(&receipts.iter().map(|r| r.encode()).collect::<Vec<_>>()),
+            gas_used: receipts.iter().map(|r| r.gas_used).sum(),
+            proposer: ctx.proposer,
+        };
+        let signed = SignedHeader::sign(header, &self.validator);
+        let hash = signed.header.hash();
+        let record = BlockRecord {
+            height: ctx.height,
+            hash: hash.0,
+            header: signed.encode(),
+            txs: included.iter().map(|t| (t.hash().0, t.encode())).collect(),
+            receipts: receipts.iter().map(|r| r.encode()).collect(),
+        };
+        self.store.commit(staged, &record)?;
+        Ok(ProducedBlock {
+            header: signed,
+            hash,
+            results,
+        })
+    }
+
+    /// Submits one transaction in a block of its own (automine) and returns its receipt.
+    pub fn submit(&mut self, tx: &SignedTransaction) -> Result<Receipt, ChainError> {
+        // Check admission first so a refused transaction produces no block.
+        let snap = self.store.snapshot()?;
+        let exec = Executor::new(&self.vm, &self.config.params);
+        exec.check_stateless(tx, tx.encode().len(), true)?;
+        exec.check_stateful(&snap, tx)?;
+        drop(snap);
+        let mut block = self.produce_block(std::slice::from_ref(tx))?;
+        Ok(block.results.remove(0)?)
+    }
+
+    /// Runs a read-only call against the latest state: no transaction, no block, no fee.
+    pub fn view(
+        &self,
+        caller: Address,
+        contract: Address,
+        method: &str,
+        args: &[u8],
+        gas_limit: u64,
+    ) -> Result<(Result<Vec<u8>, ExecError>, GasReport), ChainError> {
+        let snap = self.store.snapshot()?;
+        let (height, _) = snap.version().unwrap_or((0, [0; 32]));
+        let timestamp = self.header(height)?.map_or(0, |h| h.header.timestamp);
+        let ctx = BlockContext {
+            height: height + 1,
+            timestamp,
+            proposer: self.validator.address(),
+        };
+        let call = ViewCall {
+            caller,
+            contract,
+            method,
+            args,
+            gas_limit,
+        };
+        Ok(Executor::new(&self.vm, &self.config.params).view(&snap, &ctx, &call)?)
+    }
+
+    /// Re-checks every stored block (signatures, parent links, transaction and receipt
+    /// roots, stored state roots recomputed from the tree nodes) and re-executes the whole
+    /// chain from genesis in memory, comparing every receipt and state root.
+    pub fn verify(&self) -> Result<VerifyReport, ChainError> {
+        let latest = self.height()?;
+        let replay = Chain::in_memory(self.config.clone(), &self.validator)?;
+        let snap = self.store.snapshot()?;
+        let fail = |h: u64, what: String| ChainError::Fault(format!("block {h}: {what}"));
+        let mut report = VerifyReport::default();
+        let mut parent: Option<SignedHeader> = None;
+        for h in 0..=latest {
+            let block = self.block(h)?.ok_or_else(|| fail(h, "missing".into()))?;
+            let header = &block.header.header;
+            if header.height != h {
+                return Err(fail(h, format!("header says height {}", header.height)));
+            }
+            if H256(snap.root_at(h)?) != header.state_root {
+                return Err(fail(
+                    h,
+                    "stored root differs from the header's state root".into(),
+                ));
+            }
+            if snap.recompute_root(h)?.0 != header.state_root.0 {
+                return Err(fail(
+                    h,
+                    "state root does not recompute from the stored nodes".into(),
+                ));
+            }
+            let txs: Vec<_> = block.txs.iter().map(|(t, _)| t.encode()).collect();
+            let receipts: Vec<_> = block.txs.iter().map(|(_, r)| r.encode()).collect();
+            if list_root(&txs) != header.txs_root || list_root(&receipts) != header.receipts_root {
+                return Err(fail(h, "transaction or receipt root mismatch".into()));
+            }
+            if let Some(p) = &parent {
+                if header.parent_hash != p.header.hash() {
+                    return Err(fail(
+                        h,
+                        "parent hash does not link to the previous block".into(),
+                    ));
+                }
+                if header.timestamp <= p.header.timestamp {
+                    return Err(fail(h, "timestamp does not increase".into()));
+                }
+                // Replay: same proposer choice, same receipts, same root.
+                let rsnap = replay.store.snapshot()?;
+                let validators: Vec<_> = staking::validators(&rsnap)?.into_iter().collect();
+                let chosen = select_proposer(
+                    &validators
+                        .iter()
+                        .map(|(a, v)| (*a, v.stake))
+                        .collect::<Vec<_>>(),
+                    &p.header.hash(),
+                );
+                if chosen != Some(header.proposer) {
+                    return Err(fail(
+                        h,
+                        "proposer is not the one stake-weighted selection chose".into(),
+                    ));
+                }
+                let key = validators
+                    .iter()
+                    .find(|(a, _)| *a == header.proposer)
+                    .map(|(_, v)| v.public_key)
+                    .ok_or_else(|| fail(h, "proposer is not a validator".into()))?;
+                if !block.header.verify(&key) {
+                    return Err(fail(h, "bad proposer signature".into()));
+                }
+                let ctx = BlockContext {
+                    height: h,
+                    timestamp: header.timestamp,
+                    proposer: header.proposer,
+                };
+                let stored: Vec<_> = block.txs.iter().map(|(t, _)| t.clone()).collect();
+                let (writes, results, _) =
+                    execute_block(&replay.vm, &self.config.params, &rsnap, &ctx, &stored)?;
+                drop(rsnap);
+                for (i, (r, (_, stored_receipt))) in results.iter().zip(&block.txs).enumerate() {
+                    match r {
+                        Ok(r) if r == stored_receipt => {}
+                        Ok(_) => {
+                            return Err(fail(
+                                h,
+                                format!("transaction {i} re-executes to a different receipt"),
+                            ));
+                        }
+                        Err(e) => {
+                            return Err(fail(
+                                h,
+                                format!("transaction {i} is not admissible on replay: {e}"),
+                            ));
+                        }
+                    }
+                }
+                let staged = replay.store.stage(writes)?;
+                if staged.root != header.state_root.0 {
+                    return Err(fail(h, "re-execution gives a different state root".into()));
+                }
+                replay.store.commit(
+                    staged,
+                    &BlockRecord {
+                        height: h,
+                        hash: header.hash().0,
+                        header: block.header.encode(),
+                        txs: vec![],
+                        receipts: vec![],
+                    },
+                )?;
+                report.transactions += block.txs.len() as u64;
+            } else if H256(replay.store.latest()?.map_or([0; 32], |(_, r)| r)) != header.state_root
+            {
+                return Err(fail(h, "genesis state differs from genesis.json".into()));
+            }
+            report.state_root = header.state_root;
+            report.blocks += 1;
+            parent = Some(block.header);
+        }
+        Ok(report)
+    }
+}
+
+/// A block's state writes, one result per submitted transaction, and the included ones.
+type ExecutedBlock = (
+    StateWrites,
+    Vec<Result<Receipt, AdmissionError>>,
+    Vec<SignedTransaction>,
+);
+
+/// Executes a block on `snap`: begin-block (release unbonding, mint the reward), then the
+/// transactions. Returns the writes, one result per transaction (refused ones are left out of
+/// the block; on replay every stored transaction must be admitted), and the included ones.
+fn execute_block(
+    vm: &Vm,
+    params: &ChainParams,
+    snap: &Snapshot,
+    ctx: &BlockContext,
+    txs: &[SignedTransaction],
+) -> Result<ExecutedBlock, ChainError> {
+    let mut overlay = Overlay::new(snap);
+    staking::release_unbonded(&mut overlay, ctx.height)?;
+    let reward = U256::from(params.block_reward);
+    let mut proposer = layout::account(&overlay, &ctx.proposer)?;
+    proposer.balance += reward;
+    layout::set_account(&mut overlay, &ctx.proposer, &proposer);
+    let mut supply = staking::supply(&overlay)?;
+    supply.minted += reward;
+    staking::set_supply(&mut overlay, &supply);
+
+    let exec = Executor::new(vm, params);
+    let mut results = Vec::with_capacity(txs.len());
+    let mut included = Vec::new();
+    let mut gas_left = params.block_gas_limit;
+    for tx in txs {
+        if tx.tx.gas_limit > gas_left {
+            results.push(Err(AdmissionError::GasLimitTooHigh {
+                limit: tx.tx.gas_limit,
+                max: gas_left,
+            }));
+            continue;
+        }
+        match exec.apply(&mut overlay, ctx, tx) {
+            Ok(r) => {
+                gas_left -= r.gas_used;
+                included.push(tx.clone());
+                results.push(Ok(r));
+            }
+            Err(ApplyError::Admission(e)) => results.push(Err(e)),
+            Err(ApplyError::Fault(f)) => return Err(ChainError::Fault(f)),
+        }
+    }
+    Ok((overlay.into_writes(), results, included))
+}

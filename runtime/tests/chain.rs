@@ -1,0 +1,313 @@
+//! The chain: blocks link and verify, rewards and fees reach the proposer, unbonding
+//! releases, double signing is slashed, and the whole chain re-executes to the same roots.
+
+use chainvm_runtime::block::{DoubleSign, SignedHeader};
+use chainvm_runtime::chain::{DEV_ACCOUNTS, dev_balance, dev_keys};
+use chainvm_runtime::{
+    Chain, ChainError, ErrorCode, GenesisConfig, Keypair, Payload, Transaction, U256,
+};
+
+fn dev_chain() -> (Chain, Vec<Keypair>, Keypair) {
+    let validator = Keypair::derive("validator", 0);
+    let mut chain = Chain::in_memory(GenesisConfig::dev(7, &validator, 1_000), &validator).unwrap();
+    chain.set_time(2_000);
+    (chain, dev_keys(), validator)
+}
+
+fn tx(chain: &Chain, key: &Keypair, payload: Payload) -> chainvm_runtime::SignedTransaction {
+    Transaction {
+        chain_id: chain.params().chain_id,
+        nonce: chain.account(&key.address()).unwrap().nonce,
+        gas_limit: 1_000_000_000,
+        gas_price: U256::from(2),
+        payload,
+    }
+    .sign(key)
+}
+
+fn total_value(chain: &Chain) -> U256 {
+    let snap = chain.snapshot().unwrap();
+    let mut total = U256::zero();
+    for (k, v) in snap.entries().unwrap() {
+        if k[0] == 0x01 {
+            total += borsh::from_slice::<chainvm_runtime::layout::Account>(&v)
+                .unwrap()
+                .balance;
+        }
+    }
+    for (_, v) in chainvm_runtime::staking::validators(&snap).unwrap() {
+        total += v.stake;
+    }
+    for e in chainvm_runtime::staking::unbonding(&snap).unwrap().entries {
+        total += e.amount;
+    }
+    total
+}
+
+#[test]
+fn blocks_link_carry_roots_and_pay_reward_and_fees_to_the_proposer() {
+    let (mut chain, keys, validator) = dev_chain();
+    assert_eq!(keys.len(), DEV_ACCOUNTS as usize);
+    assert_eq!(
+        chain.account(&keys[3].address()).unwrap().balance,
+        dev_balance()
+    );
+    let before = chain.account(&validator.address()).unwrap().balance;
+    let t = tx(
+        &chain,
+        &keys[0],
+        Payload::Transfer {
+            to: keys[1].address(),
+            amount: U256::from(5),
+        },
+    );
+    let r = chain.submit(&t).unwrap();
+    assert!(r.is_success());
+    let reward = U256::from(chain.params().block_reward);
+    assert_eq!(
+        chain.account(&validator.address()).unwrap().balance,
+        before + reward + U256::from(r.gas_used) * 2
+    );
+    let b1 = chain.block(1).unwrap().unwrap();
+    let genesis = chain.header(0).unwrap().unwrap();
+    assert_eq!(b1.header.header.parent_hash, genesis.header.hash());
+    assert_eq!(b1.header.header.proposer, validator.address());
+    assert!(b1.header.verify(&validator.public()));
+    assert_eq!(b1.header.header.state_root, chain.state_root().unwrap());
+    assert_eq!(b1.header.header.gas_used, r.gas_used);
+    assert_eq!(b1.header.header.timestamp, 2_000);
+    assert_eq!(b1.txs.len(), 1);
+    let (h, i, found, receipt) = chain.transaction(&t.hash()).unwrap().unwrap();
+    assert_eq!((h, i), (1, 0));
+    assert_eq!(found, t);
+    assert_eq!(receipt, r);
+    // Timestamps strictly increase even if the clock stands still.
+    chain.produce_block(&[]).unwrap();
+    assert_eq!(chain.header(2).unwrap().unwrap().header.timestamp, 2_001);
+    // Value: genesis + minted rewards, nothing lost.
+    let supply = chainvm_runtime::staking::supply(&chain.snapshot().unwrap()).unwrap();
+    assert_eq!(supply.minted, reward * 2);
+    assert_eq!(
+        total_value(&chain),
+        supply.genesis + supply.minted - supply.slashed
+    );
+}
+
+#[test]
+fn refused_transactions_produce_no_block() {
+    let (mut chain, keys, _) = dev_chain();
+    let mut t = tx(
+        &chain,
+        &keys[0],
+        Payload::Transfer {
+            to: keys[1].address(),
+            amount: U256::one(),
+        },
+    )
+    .tx;
+    t.nonce = 9;
+    assert!(matches!(
+        chain.submit(&t.sign(&keys[0])),
+        Err(ChainError::Rejected(_))
+    ));
+    assert_eq!(chain.height().unwrap(), 0);
+}
+
+#[test]
+fn unstake_releases_after_the_unbonding_period() {
+    let (mut chain, keys, _) = dev_chain();
+    let k = &keys[2];
+    assert!(
+        chain
+            .submit(&tx(
+                &chain,
+                k,
+                Payload::Stake {
+                    amount: U256::from(1_000)
+                }
+            ))
+            .unwrap()
+            .is_success()
+    );
+    let r = chain
+        .submit(&tx(
+            &chain,
+            k,
+            Payload::Unstake {
+                amount: U256::from(600),
+            },
+        ))
+        .unwrap();
+    assert!(r.is_success());
+    let unstaked_at = chain.height().unwrap();
+    let period = chain.params().unbonding_period;
+    let balance = chain.account(&k.address()).unwrap().balance;
+    while chain.height().unwrap() < unstaked_at + period - 1 {
+        chain.produce_block(&[]).unwrap();
+    }
+    assert_eq!(
+        chain.account(&k.address()).unwrap().balance,
+        balance,
+        "not yet"
+    );
+    chain.produce_block(&[]).unwrap();
+    assert_eq!(chain.account(&k.address()).unwrap().balance, balance + 600);
+    let snap = chain.snapshot().unwrap();
+    assert!(
+        chainvm_runtime::staking::unbonding(&snap)
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+    let v = chainvm_runtime::staking::validator(&snap, &k.address())
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.stake, U256::from(400));
+}
+
+#[test]
+fn double_signing_is_slashed_once() {
+    let (mut chain, keys, validator) = dev_chain();
+    chain.produce_block(&[]).unwrap();
+    let real = chain.header(1).unwrap().unwrap();
+    let mut forged = real.header.clone();
+    forged.timestamp += 1;
+    let evidence = DoubleSign {
+        a: real.clone(),
+        b: SignedHeader::sign(forged, &validator),
+    };
+    let snap = chain.snapshot().unwrap();
+    let stake_before = chainvm_runtime::staking::validator(&snap, &validator.address())
+        .unwrap()
+        .unwrap()
+        .stake;
+    drop(snap);
+    let report = |chain: &Chain, ev: DoubleSign| {
+        tx(
+            chain,
+            &keys[4],
+            Payload::ReportDoubleSign {
+                evidence: Box::new(ev),
+            },
+        )
+    };
+    let r = chain.submit(&report(&chain, evidence.clone())).unwrap();
+    assert!(r.is_success(), "{:?}", r.error);
+    let snap = chain.snapshot().unwrap();
+    let stake = chainvm_runtime::staking::validator(&snap, &validator.address())
+        .unwrap()
+        .unwrap()
+        .stake;
+    let slashed = stake_before * U256::from(chain.params().slash_bps) / U256::from(10_000);
+    assert_eq!(stake, stake_before - slashed);
+    let supply = chainvm_runtime::staking::supply(&snap).unwrap();
+    assert_eq!(supply.slashed, slashed);
+    drop(snap);
+    assert_eq!(
+        total_value(&chain),
+        supply.genesis + supply.minted - supply.slashed
+    );
+    // The same evidence again, and forged evidence, are refused.
+    let r = chain.submit(&report(&chain, evidence)).unwrap();
+    assert_eq!(r.error.unwrap().code, ErrorCode::InvalidEvidence);
+    let other = Keypair::derive("not the validator", 0);
+    let mut h2 = real.header.clone();
+    h2.gas_used = 99;
+    let fake = DoubleSign {
+        a: real.clone(),
+        b: SignedHeader::sign(h2, &other),
+    };
+    let r = chain.submit(&report(&chain, fake)).unwrap();
+    assert_eq!(r.error.unwrap().code, ErrorCode::InvalidEvidence);
+}
+
+#[test]
+fn only_the_selected_proposer_can_produce() {
+    let validator = Keypair::derive("validator", 0);
+    let stranger = Keypair::derive("stranger", 0);
+    let config = GenesisConfig::dev(7, &validator, 1_000);
+    let mut chain = Chain::in_memory(config, &stranger).unwrap();
+    assert!(matches!(
+        chain.produce_block(&[]),
+        Err(ChainError::NotProposer { .. })
+    ));
+}
+
+#[test]
+fn verify_re_executes_the_whole_chain() {
+    let (mut chain, keys, _) = dev_chain();
+    for i in 0..4 {
+        let t = tx(
+            &chain,
+            &keys[i],
+            Payload::Transfer {
+                to: keys[i + 1].address(),
+                amount: U256::from(10 + i),
+            },
+        );
+        chain.submit(&t).unwrap();
+        chain
+            .submit(&tx(
+                &chain,
+                &keys[i],
+                Payload::Stake {
+                    amount: U256::from(100),
+                },
+            ))
+            .unwrap();
+    }
+    chain
+        .submit(&tx(
+            &chain,
+            &keys[0],
+            Payload::Unstake {
+                amount: U256::from(50),
+            },
+        ))
+        .unwrap();
+    for _ in 0..12 {
+        chain.produce_block(&[]).unwrap();
+    }
+    let report = chain.verify().unwrap();
+    assert_eq!(report.blocks, chain.height().unwrap() + 1);
+    assert_eq!(report.transactions, 9);
+    assert_eq!(report.state_root, chain.state_root().unwrap());
+}
+
+#[test]
+fn a_chain_persists_across_reopen_and_verify_detects_a_changed_genesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let validator = Keypair::derive("validator", 0);
+    let keys = dev_keys();
+    {
+        let mut chain =
+            Chain::init(&home, GenesisConfig::dev(9, &validator, 10), &validator).unwrap();
+        let t = tx(
+            &chain,
+            &keys[0],
+            Payload::Transfer {
+                to: keys[1].address(),
+                amount: U256::from(77),
+            },
+        );
+        chain.submit(&t).unwrap();
+        assert!(matches!(
+            Chain::init(&home, GenesisConfig::dev(9, &validator, 10), &validator),
+            Err(ChainError::Config(_))
+        ));
+    }
+    let chain = Chain::open(&home).unwrap();
+    assert_eq!(chain.height().unwrap(), 1);
+    assert_eq!(chain.account(&keys[0].address()).unwrap().nonce, 1);
+    chain.verify().unwrap();
+    drop(chain);
+    // Tamper with genesis.json: re-execution no longer matches.
+    let path = home.join("genesis.json");
+    let mut g: GenesisConfig =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    g.accounts[0].1 += U256::one();
+    std::fs::write(&path, serde_json::to_string(&g).unwrap()).unwrap();
+    let err = Chain::open(&home).unwrap().verify().unwrap_err();
+    assert!(err.to_string().contains("genesis state differs"), "{err}");
+}
