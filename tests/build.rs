@@ -12,6 +12,7 @@ fn main() {
     for p in [
         "Cargo.toml",
         "Cargo.lock",
+        "abi",
         ".cargo",
         "sdk",
         "sdk-macros",
@@ -22,7 +23,6 @@ fn main() {
     ] {
         println!("cargo:rerun-if-changed={}", contracts.join(p).display());
     }
-    println!("cargo:rerun-if-changed={}", root.join("vm/abi").display());
 
     ensure_target();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -282,3 +282,31 @@ fn help_exists_for_every_command() {
         assert!(out.contains("Usage: chainvm"), "{cmd}: {out}");
     }
 }
+
+#[test]
+fn build_reports_the_wasm_of_a_contract_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let contracts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts");
+    let out = json(dir.path(), &["build", contracts.to_str().unwrap()]);
+    let names: Vec<&str> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    for want in ["escrow", "token", "voting"] {
+        assert!(names.contains(&want), "{names:?}");
+    }
+    for b in out.as_array().unwrap() {
+        let size = b["size"].as_u64().unwrap();
+        assert_eq!(
+            size,
+            std::fs::metadata(b["path"].as_str().unwrap())
+                .unwrap()
+                .len()
+        );
+    }
+    assert!(
+        err(dir.path(), &["build", dir.path().to_str().unwrap()]).contains("has no Cargo.toml")
+    );
+}
