@@ -192,7 +192,20 @@ enum Clock {
     Manual(u64),
 }
 
-/// The chain: store, VM, parameters and the local validator key.
+/// The chain: store, VM, parameters and the local validator key. The one handle for tests,
+/// the CLI, nodes and DApp backends; see [`crate::embed`] for the embedding surface.
+///
+/// ```
+/// use chainvm_runtime::{Chain, U256};
+/// let dir = tempfile::tempdir().unwrap();
+/// let (mut chain, keys) = Chain::builder().dev_accounts().init(dir.path()).unwrap();
+/// let r = chain.transfer(&keys[0], keys[1].address(), U256::from(7)).unwrap();
+/// assert!(r.is_success());
+/// drop(chain);
+/// let chain = Chain::open(dir.path()).unwrap(); // the block is still there
+/// assert_eq!(chain.height().unwrap(), 1);
+/// chain.verify().unwrap();
+/// ```
 pub struct Chain {
     store: Store,
     vm: Vm,
@@ -200,6 +213,7 @@ pub struct Chain {
     validator: Keypair,
     home: Option<PathBuf>,
     clock: Clock,
+    subscribers: Vec<std::sync::mpsc::Sender<crate::embed::BlockNotification>>,
 }
 
 const GENESIS_FILE: &str = "genesis.json";
@@ -283,6 +297,7 @@ impl Chain {
             validator,
             home,
             clock: Clock::System,
+            subscribers: Vec::new(),
         };
         if chain.store.latest()?.is_none() {
             chain.commit_genesis()?;
@@ -316,6 +331,16 @@ impl Chain {
         };
         self.store.commit(staged, &record)?;
         Ok(())
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn subscribers(
+        &mut self,
+    ) -> &mut Vec<std::sync::mpsc::Sender<crate::embed::BlockNotification>> {
+        &mut self.subscribers
     }
 
     /// The chain's parameters.
@@ -501,6 +526,19 @@ impl Chain {
             receipts: receipts.iter().map(|r| r.encode()).collect(),
         };
         self.store.commit(staged, &record)?;
+        if !self.subscribers.is_empty() {
+            let note = crate::embed::BlockNotification {
+                header: signed.clone(),
+                hash,
+                receipts: included
+                    .iter()
+                    .zip(results.iter().filter_map(|r| r.as_ref().ok()))
+                    .map(|(t, r)| (t.hash(), r.clone()))
+                    .collect(),
+            };
+            // Subscribers that hung up are dropped.
+            self.subscribers.retain(|s| s.send(note.clone()).is_ok());
+        }
         Ok(ProducedBlock {
             header: signed,
             hash,

@@ -375,6 +375,7 @@ impl<'a> Executor<'a> {
         report.add_execution(&outcome.gas);
         report.storage_bytes_read = stats.read;
         report.storage_bytes_written = stats.written;
+        report.code_hash = outcome.code_hash;
         let gas_used = intrinsic + outcome.gas_used.min(exec_limit);
         report.total = gas_used;
 
@@ -415,13 +416,17 @@ impl<'a> Executor<'a> {
         args: &[u8],
         gas_limit: u64,
     ) -> Result<CallOutcome, ApplyError> {
+        let code_hash = H256(chainvm_vm::code_hash(code));
+        let with_hash = |mut o: CallOutcome| {
+            o.code_hash = Some(code_hash);
+            o
+        };
         if account(&*tx.state, &address)?.code_hash.is_some() {
             return Ok(CallOutcome::failed(
                 ErrorCode::InvalidCode,
                 "a contract already exists at this address",
             ));
         }
-        let code_hash = H256(chainvm_vm::code_hash(code));
         let contract = match self.vm.load(&code_hash.0, code) {
             Ok(c) => c,
             Err(VmError::Validation(e)) => {
@@ -434,7 +439,7 @@ impl<'a> Executor<'a> {
         acct.code_hash = Some(code_hash);
         set_account(tx.state, &address, &acct);
         if contract.has_entry(CONSTRUCTOR) {
-            Ok(host::execute_frame(
+            Ok(with_hash(host::execute_frame(
                 env,
                 tx,
                 &[],
@@ -445,14 +450,14 @@ impl<'a> Executor<'a> {
                 args,
                 U256::zero(),
                 gas_limit,
-            )?)
+            )?))
         } else if !args.is_empty() {
-            Ok(CallOutcome::failed(
+            Ok(with_hash(CallOutcome::failed(
                 ErrorCode::NoSuchMethod,
                 format!("constructor arguments given but the contract has no `{CONSTRUCTOR}`"),
-            ))
+            )))
         } else {
-            Ok(CallOutcome::ok())
+            Ok(with_hash(CallOutcome::ok()))
         }
     }
 
@@ -499,6 +504,7 @@ impl<'a> Executor<'a> {
         report.total = out.gas_used;
         report.storage_bytes_read = stats.read;
         report.storage_bytes_written = stats.written;
+        report.code_hash = out.code_hash;
         Ok((out.error.map_or(Ok(out.return_data), Err), report))
     }
 

@@ -57,8 +57,10 @@ pub(crate) struct CallOutcome {
     pub gas_used: u64,
     /// The VM's breakdown of that gas.
     pub gas: GasBreakdown,
-    /// Return data on success.
+    /// Return data on success (or the encoded typed error on failure).
     pub return_data: Vec<u8>,
+    /// Code hash of the contract that ran, if one did.
+    pub code_hash: Option<H256>,
 }
 
 impl CallOutcome {
@@ -69,6 +71,7 @@ impl CallOutcome {
             gas_used: 0,
             gas: GasBreakdown::default(),
             return_data: Vec::new(),
+            code_hash: None,
         }
     }
 
@@ -195,6 +198,7 @@ pub(crate) fn execute_frame<R: StateReader>(
         gas_used: exec.gas_used,
         gas: exec.gas,
         return_data: exec.return_data,
+        code_hash: Some(H256(contract.code_hash())),
     })
 }
 
@@ -222,10 +226,12 @@ pub(crate) fn call<R: StateReader>(
     let contract = load_contract(env.vm, tx.state, &code_hash)?;
     if !contract.has_entry(method) {
         let methods = contract.info().entry_points.join(", ");
-        return Ok(CallOutcome::failed(
+        let mut out = CallOutcome::failed(
             ErrorCode::NoSuchMethod,
             format!("contract has no method `{method}` (it has: {methods})"),
-        ));
+        );
+        out.code_hash = Some(code_hash);
+        return Ok(out);
     }
     let checkpoint = tx.state.checkpoint();
     let first_event = tx.events.len();

@@ -47,6 +47,12 @@ pub struct GasReport {
     pub storage_bytes_read: u64,
     /// Contract storage bytes written (keys and values).
     pub storage_bytes_written: u64,
+    /// Code hash of the contract called or deployed (none for plain transfers and staking).
+    #[borsh(
+        serialize_with = "codec::opt_h256::serialize",
+        deserialize_with = "codec::opt_h256::deserialize"
+    )]
+    pub code_hash: Option<H256>,
 }
 
 impl GasReport {

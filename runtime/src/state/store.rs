@@ -25,6 +25,16 @@ const TXS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("transactio
 const TX_INDEX: TableDefinition<&[u8], (u64, u32)> = TableDefinition::new("tx_index");
 const RECEIPTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("receipts");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const UNDO: TableDefinition<u64, &[u8]> = TableDefinition::new("undo");
+
+/// What committing a block changed outside the (append-only) tree, so the block can be
+/// undone: its hash, its transaction hashes and the previous latest-state values.
+#[derive(borsh::BorshSerialize, borsh::BorshDeserialize)]
+struct Undo {
+    block_hash: Hash,
+    tx_hashes: Vec<Hash>,
+    previous: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
 
 /// A key and its value.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
@@ -200,6 +210,7 @@ impl Store {
             w.open_table(TXS).map_err(|e| self.map_storage(e))?;
             w.open_table(TX_INDEX).map_err(|e| self.map_storage(e))?;
             w.open_table(RECEIPTS).map_err(|e| self.map_storage(e))?;
+            w.open_table(UNDO).map_err(|e| self.map_storage(e))?;
         }
         w.commit().map_err(|e| self.map_storage(e))
     }
@@ -312,6 +323,23 @@ impl Store {
             }
             let mut values = w.open_table(VALUES).map_err(m)?;
             let mut state = w.open_table(STATE).map_err(m)?;
+            let mut undo = Undo {
+                block_hash: block.hash,
+                tx_hashes: block.txs.iter().map(|(h, _)| *h).collect(),
+                previous: Vec::with_capacity(staged.writes.len()),
+            };
+            for k in staged.writes.keys() {
+                let prev = state
+                    .get(k.as_slice())
+                    .map_err(s)?
+                    .map(|v| v.value().to_vec());
+                undo.previous.push((k.clone(), prev));
+            }
+            let undo = borsh::to_vec(&undo).map_err(io)?;
+            w.open_table(UNDO)
+                .map_err(m)?
+                .insert(block.height, undo.as_slice())
+                .map_err(s)?;
             for (k, v) in &staged.writes {
                 match v {
                     Some(v) => {
@@ -341,6 +369,56 @@ impl Store {
                 txs.insert(at, tx.as_slice()).map_err(s)?;
                 index.insert(hash.as_slice(), at).map_err(s)?;
                 receipts.insert(at, receipt.as_slice()).map_err(s)?;
+            }
+        }
+        w.commit().map_err(|e| self.map_storage(e))
+    }
+
+    /// Undoes every block above `version`, in one transaction: the latest state goes back to
+    /// that version and the blocks, transactions and receipts above it disappear. Tree nodes
+    /// stay (they are content-addressed and unreachable from the remaining roots).
+    pub fn revert_to(&self, version: u64) -> Result<(), StoreError> {
+        let w = self.db.begin_write().map_err(|e| self.map_storage(e))?;
+        {
+            let m = |e: redb::TableError| self.map_storage(e);
+            let s = |e: redb::StorageError| self.map_storage(e);
+            let mut roots = w.open_table(ROOTS).map_err(m)?;
+            let Some(latest) = roots.last().map_err(s)?.map(|(k, _)| k.value()) else {
+                return Err(StoreError::UnknownVersion(version));
+            };
+            if version > latest || roots.get(version).map_err(s)?.is_none() {
+                return Err(StoreError::UnknownVersion(version));
+            }
+            let mut undo_t = w.open_table(UNDO).map_err(m)?;
+            let mut state = w.open_table(STATE).map_err(m)?;
+            let mut headers = w.open_table(HEADERS).map_err(m)?;
+            let mut hashes = w.open_table(BLOCK_HASHES).map_err(m)?;
+            let mut txs = w.open_table(TXS).map_err(m)?;
+            let mut index = w.open_table(TX_INDEX).map_err(m)?;
+            let mut receipts = w.open_table(RECEIPTS).map_err(m)?;
+            for h in (version + 1..=latest).rev() {
+                let bytes = undo_t
+                    .remove(h)
+                    .map_err(s)?
+                    .map(|v| v.value().to_vec())
+                    .ok_or_else(|| self.corrupt(format!("no undo record for block {h}")))?;
+                let undo: Undo =
+                    borsh::from_slice(&bytes).map_err(|e| self.corrupt(e.to_string()))?;
+                for (k, prev) in &undo.previous {
+                    match prev {
+                        Some(v) => state.insert(k.as_slice(), v.as_slice()).map(|_| ()),
+                        None => state.remove(k.as_slice()).map(|_| ()),
+                    }
+                    .map_err(s)?;
+                }
+                for (i, tx) in undo.tx_hashes.iter().enumerate() {
+                    txs.remove((h, i as u32)).map_err(s)?;
+                    receipts.remove((h, i as u32)).map_err(s)?;
+                    index.remove(tx.as_slice()).map_err(s)?;
+                }
+                hashes.remove(undo.block_hash.as_slice()).map_err(s)?;
+                headers.remove(h).map_err(s)?;
+                roots.remove(h).map_err(s)?;
             }
         }
         w.commit().map_err(|e| self.map_storage(e))

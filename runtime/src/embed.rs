@@ -1,0 +1,418 @@
+//! The embedding surface of [`Chain`] for tests and DApp backends: a genesis builder, JSON
+//! deploy/call/view through contract ABIs, time and height control, whole-state
+//! snapshot/revert, event queries and block subscriptions.
+//!
+//! ```
+//! use chainvm_runtime::{Chain, U256};
+//! use serde_json::json;
+//!
+//! // A contract with an embedded ABI; real ones come from `chainvm build`.
+//! let code = wat::parse_str(chainvm_runtime::embed::EXAMPLE_COUNTER_WAT).unwrap();
+//!
+//! let (mut chain, accounts) = Chain::builder().dev_accounts().in_memory().unwrap();
+//! let alice = &accounts[0];
+//! let counter = chain.deploy(alice, &code, json!(null)).unwrap();
+//! let done = chain.call(alice, counter.address, "incr", json!(null), U256::zero()).unwrap();
+//! assert!(done.receipt.is_success());
+//! assert_eq!(chain.view_json(counter.address, "get", json!(null)).unwrap(), json!(1));
+//! assert_eq!(done.receipt.gas.total, done.receipt.gas_used);
+//! ```
+
+use crate::abi::ContractAbi;
+use crate::block::SignedHeader;
+use crate::chain::{Chain, ChainError, GenesisConfig, dev_balance, dev_keys};
+use crate::crypto::Keypair;
+use crate::params::ChainParams;
+use crate::receipt::{Event, Receipt};
+use crate::tx::{Payload, Transaction};
+use crate::types::{Address, H256, U256};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::mpsc;
+
+/// A counter contract in WAT with its ABI embedded, for examples and doctests: `init`,
+/// `incr() -> u64` (emits `Incremented`), `get() -> u64`.
+pub const EXAMPLE_COUNTER_WAT: &str = r#"(module
+  (@custom "chainvm_abi" "{\"contract\":\"Counter\",\"methods\":[{\"name\":\"incr\",\"kind\":\"call\",\"args\":[],\"returns\":\"u64\",\"error\":null},{\"name\":\"get\",\"kind\":\"view\",\"args\":[],\"returns\":\"u64\",\"error\":null}]}")
+  (@custom "chainvm_abi_types" "{\"kind\":\"event\",\"name\":\"Incremented\",\"fields\":[{\"name\":\"value\",\"type\":\"u64\"}]}\n")
+  (import "env" "set_return" (func $ret (param i32 i32)))
+  (import "env" "storage_get" (func $get (param i32 i32 i32 i32) (result i64)))
+  (import "env" "storage_set" (func $set (param i32 i32 i32 i32)))
+  (import "env" "emit_event" (func $emit (param i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "n")
+  (data (i32.const 16) "Incremented")
+  (func $load (result i64)
+    (i64.store (i32.const 64) (i64.const 0))
+    (drop (call $get (i32.const 0) (i32.const 1) (i32.const 64) (i32.const 8)))
+    (i64.load (i32.const 64)))
+  (func (export "incr")
+    (i64.store (i32.const 64) (i64.add (call $load) (i64.const 1)))
+    (call $set (i32.const 0) (i32.const 1) (i32.const 64) (i32.const 8))
+    (call $emit (i32.const 16) (i32.const 11) (i32.const 64) (i32.const 8))
+    (call $ret (i32.const 64) (i32.const 8)))
+  (func (export "get")
+    (i64.store (i32.const 64) (call $load))
+    (call $ret (i32.const 64) (i32.const 8))))"#;
+
+/// Builds a chain's genesis: funded accounts, parameters, the validator, the start time.
+pub struct ChainBuilder {
+    params: ChainParams,
+    accounts: Vec<(Address, U256)>,
+    validator: Keypair,
+    timestamp: u64,
+    dev: bool,
+}
+
+impl Chain {
+    /// Starts building a chain (in memory or on disk).
+    pub fn builder() -> ChainBuilder {
+        ChainBuilder {
+            params: ChainParams::default(),
+            accounts: Vec::new(),
+            validator: Keypair::derive("chainvm validator", 0),
+            timestamp: 1_700_000_000,
+            dev: false,
+        }
+    }
+}
+
+impl ChainBuilder {
+    /// Funds the ten dev accounts with 10^24 each; `build` returns their keys.
+    pub fn dev_accounts(mut self) -> Self {
+        self.dev = true;
+        self
+    }
+
+    /// Funds an address.
+    pub fn fund(mut self, address: Address, amount: U256) -> Self {
+        self.accounts.push((address, amount));
+        self
+    }
+
+    /// Sets the chain parameters.
+    pub fn params(mut self, params: ChainParams) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// Sets the validator key.
+    pub fn validator(mut self, key: Keypair) -> Self {
+        self.validator = key;
+        self
+    }
+
+    /// Sets the genesis time; blocks follow it one second apart unless time is advanced.
+    pub fn genesis_time(mut self, timestamp: u64) -> Self {
+        self.timestamp = timestamp;
+        self
+    }
+
+    fn config(&self) -> (GenesisConfig, Vec<Keypair>) {
+        let mut config = GenesisConfig::dev(self.params.chain_id, &self.validator, self.timestamp);
+        config.params = self.params.clone();
+        let keys = if self.dev { dev_keys() } else { Vec::new() };
+        config.accounts = keys.iter().map(|k| (k.address(), dev_balance())).collect();
+        config.accounts.extend(self.accounts.iter().cloned());
+        (config, keys)
+    }
+
+    /// A chain in memory, and the dev account keys (empty unless `dev_accounts`).
+    pub fn in_memory(self) -> Result<(Chain, Vec<Keypair>), ChainError> {
+        let (config, keys) = self.config();
+        let mut chain = Chain::in_memory(config, &self.validator)?;
+        chain.set_time(self.timestamp + 1);
+        Ok((chain, keys))
+    }
+
+    /// A new chain in `home` on disk, and the dev account keys.
+    pub fn init(self, home: &Path) -> Result<(Chain, Vec<Keypair>), ChainError> {
+        let (config, keys) = self.config();
+        Ok((Chain::init(home, config, &self.validator)?, keys))
+    }
+}
+
+/// A deployed contract.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    /// Its address.
+    pub address: Address,
+    /// Its ABI.
+    pub abi: ContractAbi,
+    /// The deploy receipt.
+    pub receipt: Receipt,
+}
+
+/// A call made through the JSON API.
+#[derive(Debug, Clone)]
+pub struct Called {
+    /// The receipt (check `is_success`).
+    pub receipt: Receipt,
+    /// The decoded return value on success, the decoded typed error on failure (if any).
+    pub value: Value,
+    /// Events decoded with the contract's ABI: (name, data), reverted ones left out.
+    pub events: Vec<(String, Value)>,
+}
+
+/// A point to return the whole chain to with [`Chain::revert`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainSnapshot {
+    height: u64,
+}
+
+/// Pushed to subscribers after every block.
+#[derive(Debug, Clone)]
+pub struct BlockNotification {
+    /// The block's signed header.
+    pub header: SignedHeader,
+    /// Its hash.
+    pub hash: H256,
+    /// Its transactions' hashes and receipts (events included).
+    pub receipts: Vec<(H256, Receipt)>,
+}
+
+/// Filter for [`Chain::events`].
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only this contract.
+    pub contract: Option<Address>,
+    /// Only this topic.
+    pub topic: Option<Vec<u8>>,
+    /// First block (default 0).
+    pub from_block: Option<u64>,
+    /// Last block (default latest).
+    pub to_block: Option<u64>,
+}
+
+/// An event with where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    /// Block height.
+    pub block: u64,
+    /// Transaction hash.
+    pub tx_hash: H256,
+    /// The event.
+    pub event: Event,
+}
+
+/// Gas limit used by the JSON helpers.
+pub const DEFAULT_GAS: u64 = 5_000_000_000;
+
+impl Chain {
+    /// Signs `payload` from `key` with its next nonce and submits it in a block of its own.
+    pub fn send(
+        &mut self,
+        key: &Keypair,
+        payload: Payload,
+        gas_limit: u64,
+    ) -> Result<Receipt, ChainError> {
+        let tx = Transaction {
+            chain_id: self.params().chain_id,
+            nonce: self.account(&key.address())?.nonce,
+            gas_limit,
+            gas_price: U256::one(),
+            payload,
+        }
+        .sign(key);
+        self.submit(&tx)
+    }
+
+    /// The ABI of the contract at `address`.
+    pub fn abi(&self, address: &Address) -> Result<ContractAbi, ChainError> {
+        let code = self
+            .code(address)?
+            .ok_or_else(|| ChainError::Config(format!("no contract at {address:?}")))?;
+        ContractAbi::from_wasm(&code).map_err(|e| ChainError::Config(e.to_string()))
+    }
+
+    /// Deploys `code`, running its `init` constructor with JSON arguments.
+    pub fn deploy(
+        &mut self,
+        key: &Keypair,
+        code: &[u8],
+        args: Value,
+    ) -> Result<Deployed, ChainError> {
+        let abi = ContractAbi::from_wasm(code).map_err(|e| ChainError::Config(e.to_string()))?;
+        let args = match abi.method("init") {
+            Ok(_) => abi
+                .encode_args("init", &args)
+                .map_err(|e| ChainError::Config(e.to_string()))?,
+            Err(_) => Vec::new(),
+        };
+        let receipt = self.send(
+            key,
+            Payload::Deploy {
+                code: code.to_vec(),
+                args,
+            },
+            DEFAULT_GAS,
+        )?;
+        let address = receipt.contract_address.ok_or_else(|| {
+            ChainError::Config(format!(
+                "deploy failed: {}",
+                receipt
+                    .error
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        Ok(Deployed {
+            address,
+            abi,
+            receipt,
+        })
+    }
+
+    /// Calls `method` with JSON arguments and attached `value` in a new block.
+    pub fn call(
+        &mut self,
+        key: &Keypair,
+        contract: Address,
+        method: &str,
+        args: Value,
+        value: U256,
+    ) -> Result<Called, ChainError> {
+        let abi = self.abi(&contract)?;
+        let encoded = abi
+            .encode_args(method, &args)
+            .map_err(|e| ChainError::Config(e.to_string()))?;
+        let payload = Payload::Call {
+            contract,
+            method: method.into(),
+            args: encoded,
+            value,
+        };
+        let receipt = self.send(key, payload, DEFAULT_GAS)?;
+        let value = if receipt.is_success() {
+            abi.decode_return(method, &receipt.return_data)
+                .unwrap_or(Value::Null)
+        } else {
+            abi.decode_error(method, &receipt.return_data)
+                .ok()
+                .flatten()
+                .unwrap_or(Value::Null)
+        };
+        let events = receipt
+            .events
+            .iter()
+            .filter(|e| !e.reverted && e.contract == contract)
+            .filter_map(|e| abi.decode_event(&e.topic, &e.data).ok().flatten())
+            .collect();
+        Ok(Called {
+            receipt,
+            value,
+            events,
+        })
+    }
+
+    /// Runs a view with JSON arguments and returns the decoded result.
+    pub fn view_json(
+        &self,
+        contract: Address,
+        method: &str,
+        args: Value,
+    ) -> Result<Value, ChainError> {
+        let abi = self.abi(&contract)?;
+        let encoded = abi
+            .encode_args(method, &args)
+            .map_err(|e| ChainError::Config(e.to_string()))?;
+        let (out, _) = self.view(Address::zero(), contract, method, &encoded, DEFAULT_GAS)?;
+        let data = out.map_err(|e| ChainError::Config(format!("view failed: {e}")))?;
+        abi.decode_return(method, &data)
+            .map_err(|e| ChainError::Config(e.to_string()))
+    }
+
+    /// Sends `amount` from `key` to `to`.
+    pub fn transfer(
+        &mut self,
+        key: &Keypair,
+        to: Address,
+        amount: U256,
+    ) -> Result<Receipt, ChainError> {
+        self.send(key, Payload::Transfer { to, amount }, 1_000_000)
+    }
+
+    /// Produces `n` empty blocks.
+    pub fn advance_blocks(&mut self, n: u64) -> Result<(), ChainError> {
+        for _ in 0..n {
+            self.produce_block(&[])?;
+        }
+        Ok(())
+    }
+
+    /// Moves the clock for the next block `seconds` past the latest block's time.
+    pub fn advance_time(&mut self, seconds: u64) -> Result<(), ChainError> {
+        let latest = self.height()?;
+        let now = self.header(latest)?.map_or(0, |h| h.header.timestamp);
+        self.set_time(now + seconds);
+        Ok(())
+    }
+
+    /// Marks the current state to return to with [`Chain::revert`].
+    ///
+    /// ```
+    /// # use chainvm_runtime::{Chain, U256};
+    /// let (mut chain, keys) = Chain::builder().dev_accounts().in_memory().unwrap();
+    /// let before = chain.checkpoint().unwrap();
+    /// chain.transfer(&keys[0], keys[1].address(), U256::from(5)).unwrap();
+    /// assert_eq!(chain.account(&keys[0].address()).unwrap().nonce, 1);
+    /// chain.revert(before).unwrap();
+    /// assert_eq!(chain.account(&keys[0].address()).unwrap().nonce, 0);
+    /// assert_eq!(chain.height().unwrap(), 0);
+    /// ```
+    pub fn checkpoint(&self) -> Result<ChainSnapshot, ChainError> {
+        Ok(ChainSnapshot {
+            height: self.height()?,
+        })
+    }
+
+    /// Returns the whole chain (state, blocks, transactions, receipts) to `snapshot`.
+    pub fn revert(&mut self, snapshot: ChainSnapshot) -> Result<(), ChainError> {
+        Ok(self.store().revert_to(snapshot.height)?)
+    }
+
+    /// Events matching `filter`, in order.
+    pub fn events(&self, filter: &EventFilter) -> Result<Vec<LoggedEvent>, ChainError> {
+        let latest = self.height()?;
+        let to = filter.to_block.unwrap_or(latest).min(latest);
+        let mut out = Vec::new();
+        for h in filter.from_block.unwrap_or(0)..=to {
+            let Some(block) = self.block(h)? else {
+                continue;
+            };
+            for (tx, receipt) in &block.txs {
+                for e in &receipt.events {
+                    if filter.contract.is_some_and(|c| c != e.contract)
+                        || filter.topic.as_ref().is_some_and(|t| *t != e.topic)
+                    {
+                        continue;
+                    }
+                    out.push(LoggedEvent {
+                        block: h,
+                        tx_hash: tx.hash(),
+                        event: e.clone(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A channel that receives every block produced from now on.
+    ///
+    /// ```
+    /// # use chainvm_runtime::{Chain, U256};
+    /// let (mut chain, keys) = Chain::builder().dev_accounts().in_memory().unwrap();
+    /// let blocks = chain.subscribe();
+    /// chain.transfer(&keys[0], keys[1].address(), U256::from(5)).unwrap();
+    /// chain.advance_blocks(2).unwrap();
+    /// let heights: Vec<u64> = blocks.try_iter().map(|b| b.header.header.height).collect();
+    /// assert_eq!(heights, [1, 2, 3]);
+    /// ```
+    pub fn subscribe(&mut self) -> mpsc::Receiver<BlockNotification> {
+        let (tx, rx) = mpsc::channel();
+        self.subscribers().push(tx);
+        rx
+    }
+}
