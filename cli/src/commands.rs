@@ -97,6 +97,7 @@ pub fn run(cli: &Cli) -> Res<()> {
         ),
         Command::Proof { key, height } => proof(home, key, *height, j),
         Command::Verify => verify(home, j),
+        Command::GasReport { scenario } => crate::gas_report::run(scenario, j),
         Command::Demo { keep } => demo::run(*keep, j),
     }
 }

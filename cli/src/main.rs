@@ -6,6 +6,7 @@
 mod build;
 mod commands;
 mod demo;
+mod gas_report;
 mod util;
 
 use clap::{Parser, Subcommand};
@@ -162,6 +163,12 @@ enum Command {
     },
     /// Re-check every block and re-execute the chain from genesis.
     Verify,
+    /// Run a scenario file of deploys and calls on a fresh in-memory chain and print each
+    /// method's gas (min/avg/median/max, calls), like `forge test --gas-report`.
+    GasReport {
+        /// Scenario JSON file (see `examples/scenarios/`).
+        scenario: PathBuf,
+    },
     /// Run the main job end to end in a temporary home: build the escrow and voting contracts,
     /// deploy them, run a full deal and a full vote, print gas and the final state root.
     Demo {

@@ -310,3 +310,45 @@ fn build_reports_the_wasm_of_a_contract_workspace() {
         err(dir.path(), &["build", dir.path().to_str().unwrap()]).contains("has no Cargo.toml")
     );
 }
+
+#[test]
+fn gas_report_aggregates_a_scenario_per_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.json");
+    let token = wasm("token");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"{{"contracts": {{"token": "{token}"}}, "steps": [
+                {{"deploy": "token", "args": {{"name": "T", "symbol": "T", "supply": "1000"}}}},
+                {{"call": "token", "method": "transfer", "args": ["@1", "10"]}},
+                {{"call": "token", "method": "transfer", "args": ["@2", "10"]}},
+                {{"call": "token", "method": "transfer", "from": 5, "args": ["@2", "10"]}},
+                {{"advance": 2}},
+                {{"call": "token", "method": "balance_of", "args": ["@1"]}}]}}"#
+        ),
+    )
+    .unwrap();
+    let r = json(dir.path(), &["gas-report", scenario.to_str().unwrap()]);
+    let t = &r["token"]["methods"]["transfer"];
+    assert_eq!(t["calls"], 3);
+    assert_eq!(t["failed"], 1, "account 5 has no tokens");
+    assert!(t["min"].as_u64().unwrap() <= t["avg"].as_u64().unwrap());
+    assert!(t["avg"].as_u64().unwrap() <= t["max"].as_u64().unwrap());
+    assert_eq!(r["token"]["methods"]["balance_of"]["calls"], 1);
+    assert!(r["token"]["deployment_gas"].as_u64().unwrap() > 0);
+    let human = ok(dir.path(), &["gas-report", scenario.to_str().unwrap()]);
+    assert!(
+        human.contains("token contract") && human.contains("transfer"),
+        "{human}"
+    );
+    std::fs::write(
+        &scenario,
+        r#"{"contracts": {}, "steps": [{"call": "nope", "method": "x"}]}"#,
+    )
+    .unwrap();
+    assert!(
+        err(dir.path(), &["gas-report", scenario.to_str().unwrap()])
+            .contains("step 1: `nope` was not deployed")
+    );
+}
