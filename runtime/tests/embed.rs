@@ -99,8 +99,10 @@ fn time_height_events_and_subscriptions() {
 #[test]
 fn builder_funds_accounts_and_sets_params() {
     let who = chainvm_runtime::Address::repeat_byte(7);
-    let mut params = chainvm_runtime::ChainParams::default();
-    params.chain_id = 99;
+    let params = chainvm_runtime::ChainParams {
+        chain_id: 99,
+        ..Default::default()
+    };
     let (chain, keys) = Chain::builder()
         .params(params)
         .fund(who, U256::from(123))
