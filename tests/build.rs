@@ -34,6 +34,9 @@ fn main() {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
+        // Under `cargo clippy` this points at clippy-driver (and sets `--cfg clippy`): the
+        // contracts must be compiled by plain rustc, or their bytes, and so gas, would change.
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .status();
     match status {
         Ok(s) if s.success() => {}

@@ -1,5 +1,6 @@
 //! Shared pieces of the CLI: the one-line error type, argument parsing, aliases and output.
 
+pub use chainvm_runtime::abi::parse_hex;
 use chainvm_runtime::abi::{ContractAbi, hex};
 use chainvm_runtime::chain::dev_keys;
 use chainvm_runtime::{Address, Chain, Keypair, Receipt, U256};
@@ -48,29 +49,13 @@ pub fn open(home: &Path) -> Res<Chain> {
     Ok(Chain::open(home)?)
 }
 
-/// Parses a 20-byte hex address.
+/// Parses a 20-byte `0x` hex address.
 pub fn parse_address(s: &str) -> Option<Address> {
-    let h = s.strip_prefix("0x")?;
-    if h.len() != 40 {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> = (0..40)
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok())
-        .collect();
-    Some(Address::from_slice(&bytes?))
-}
-
-/// Parses `0x` hex bytes.
-pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    let h = s.strip_prefix("0x").unwrap_or(s);
-    if !h.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..h.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
-        .collect()
+    s.starts_with("0x")
+        .then(|| parse_hex(s))
+        .flatten()
+        .filter(|b| b.len() == 20)
+        .map(|b| Address::from_slice(&b))
 }
 
 /// Parses a decimal amount.

@@ -296,7 +296,8 @@ fn json_kind(v: &Value) -> String {
     }
 }
 
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
+/// Bytes from hex, with or without a `0x` prefix.
+pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let s = s.strip_prefix("0x").unwrap_or(s);
     if !s.len().is_multiple_of(2) {
         return None;
@@ -536,7 +537,7 @@ impl ContractAbi {
             Ty::Address => {
                 let b = v
                     .as_str()
-                    .and_then(hex_decode)
+                    .and_then(parse_hex)
                     .filter(|b| b.len() == 20)
                     .ok_or_else(|| Self::wrong(ty, v, path))?;
                 out.extend_from_slice(&b);
@@ -544,7 +545,7 @@ impl ContractAbi {
             Ty::Vec(inner) if **inner == Ty::Uint(8) && v.is_string() => {
                 let b = v
                     .as_str()
-                    .and_then(hex_decode)
+                    .and_then(parse_hex)
                     .ok_or_else(|| Self::wrong(ty, v, path))?;
                 out.extend_from_slice(&(b.len() as u32).to_le_bytes());
                 out.extend_from_slice(&b);
@@ -559,7 +560,7 @@ impl ContractAbi {
             Ty::Array(inner, n) if **inner == Ty::Uint(8) && v.is_string() => {
                 let b = v
                     .as_str()
-                    .and_then(hex_decode)
+                    .and_then(parse_hex)
                     .filter(|b| b.len() == *n)
                     .ok_or_else(|| Self::wrong(ty, v, path))?;
                 out.extend_from_slice(&b);

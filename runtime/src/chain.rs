@@ -7,6 +7,7 @@
 //! the validator set in the state, seeded by the parent hash; a node produces a block only
 //! when it holds the chosen validator's key (always, on a one-validator dev chain).
 
+use crate::abi::{hex, parse_hex};
 use crate::block::{Header, SignedHeader, list_root, select_proposer};
 use crate::crypto::Keypair;
 use crate::executor::{AdmissionError, ApplyError, Executor, ViewCall};
@@ -75,7 +76,7 @@ impl GenesisConfig {
             .validators
             .iter()
             .map(|(a, pk, stake)| {
-                let pk: [u8; 32] = unhex(pk)
+                let pk: [u8; 32] = parse_hex(pk)
                     .and_then(|b| b.try_into().ok())
                     .ok_or_else(|| ChainError::Config(format!("bad validator key {pk}")))?;
                 Ok((*a, pk, *stake))
@@ -92,21 +93,6 @@ impl GenesisConfig {
 pub fn dev_keys() -> Vec<Keypair> {
     (0..DEV_ACCOUNTS)
         .map(|i| Keypair::derive(DEV_SEED, i))
-        .collect()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim().strip_prefix("0x").unwrap_or(s.trim());
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
 }
 
@@ -263,7 +249,7 @@ impl Chain {
         };
         let config: GenesisConfig = serde_json::from_str(&read(GENESIS_FILE)?)
             .map_err(|e| ChainError::Config(format!("{GENESIS_FILE}: {e}")))?;
-        let seed: [u8; 32] = unhex(&read(VALIDATOR_KEY_FILE)?)
+        let seed: [u8; 32] = parse_hex(&read(VALIDATOR_KEY_FILE)?)
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| {
                 ChainError::Config(format!("{VALIDATOR_KEY_FILE} is not a 32-byte hex key"))

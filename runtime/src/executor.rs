@@ -9,7 +9,7 @@
 //! value transfers) but the fee for the gas used stays paid. Unused gas is refunded and the fee
 //! goes to the block's proposer.
 
-use crate::host::{self, BlockContext, CallOutcome, Env, StorageStats, Tx, load_contract};
+use crate::host::{self, BlockContext, CallOutcome, Env, Frame, StorageStats, Tx, load_contract};
 use crate::layout::{self, account, set_account};
 use crate::params::ChainParams;
 use crate::receipt::{ErrorCode, Event, ExecError, GasReport, Receipt, Status};
@@ -301,17 +301,17 @@ impl<'a> Executor<'a> {
                     method,
                     args,
                     value,
-                } => host::call(
-                    &env,
-                    &mut txs,
-                    &[],
-                    sender,
-                    *contract,
-                    method,
-                    args,
-                    *value,
-                    exec_limit,
-                )?,
+                } => {
+                    let frame = Frame {
+                        caller: sender,
+                        target: *contract,
+                        method,
+                        input: args,
+                        value: *value,
+                        gas_limit: exec_limit,
+                    };
+                    host::call(&env, &mut txs, &[], &frame)?
+                }
                 Payload::Deploy { code, args } => {
                     let address = contract_address(&sender, t.nonce);
                     contract_created = Some(address);
@@ -439,17 +439,20 @@ impl<'a> Executor<'a> {
         acct.code_hash = Some(code_hash);
         set_account(tx.state, &address, &acct);
         if contract.has_entry(CONSTRUCTOR) {
+            let frame = Frame {
+                caller: deployer,
+                target: address,
+                method: CONSTRUCTOR,
+                input: args,
+                value: U256::zero(),
+                gas_limit,
+            };
             Ok(with_hash(host::execute_frame(
                 env,
                 tx,
                 &[],
                 &contract,
-                deployer,
-                address,
-                CONSTRUCTOR,
-                args,
-                U256::zero(),
-                gas_limit,
+                &frame,
             )?))
         } else if !args.is_empty() {
             Ok(with_hash(CallOutcome::failed(
@@ -488,17 +491,15 @@ impl<'a> Executor<'a> {
             events: &mut events,
             stats: &mut stats,
         };
-        let out = host::call(
-            &env,
-            &mut tx,
-            &[],
+        let frame = Frame {
             caller,
-            contract,
+            target: contract,
             method,
-            args,
-            U256::zero(),
+            input: args,
+            value: U256::zero(),
             gas_limit,
-        )?;
+        };
+        let out = host::call(&env, &mut tx, &[], &frame)?;
         let mut report = GasReport::default();
         report.add_execution(&out.gas);
         report.total = out.gas_used;

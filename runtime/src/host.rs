@@ -157,30 +157,41 @@ pub(crate) fn move_value<R: StateReader>(
     Ok(true)
 }
 
-/// Executes `method` of an already-loaded `contract` at `target` in a new frame, without
-/// checkpointing (the caller decides what to revert).
-#[allow(clippy::too_many_arguments)]
+/// One contract call: who calls whom, with what.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Frame<'a> {
+    /// The immediate caller.
+    pub caller: Address,
+    /// The contract called.
+    pub target: Address,
+    /// Entry point.
+    pub method: &'a str,
+    /// Encoded arguments.
+    pub input: &'a [u8],
+    /// Value attached.
+    pub value: U256,
+    /// Most gas the call may use.
+    pub gas_limit: u64,
+}
+
+/// Executes `frame` with an already-loaded `contract`, without checkpointing (the caller
+/// decides what to revert).
 pub(crate) fn execute_frame<R: StateReader>(
     env: &Env<'_>,
     tx: &mut Tx<'_, R>,
     stack: &[Address],
     contract: &Contract,
-    caller: Address,
-    target: Address,
-    method: &str,
-    input: &[u8],
-    value: U256,
-    gas_limit: u64,
+    frame: &Frame<'_>,
 ) -> Result<CallOutcome, VmError> {
     let ctx = CallContext {
-        caller: caller.0,
-        self_address: target.0,
-        value: u256_bytes(&value),
+        caller: frame.caller.0,
+        self_address: frame.target.0,
+        value: u256_bytes(&frame.value),
         block_height: env.block.height,
         block_timestamp: env.block.timestamp,
     };
     let mut frames = stack.to_vec();
-    frames.push(target);
+    frames.push(frame.target);
     let mut host = RuntimeHost {
         env,
         tx: Tx {
@@ -190,9 +201,14 @@ pub(crate) fn execute_frame<R: StateReader>(
         },
         stack: frames,
     };
-    let exec = env
-        .vm
-        .execute(contract, method, input, &ctx, gas_limit, &mut host)?;
+    let exec = env.vm.execute(
+        contract,
+        frame.method,
+        frame.input,
+        &ctx,
+        frame.gas_limit,
+        &mut host,
+    )?;
     Ok(CallOutcome {
         error: exec_error(&exec.outcome),
         gas_used: exec.gas_used,
@@ -205,18 +221,19 @@ pub(crate) fn execute_frame<R: StateReader>(
 /// Calls `method` on the contract at `target` with `value` from `caller`: checks that the
 /// contract and method exist and the call may happen, moves the value, executes, and reverts
 /// everything the call did if it fails.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn call<R: StateReader>(
     env: &Env<'_>,
     tx: &mut Tx<'_, R>,
     stack: &[Address],
-    caller: Address,
-    target: Address,
-    method: &str,
-    input: &[u8],
-    value: U256,
-    gas_limit: u64,
+    frame: &Frame<'_>,
 ) -> Result<CallOutcome, VmError> {
+    let Frame {
+        caller,
+        target,
+        method,
+        value,
+        ..
+    } = *frame;
     let Some(code_hash) = account(&*tx.state, &target).map_err(fault)?.code_hash else {
         return Ok(CallOutcome::failed(
             ErrorCode::NoContract,
@@ -241,9 +258,7 @@ pub(crate) fn call<R: StateReader>(
             format!("{caller:?} cannot attach {value}"),
         ));
     }
-    let outcome = execute_frame(
-        env, tx, stack, &contract, caller, target, method, input, value, gas_limit,
-    )?;
+    let outcome = execute_frame(env, tx, stack, &contract, frame)?;
     if outcome.error.is_some() {
         tx.state.revert(checkpoint);
         for e in &mut tx.events[first_event..] {
@@ -359,18 +374,15 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
             return Ok(refuse(error_code::REENTRANCY, "reentrant call rejected"));
         }
         let me = self.me();
-        let outcome = call(
-            self.env,
-            &mut self.tx,
-            &self.stack,
-            me,
+        let frame = Frame {
+            caller: me,
             target,
-            &request.method,
-            &request.args,
-            U256::from_big_endian(&request.value),
-            request.gas_limit,
-        )
-        .map_err(host_fault)?;
+            method: &request.method,
+            input: &request.args,
+            value: U256::from_big_endian(&request.value),
+            gas_limit: request.gas_limit,
+        };
+        let outcome = call(self.env, &mut self.tx, &self.stack, &frame).map_err(host_fault)?;
         let code = match &outcome.error {
             None => error_code::OK,
             Some(e) => match e.code {

@@ -15,29 +15,18 @@ pub fn contract_wasm(name: &str) -> Vec<u8> {
 }
 
 use chainvm_runtime::abi::ContractAbi;
-use chainvm_runtime::state::{BlockRecord, Overlay, Store};
-use chainvm_runtime::vm::Vm;
-use chainvm_runtime::{
-    Address, BlockContext, ChainParams, Executor, Genesis, Keypair, Payload, Receipt, Transaction,
-    U256,
-};
+use chainvm_runtime::{Address, Chain, Keypair, Payload, Receipt, U256};
 use serde_json::Value;
 
 /// Gas limit used for every test transaction.
 pub const GAS: u64 = 2_000_000_000;
 
-/// A minimal in-memory chain for contract tests: funded dev keys, one block per transaction.
+/// The embedded [`Chain`] with its dev keys, and the shorthand the contract tests use.
 pub struct TestChain {
-    /// The VM.
-    pub vm: Vm,
-    /// Chain parameters.
-    pub params: ChainParams,
-    /// The store.
-    pub store: Store,
-    /// Funded accounts.
+    /// The chain (in memory).
+    pub chain: Chain,
+    /// The ten funded dev accounts.
     pub keys: Vec<Keypair>,
-    /// Current height.
-    pub height: u64,
 }
 
 /// The result of a JSON call: the receipt, with its return value or typed error decoded.
@@ -47,7 +36,7 @@ pub struct JsonCall {
     pub receipt: Receipt,
     /// Decoded return value (success) or typed error (failure), if any.
     pub value: Value,
-    /// Decoded events: (name, data).
+    /// Decoded events of the called contract: (name, data).
     pub events: Vec<(String, Value)>,
 }
 
@@ -65,32 +54,15 @@ impl Default for TestChain {
 }
 
 impl TestChain {
-    /// A chain with five accounts holding 10^24 each.
+    /// A fresh in-memory dev chain.
     pub fn new() -> TestChain {
-        let params = ChainParams::default();
-        let vm = Vm::new(params.vm_config()).expect("vm");
-        let store = Store::in_memory().expect("store");
-        let keys: Vec<_> = (0..5).map(|i| Keypair::derive("tests", i)).collect();
-        let genesis = Genesis {
-            accounts: keys
-                .iter()
-                .map(|k| (k.address(), U256::exp10(24)))
-                .collect(),
-            validators: vec![],
-        };
-        let staged = store
-            .stage(genesis.writes().expect("genesis"))
-            .expect("stage");
-        store
-            .commit(staged, &BlockRecord::default())
-            .expect("commit");
-        TestChain {
-            vm,
-            params,
-            store,
-            keys,
-            height: 0,
-        }
+        let (chain, keys) = Chain::builder().dev_accounts().in_memory().expect("chain");
+        TestChain { chain, keys }
+    }
+
+    /// Current height.
+    pub fn height(&self) -> u64 {
+        self.chain.height().expect("height")
     }
 
     /// Address of dev account `i`.
@@ -105,81 +77,29 @@ impl TestChain {
 
     /// Balance of an address.
     pub fn balance(&self, a: &Address) -> U256 {
-        chainvm_runtime::layout::account(&self.store.snapshot().expect("snapshot"), a)
-            .expect("account")
-            .balance
+        self.chain.account(a).expect("account").balance
     }
 
     /// Produces empty blocks until `height`.
     pub fn advance_to(&mut self, height: u64) {
-        while self.height < height {
-            let staged = self.store.stage(Default::default()).expect("stage");
-            self.height += 1;
-            self.store
-                .commit(
-                    staged,
-                    &BlockRecord {
-                        height: self.height,
-                        ..Default::default()
-                    },
-                )
-                .expect("commit");
-        }
+        let n = height.saturating_sub(self.height());
+        self.chain.advance_blocks(n).expect("blocks");
     }
 
     /// Sends one transaction from account `from` in a new block.
     pub fn send(&mut self, from: usize, payload: Payload) -> Receipt {
-        let snap = self.store.snapshot().expect("snapshot");
-        let nonce = chainvm_runtime::layout::account(&snap, &self.addr(from))
-            .expect("account")
-            .nonce;
-        let tx = Transaction {
-            chain_id: self.params.chain_id,
-            nonce,
-            gas_limit: GAS,
-            gas_price: U256::one(),
-            payload,
-        }
-        .sign(&self.keys[from]);
-        let mut overlay = Overlay::new(&snap);
-        let ctx = BlockContext {
-            height: self.height + 1,
-            timestamp: 1_700_000_000 + self.height,
-            proposer: Address::zero(),
-        };
-        let receipt = Executor::new(&self.vm, &self.params)
-            .apply(&mut overlay, &ctx, &tx)
-            .expect("admitted");
-        let writes = overlay.into_writes();
-        drop(snap);
-        let staged = self.store.stage(writes).expect("stage");
-        self.height += 1;
-        self.store
-            .commit(
-                staged,
-                &BlockRecord {
-                    height: self.height,
-                    txs: vec![(tx.hash().0, tx.encode())],
-                    receipts: vec![receipt.encode()],
-                    ..Default::default()
-                },
-            )
-            .expect("commit");
-        receipt
+        self.chain
+            .send(&self.keys[from], payload, GAS)
+            .expect("admitted")
     }
 
     /// Deploys a sample contract with JSON constructor arguments.
     pub fn deploy(&mut self, from: usize, name: &str, args: Value) -> (Address, ContractAbi) {
-        let code = contract_wasm(name);
-        let abi = ContractAbi::from_wasm(&code).expect("abi");
-        let args = if abi.method("init").is_ok() {
-            abi.encode_args("init", &args).expect("init args")
-        } else {
-            vec![]
-        };
-        let r = self.send(from, Payload::Deploy { code, args });
-        assert!(r.is_success(), "deploy of {name} failed: {:?}", r.error);
-        (r.contract_address.expect("address"), abi)
+        let d = self
+            .chain
+            .deploy(&self.keys[from], &contract_wasm(name), args)
+            .expect("deploys");
+        (d.address, d.abi)
     }
 
     /// Calls `method` with JSON arguments and attached value; decodes the result.
@@ -187,62 +107,25 @@ impl TestChain {
         &mut self,
         from: usize,
         contract: Address,
-        abi: &ContractAbi,
         method: &str,
         args: Value,
         value: u128,
     ) -> JsonCall {
-        let encoded = abi.encode_args(method, &args).expect("arguments encode");
-        let receipt = self.send(
-            from,
-            Payload::Call {
-                contract,
-                method: method.into(),
-                args: encoded,
-                value: U256::from(value),
-            },
-        );
-        let value = if receipt.is_success() {
-            abi.decode_return(method, &receipt.return_data)
-                .expect("return decodes")
-        } else {
-            abi.decode_error(method, &receipt.return_data)
-                .expect("error decodes")
-                .unwrap_or(Value::Null)
-        };
-        let events = receipt
-            .events
-            .iter()
-            .filter(|e| !e.reverted)
-            .filter_map(|e| abi.decode_event(&e.topic, &e.data).expect("event decodes"))
-            .collect();
+        let c = self
+            .chain
+            .call(&self.keys[from], contract, method, args, U256::from(value))
+            .expect("call admitted");
         JsonCall {
-            receipt,
-            value,
-            events,
+            receipt: c.receipt,
+            value: c.value,
+            events: c.events,
         }
     }
 
     /// Runs a view and decodes its result.
-    pub fn view(&self, contract: Address, abi: &ContractAbi, method: &str, args: Value) -> Value {
-        let encoded = abi.encode_args(method, &args).expect("arguments encode");
-        let snap = self.store.snapshot().expect("snapshot");
-        let ctx = BlockContext {
-            height: self.height + 1,
-            timestamp: 0,
-            proposer: Address::zero(),
-        };
-        let call = chainvm_runtime::executor::ViewCall {
-            caller: Address::zero(),
-            contract,
-            method,
-            args: &encoded,
-            gas_limit: GAS,
-        };
-        let (out, _) = Executor::new(&self.vm, &self.params)
-            .view(&snap, &ctx, &call)
-            .expect("view runs");
-        abi.decode_return(method, &out.expect("view succeeds"))
-            .expect("decodes")
+    pub fn view(&self, contract: Address, method: &str, args: Value) -> Value {
+        self.chain
+            .view_json(contract, method, args)
+            .expect("view succeeds")
     }
 }

@@ -8,26 +8,23 @@ use serde_json::json;
 #[test]
 fn a_view_method_cannot_write_storage() {
     let mut c = TestChain::new();
-    let (p, abi) = c.deploy(0, "probe", json!(null));
-    let r = c.call(0, p, &abi, "sneaky_view", json!(null), 0);
+    let (p, _) = c.deploy(0, "probe", json!(null));
+    let r = c.call(0, p, "sneaky_view", json!(null), 0);
     let err = r.receipt.error.unwrap();
     assert_eq!(err.code, ErrorCode::ContractPanic);
     assert_eq!(err.message, "storage write in a view method");
     assert!(err.location.unwrap().starts_with("probe/src/lib.rs:"));
-    assert_eq!(c.view(p, &abi, "note", json!(null)), json!(null));
-    assert!(
-        c.call(0, p, &abi, "set_note", json!({"note": "hi"}), 0)
-            .ok()
-    );
-    assert_eq!(c.view(p, &abi, "note", json!(null)), json!("hi"));
+    assert_eq!(c.view(p, "note", json!(null)), json!(null));
+    assert!(c.call(0, p, "set_note", json!({"note": "hi"}), 0).ok());
+    assert_eq!(c.view(p, "note", json!(null)), json!("hi"));
 }
 
 #[test]
 fn panics_carry_the_formatted_message_and_file_line_column() {
     let mut c = TestChain::new();
-    let (p, abi) = c.deploy(0, "probe", json!(null));
-    assert!(c.call(0, p, &abi, "boom", json!({"n": 3}), 0).ok());
-    let r = c.call(0, p, &abi, "boom", json!({"n": 9}), 0);
+    let (p, _) = c.deploy(0, "probe", json!(null));
+    assert!(c.call(0, p, "boom", json!({"n": 3}), 0).ok());
+    let r = c.call(0, p, "boom", json!({"n": 9}), 0);
     let err = r.receipt.error.unwrap();
     assert_eq!(err.code, ErrorCode::ContractPanic);
     assert_eq!(err.message, "n too large: 9");
@@ -48,12 +45,11 @@ fn typed_cross_contract_calls_and_host_helpers() {
         "token",
         json!({"name": "T", "symbol": "T", "supply": "777"}),
     );
-    let (p, abi) = c.deploy(0, "probe", json!(null));
+    let (p, _) = c.deploy(0, "probe", json!(null));
     let t_json = json!(chainvm_runtime::abi::hex(t.as_bytes()));
     let r = c.call(
         1,
         p,
-        &abi,
         "token_balance",
         json!({"token": t_json, "owner": c.addr_json(0)}),
         0,
@@ -65,7 +61,6 @@ fn typed_cross_contract_calls_and_host_helpers() {
     let r = c.call(
         1,
         p,
-        &abi,
         "call_failing",
         json!({"target": t_json, "method": "transfer"}),
         0,
@@ -80,7 +75,6 @@ fn typed_cross_contract_calls_and_host_helpers() {
     let r = c.call(
         1,
         p,
-        &abi,
         "call_failing",
         json!({"target": t_json, "method": "nope"}),
         0,
@@ -89,17 +83,17 @@ fn typed_cross_contract_calls_and_host_helpers() {
 
     let want = chainvm_runtime::types::keccak(b"abc");
     assert_eq!(
-        c.view(p, &abi, "hash", json!({"data": "0x616263"})),
+        c.view(p, "hash", json!({"data": "0x616263"})),
         json!(chainvm_runtime::abi::hex(want.as_bytes()))
     );
 
-    let r = c.call(2, p, &abi, "context", json!(null), 55);
+    let r = c.call(2, p, "context", json!(null), 55);
     assert_eq!(
         r.value,
         json!([
             c.addr_json(2),
             chainvm_runtime::abi::hex(p.as_bytes()),
-            c.height,
+            c.height(),
             "55"
         ])
     );

@@ -7,25 +7,21 @@ use serde_json::json;
 #[test]
 fn transfer_approve_and_transfer_from() {
     let mut c = TestChain::new();
-    let (t, abi) = c.deploy(
+    let (t, _) = c.deploy(
         0,
         "token",
         json!({"name": "Chain Token", "symbol": "CVT", "supply": "1000000"}),
     );
+    assert_eq!(c.view(t, "total_supply", json!(null)), json!("1000000"));
+    assert_eq!(c.view(t, "symbol", json!(null)), json!("CVT"));
     assert_eq!(
-        c.view(t, &abi, "total_supply", json!(null)),
-        json!("1000000")
-    );
-    assert_eq!(c.view(t, &abi, "symbol", json!(null)), json!("CVT"));
-    assert_eq!(
-        c.view(t, &abi, "balance_of", json!({"owner": c.addr_json(0)})),
+        c.view(t, "balance_of", json!({"owner": c.addr_json(0)})),
         json!("1000000")
     );
 
     let r = c.call(
         0,
         t,
-        &abi,
         "transfer",
         json!({"to": c.addr_json(1), "amount": 250}),
         0,
@@ -39,14 +35,13 @@ fn transfer_approve_and_transfer_from() {
         )]
     );
     assert_eq!(
-        c.view(t, &abi, "balance_of", json!([c.addr_json(1)])),
+        c.view(t, "balance_of", json!([c.addr_json(1)])),
         json!("250")
     );
 
     let r = c.call(
         1,
         t,
-        &abi,
         "transfer",
         json!({"to": c.addr_json(2), "amount": 251}),
         0,
@@ -61,7 +56,6 @@ fn transfer_approve_and_transfer_from() {
         c.call(
             0,
             t,
-            &abi,
             "approve",
             json!({"spender": c.addr_json(2), "amount": 100}),
             0
@@ -69,18 +63,12 @@ fn transfer_approve_and_transfer_from() {
         .ok()
     );
     assert_eq!(
-        c.view(
-            t,
-            &abi,
-            "allowance",
-            json!([c.addr_json(0), c.addr_json(2)])
-        ),
+        c.view(t, "allowance", json!([c.addr_json(0), c.addr_json(2)])),
         json!("100")
     );
     let r = c.call(
         2,
         t,
-        &abi,
         "transfer_from",
         json!({"from": c.addr_json(0), "to": c.addr_json(3), "amount": 101}),
         0,
@@ -90,7 +78,6 @@ fn transfer_approve_and_transfer_from() {
         c.call(
             2,
             t,
-            &abi,
             "transfer_from",
             json!({"from": c.addr_json(0), "to": c.addr_json(3), "amount": 60}),
             0
@@ -98,32 +85,24 @@ fn transfer_approve_and_transfer_from() {
         .ok()
     );
     assert_eq!(
-        c.view(
-            t,
-            &abi,
-            "allowance",
-            json!([c.addr_json(0), c.addr_json(2)])
-        ),
+        c.view(t, "allowance", json!([c.addr_json(0), c.addr_json(2)])),
         json!("40")
     );
     assert_eq!(
-        c.view(t, &abi, "balance_of", json!([c.addr_json(3)])),
+        c.view(t, "balance_of", json!([c.addr_json(3)])),
         json!("60")
     );
     assert_eq!(
-        c.view(t, &abi, "balance_of", json!([c.addr_json(0)])),
+        c.view(t, "balance_of", json!([c.addr_json(0)])),
         json!("999690")
     );
-    assert_eq!(
-        c.view(t, &abi, "total_supply", json!(null)),
-        json!("1000000")
-    );
+    assert_eq!(c.view(t, "total_supply", json!(null)), json!("1000000"));
 }
 
 #[test]
 fn views_cannot_write_storage_and_bad_arguments_abort_cleanly() {
     let mut c = TestChain::new();
-    let (t, abi) = c.deploy(0, "token", json!({"name": "T", "symbol": "T", "supply": 5}));
+    let (t, _) = c.deploy(0, "token", json!({"name": "T", "symbol": "T", "supply": 5}));
     // Raw bytes that do not decode as the method's arguments.
     let r = c.send(
         0,
@@ -137,5 +116,4 @@ fn views_cannot_write_storage_and_bad_arguments_abort_cleanly() {
     let err = r.error.unwrap();
     assert_eq!(err.code, ErrorCode::ContractPanic);
     assert_eq!(err.message, "invalid arguments for `transfer`");
-    let _ = abi;
 }
