@@ -1,8 +1,9 @@
 //! The commands.
 
+use crate::backend::Backend;
 use crate::util::{
-    CliError, Res, contract_abi, emit, events_json, fail, gas_table, open, parse_amount,
-    parse_args, parse_hex, resolve, save_alias, signer,
+    CliError, Res, contract_abi, emit, events_json, fail, gas_table, parse_amount, parse_args,
+    parse_hex, resolve, save_alias, signer,
 };
 use crate::{Cli, Command, TxOpts, build, demo};
 use chainvm_runtime::abi::{ContractAbi, hex};
@@ -19,8 +20,17 @@ pub const CALL_GAS: u64 = 2_000_000_000;
 /// Default gas limit of deploys (intrinsic gas grows with the code size).
 pub const DEPLOY_GAS: u64 = 5_000_000_000;
 
+/// The `--node` URL of this invocation (set once in [`run`]).
+static NODE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Opens the chain the way this invocation asked: the home, or the node.
+fn open(home: &Path) -> Res<Backend> {
+    Backend::open(home, NODE.get().and_then(|n| n.as_deref()))
+}
+
 /// Dispatches a parsed command line.
 pub fn run(cli: &Cli) -> Res<()> {
+    let _ = NODE.set(cli.node.clone());
     let home = cli.home.as_path();
     let j = cli.json;
     match &cli.command {
@@ -98,6 +108,18 @@ pub fn run(cli: &Cli) -> Res<()> {
         Command::Proof { key, height } => proof(home, key, *height, j),
         Command::Verify => verify(home, j),
         Command::GasReport { scenario } => crate::gas_report::run(scenario, j),
+        Command::Node {
+            rpc,
+            block_time,
+            manual,
+        } => {
+            let mode = match (block_time, manual) {
+                (_, true) => crate::node::Mode::Manual,
+                (Some(ms), _) => crate::node::Mode::Interval(*ms),
+                _ => crate::node::Mode::Automine,
+            };
+            crate::node::run(home, rpc, mode)
+        }
         Command::Demo { keep } => demo::run(*keep, j),
     }
 }
@@ -184,13 +206,13 @@ fn accounts(home: &Path, j: bool) -> Res<()> {
 
 /// Signs and submits `payload` from the `--from` account; one block.
 pub fn send(
-    chain: &mut Chain,
+    chain: &mut Backend,
     key: &Keypair,
     payload: Payload,
     gas: u64,
 ) -> Res<(SignedTransaction, Receipt)> {
     let tx = Transaction {
-        chain_id: chain.params().chain_id,
+        chain_id: chain.chain_id()?,
         nonce: chain.account(&key.address())?.nonce,
         gas_limit: gas,
         gas_price: U256::one(),
@@ -203,7 +225,7 @@ pub fn send(
 
 /// JSON of a receipt, with return value, typed error and events decoded where an ABI is known.
 pub fn receipt_json(
-    chain: &Chain,
+    chain: &Backend,
     receipt: &Receipt,
     tx: &SignedTransaction,
     abi: Option<&ContractAbi>,
@@ -264,7 +286,7 @@ struct Show<'a> {
 }
 
 fn print_receipt(
-    chain: &Chain,
+    chain: &Backend,
     tx: &SignedTransaction,
     receipt: &Receipt,
     abi: Option<&ContractAbi>,
@@ -331,10 +353,9 @@ fn deploy(
         return fail(format!("{} is not a wasm module", file.display()));
     }
     let mut chain = open(home)?;
-    chain
-        .vm()
-        .validate(&code)
-        .map_err(|e| CliError(format!("{}: {e}", file.display())))?;
+    // The same deploy-time rules the chain applies, checked here for a precise message.
+    chainvm_vm::validate::validate(&code, &Default::default())
+        .map_err(|e| CliError(format!("{}: invalid contract: {e}", file.display())))?;
     let abi = ContractAbi::from_wasm(&code).ok();
     let args = parse_args(args)?;
     let encoded = match &abi {
@@ -658,8 +679,8 @@ fn proof(home: &Path, key: &str, height: Option<u64>, j: bool) -> Res<()> {
 }
 
 fn verify(home: &Path, j: bool) -> Res<()> {
-    let chain = open(home)?;
-    let r = chain.verify()?;
+    let backend = open(home)?;
+    let r = backend.local("verify")?.verify()?;
     emit(
         j,
         &format!(

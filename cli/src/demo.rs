@@ -1,7 +1,7 @@
 //! `chainvm demo`: the main job end to end on a fresh chain.
 
 use crate::build;
-use crate::commands::{CALL_GAS, DEPLOY_GAS, send};
+use crate::commands::{CALL_GAS, DEPLOY_GAS};
 use crate::util::{CliError, Res, emit, fail};
 use chainvm_runtime::abi::{ContractAbi, hex};
 use chainvm_runtime::chain::dev_keys;
@@ -38,7 +38,7 @@ impl Demo {
             args: encoded,
             value: U256::from(value),
         };
-        let (_, r) = send(&mut self.chain, &self.keys[from], payload, CALL_GAS)?;
+        let r = self.chain.send(&self.keys[from], payload, CALL_GAS)?;
         if !r.is_success() {
             return fail(format!(
                 "demo step {method} failed: {}",
@@ -76,8 +76,7 @@ impl Demo {
         let code = std::fs::read(path)?;
         let abi = ContractAbi::from_wasm(&code)?;
         let size = code.len();
-        let (_, r) = send(
-            &mut self.chain,
+        let r = self.chain.send(
             &self.keys[0],
             Payload::Deploy { code, args: vec![] },
             DEPLOY_GAS,

@@ -3,10 +3,12 @@
 //! Every state-changing command produces a block at once (automine). Output is for people by
 //! default and JSON with `--json`; every failure is one line on stderr and a non-zero exit.
 
+mod backend;
 mod build;
 mod commands;
 mod demo;
 mod gas_report;
+mod node;
 mod util;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,9 @@ struct Cli {
     /// Print JSON instead of human-readable output.
     #[arg(long, global = true)]
     json: bool,
+    /// Talk to a running `chainvm node` at this URL instead of opening the home directory.
+    #[arg(long, global = true, env = "CHAINVM_NODE")]
+    node: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -163,6 +168,20 @@ enum Command {
     },
     /// Re-check every block and re-execute the chain from genesis.
     Verify,
+    /// Run the validator as a long-running node with JSON-RPC over HTTP and WebSocket
+    /// subscriptions. Blocks: on every transaction (default), every --block-time ms, or only
+    /// on `chainvm_produceBlock` with --manual.
+    Node {
+        /// Address to serve JSON-RPC on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:8545")]
+        rpc: String,
+        /// Produce a block every this many milliseconds.
+        #[arg(long, conflicts_with = "manual")]
+        block_time: Option<u64>,
+        /// Produce blocks only on request.
+        #[arg(long)]
+        manual: bool,
+    },
     /// Run a scenario file of deploys and calls on a fresh in-memory chain and print each
     /// method's gas (min/avg/median/max, calls), like `forge test --gas-report`.
     GasReport {

@@ -3,7 +3,7 @@
 pub use chainvm_runtime::abi::parse_hex;
 use chainvm_runtime::abi::{ContractAbi, hex};
 use chainvm_runtime::chain::dev_keys;
-use chainvm_runtime::{Address, Chain, Keypair, Receipt, U256};
+use chainvm_runtime::{Address, Keypair, Receipt, U256};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -42,11 +42,6 @@ pub type Res<T> = Result<T, CliError>;
 /// Returns an error with this message.
 pub fn fail<T>(msg: impl Into<String>) -> Res<T> {
     Err(CliError(msg.into()))
-}
-
-/// Opens the chain in `home`, with the usual hint when there is none.
-pub fn open(home: &Path) -> Res<Chain> {
-    Ok(Chain::open(home)?)
 }
 
 /// Parses a 20-byte `0x` hex address.
@@ -126,7 +121,7 @@ pub fn resolve(home: &Path, who: &str) -> Res<Address> {
 }
 
 /// The ABI of the contract at `address`.
-pub fn contract_abi(chain: &Chain, address: &Address) -> Res<ContractAbi> {
+pub fn contract_abi(chain: &crate::backend::Backend, address: &Address) -> Res<ContractAbi> {
     let Some(code) = chain.code(address)? else {
         return fail(format!("no contract at {}", hex(address.as_bytes())));
     };

@@ -544,6 +544,15 @@ impl Chain {
         Ok(block.results.remove(0)?)
     }
 
+    /// Executes `tx` as if it were in the next block and returns its receipt, committing
+    /// nothing (gas estimation, dry runs).
+    pub fn simulate(&self, tx: &SignedTransaction) -> Result<Receipt, ChainError> {
+        let snap = self.store.snapshot()?;
+        let (ctx, _) = self.next_context(&snap)?;
+        let mut overlay = Overlay::new(&snap);
+        Ok(Executor::new(&self.vm, &self.config.params).apply(&mut overlay, &ctx, tx)?)
+    }
+
     /// Runs a read-only call against the latest state: no transaction, no block, no fee.
     pub fn view(
         &self,

@@ -1,0 +1,249 @@
+//! Where commands get the chain from: the home directory (opened in-process) or a running
+//! `chainvm node` over JSON-RPC (`--node URL`). Both give back the same typed values (the
+//! node sends canonical borsh encodings), so every command prints the same either way.
+
+use crate::util::{CliError, Res, fail};
+use chainvm_runtime::abi::{hex, parse_hex};
+use chainvm_runtime::block::SignedHeader;
+use chainvm_runtime::chain::StoredBlock;
+use chainvm_runtime::layout::Account;
+use chainvm_runtime::state::Proof;
+use chainvm_runtime::{Address, Chain, ExecError, GasReport, H256, Receipt, SignedTransaction};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A chain reached directly or through a node.
+pub enum Backend {
+    /// The chain in a home directory.
+    Local(Box<Chain>),
+    /// A node's JSON-RPC endpoint.
+    Remote(Remote),
+}
+
+/// A JSON-RPC client of a `chainvm node`.
+pub struct Remote {
+    url: String,
+    agent: ureq::Agent,
+}
+
+fn decode<T: borsh::BorshDeserialize>(v: &Value, what: &str) -> Res<T> {
+    let bytes = v
+        .as_str()
+        .and_then(parse_hex)
+        .ok_or_else(|| CliError(format!("node sent a malformed {what}")))?;
+    borsh::from_slice(&bytes).map_err(|e| CliError(format!("node sent a malformed {what}: {e}")))
+}
+
+impl Remote {
+    fn rpc(&self, method: &str, params: Value) -> Res<Value> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let mut resp = self
+            .agent
+            .post(&self.url)
+            .send_json(&body)
+            .map_err(|e| CliError(format!("node {}: {e}", self.url)))?;
+        let v: Value = resp
+            .body_mut()
+            .read_json()
+            .map_err(|e| CliError(format!("node {}: bad response: {e}", self.url)))?;
+        if let Some(err) = v.get("error") {
+            return fail(err["message"].as_str().unwrap_or("node error").to_string());
+        }
+        Ok(v.get("result").cloned().unwrap_or(Value::Null))
+    }
+}
+
+impl Backend {
+    /// Opens the home, or connects to `node` if given.
+    pub fn open(home: &Path, node: Option<&str>) -> Res<Backend> {
+        match node {
+            None => Ok(Backend::Local(Box::new(Chain::open(home)?))),
+            Some(url) => {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .timeout_global(Some(Duration::from_secs(60)))
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                let remote = Remote {
+                    url: url.to_string(),
+                    agent,
+                };
+                remote.rpc("chainvm_chainId", Value::Null)?;
+                Ok(Backend::Remote(remote))
+            }
+        }
+    }
+
+    /// The local chain, for commands that need the home itself.
+    pub fn local(&self, what: &str) -> Res<&Chain> {
+        match self {
+            Backend::Local(c) => Ok(c),
+            Backend::Remote(_) => fail(format!(
+                "{what} works on a home directory, not through --node"
+            )),
+        }
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> Res<u64> {
+        match self {
+            Backend::Local(c) => Ok(c.params().chain_id),
+            Backend::Remote(r) => r
+                .rpc("chainvm_chainId", Value::Null)?
+                .as_u64()
+                .ok_or_else(|| CliError("bad chain id".into())),
+        }
+    }
+
+    /// The account at `a`.
+    pub fn account(&self, a: &Address) -> Res<Account> {
+        match self {
+            Backend::Local(c) => Ok(c.account(a)?),
+            Backend::Remote(r) => decode(
+                &r.rpc("chainvm_getAccount", json!({"address": hex(a.as_bytes())}))?["raw"],
+                "account",
+            ),
+        }
+    }
+
+    /// Contract code at `a`.
+    pub fn code(&self, a: &Address) -> Res<Option<Vec<u8>>> {
+        match self {
+            Backend::Local(c) => Ok(c.code(a)?),
+            Backend::Remote(r) => {
+                let v = r.rpc("chainvm_getCode", json!({"address": hex(a.as_bytes())}))?;
+                Ok(v.as_str().and_then(parse_hex))
+            }
+        }
+    }
+
+    /// Submits a transaction and waits for its receipt.
+    pub fn submit(&mut self, tx: &SignedTransaction) -> Res<Receipt> {
+        match self {
+            Backend::Local(c) => Ok(c.submit(tx)?),
+            Backend::Remote(r) => {
+                r.rpc(
+                    "chainvm_sendRawTransaction",
+                    json!({"tx": hex(&tx.encode())}),
+                )?;
+                let hash = format!("{:?}", tx.hash());
+                let deadline = Instant::now() + Duration::from_secs(60);
+                loop {
+                    let v = r.rpc("chainvm_getReceipt", json!({"hash": hash}))?;
+                    if !v.is_null() {
+                        return decode(&v["receipt_raw"], "receipt");
+                    }
+                    if Instant::now() > deadline {
+                        return fail(format!("transaction {hash} was not included within 60 s"));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+
+    /// A read-only call.
+    pub fn view(
+        &self,
+        caller: Address,
+        contract: Address,
+        method: &str,
+        args: &[u8],
+        gas: u64,
+    ) -> Res<(Result<Vec<u8>, ExecError>, GasReport)> {
+        match self {
+            Backend::Local(c) => Ok(c.view(caller, contract, method, args, gas)?),
+            Backend::Remote(r) => {
+                let v = r.rpc(
+                    "chainvm_view",
+                    json!({"contract": hex(contract.as_bytes()), "method": method, "args": hex(args),
+                           "caller": hex(caller.as_bytes()), "gas": gas}),
+                )?;
+                decode(&v["raw"], "view result")
+            }
+        }
+    }
+
+    /// Latest height.
+    pub fn height(&self) -> Res<u64> {
+        match self {
+            Backend::Local(c) => Ok(c.height()?),
+            Backend::Remote(r) => r
+                .rpc("chainvm_blockNumber", Value::Null)?
+                .as_u64()
+                .ok_or_else(|| CliError("bad height".into())),
+        }
+    }
+
+    /// The block at `height`.
+    pub fn block(&self, height: u64) -> Res<Option<StoredBlock>> {
+        match self {
+            Backend::Local(c) => Ok(c.block(height)?),
+            Backend::Remote(r) => {
+                let v = r.rpc("chainvm_getBlockByNumber", json!({"height": height}))?;
+                if v.is_null() {
+                    return Ok(None);
+                }
+                let header: SignedHeader = decode(&v["header_raw"], "header")?;
+                let mut txs = Vec::new();
+                for t in v["transactions"].as_array().into_iter().flatten() {
+                    txs.push((
+                        decode(&t["tx_raw"], "transaction")?,
+                        decode(&t["receipt_raw"], "receipt")?,
+                    ));
+                }
+                Ok(Some(StoredBlock { header, txs }))
+            }
+        }
+    }
+
+    /// A transaction with its receipt: (height, index, transaction, receipt).
+    pub fn transaction(&self, hash: &H256) -> Res<Option<(u64, u32, SignedTransaction, Receipt)>> {
+        match self {
+            Backend::Local(c) => Ok(c.transaction(hash)?),
+            Backend::Remote(r) => {
+                let v = r.rpc(
+                    "chainvm_getTransaction",
+                    json!({"hash": format!("{hash:?}")}),
+                )?;
+                if v.is_null() {
+                    return Ok(None);
+                }
+                let height = v["block"].as_u64().unwrap_or(0);
+                let index = v["index"].as_u64().unwrap_or(0) as u32;
+                Ok(Some((
+                    height,
+                    index,
+                    decode(&v["tx_raw"], "transaction")?,
+                    decode(&v["receipt_raw"], "receipt")?,
+                )))
+            }
+        }
+    }
+
+    /// A state key's value and proof at `height` (latest if `None`), with the root.
+    pub fn prove(&self, key: &[u8], height: Option<u64>) -> Res<(Option<Vec<u8>>, Proof, H256)> {
+        match self {
+            Backend::Local(c) => Ok(c.prove(key, height)?),
+            Backend::Remote(r) => {
+                let v = r.rpc(
+                    "chainvm_getProof",
+                    json!({"key": hex(key), "height": height}),
+                )?;
+                let proof = v["proof"]
+                    .as_str()
+                    .and_then(parse_hex)
+                    .and_then(|b| Proof::decode(&b).ok())
+                    .ok_or_else(|| CliError("node sent a malformed proof".into()))?;
+                let root = v["state_root"]
+                    .as_str()
+                    .and_then(parse_hex)
+                    .filter(|b| b.len() == 32)
+                    .map(|b| H256::from_slice(&b))
+                    .ok_or_else(|| CliError("node sent a malformed root".into()))?;
+                Ok((v["value"].as_str().and_then(parse_hex), proof, root))
+            }
+        }
+    }
+}
