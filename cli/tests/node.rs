@@ -228,6 +228,28 @@ fn concurrent_clients_receipts_cli_subscriptions_and_restart() {
     );
     let ev = cli(&home, &node, &["events", "--contract", "tok"]);
     assert_eq!(ev.as_array().unwrap().len(), 2);
+    // An event subscription for the token contract, replayed from genesis.
+    let tok = d["contract_address"].as_str().unwrap().to_string();
+    let (mut evs, _) = tungstenite::connect(format!("ws://{}/ws", node.addr)).unwrap();
+    evs.send(tungstenite::Message::Text(
+        json!({"subscribe": "events", "from": 0, "contract": tok})
+            .to_string()
+            .into(),
+    ))
+    .unwrap();
+    let mut topics = Vec::new();
+    while topics.len() < 2 {
+        let e: Value = serde_json::from_str(evs.read().unwrap().to_text().unwrap()).unwrap();
+        assert_eq!(e["contract"], tok.as_str());
+        topics.push((
+            e["block"].as_u64().unwrap(),
+            e["topic"].as_str().unwrap().to_string(),
+        ));
+    }
+    assert_eq!(
+        topics,
+        [(81, "Transfer".to_string()), (82, "Transfer".to_string())]
+    );
     let via_node = cli(&home, &node, &["block", "82"]);
     let proof = cli(&home, &node, &["proof", &format!("account:{to}")]);
     assert_eq!(proof["verified"], true);
