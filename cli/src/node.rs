@@ -331,27 +331,18 @@ impl Node {
                 let a = Self::address(params, "address")?;
                 Ok(lock(&self.chain).code(&a)?.map_or(Value::Null, raw))
             }
-            "chainvm_getBlockByNumber" | "chainvm_getBlockByHash" => {
-                let chain = lock(&self.chain);
-                let height = if method == "chainvm_getBlockByHash" {
-                    let h = Self::hash(params, "hash")?;
-                    match (0..=chain.height()?).rev().find(|n| {
-                        chain
-                            .header(*n)
-                            .ok()
-                            .flatten()
-                            .is_some_and(|x| x.header.hash() == h)
-                    }) {
-                        Some(n) => n,
-                        None => return Ok(Value::Null),
-                    }
-                } else {
-                    drop(chain);
-                    let h = self.height(params)?;
-                    return self.block_by_number(h);
-                };
-                drop(chain);
-                self.block_by_number(height)
+            "chainvm_getBlockByNumber" => {
+                let h = self.height(params)?;
+                self.block_by_number(h)
+            }
+            "chainvm_getBlockByHash" => {
+                let hash = Self::hash(params, "hash")?;
+                // Release the chain lock before block_by_number takes it again.
+                let height = lock(&self.chain).height_of(&hash)?;
+                match height {
+                    Some(h) => self.block_by_number(h),
+                    None => Ok(Value::Null),
+                }
             }
             "chainvm_getTransaction" | "chainvm_getReceipt" => {
                 let h = Self::hash(params, "hash")?;

@@ -384,6 +384,11 @@ impl Chain {
         }
     }
 
+    /// The height of the block with this hash.
+    pub fn height_of(&self, hash: &H256) -> Result<Option<u64>, ChainError> {
+        Ok(self.store.height_of(&hash.0)?)
+    }
+
     /// The block at `height` with its transactions and receipts.
     pub fn block(&self, height: u64) -> Result<Option<StoredBlock>, ChainError> {
         let Some(header) = self.header(height)? else {
