@@ -116,10 +116,21 @@ fn verify(dir: &Path) -> u64 {
     h + 1
 }
 
+/// Starts this test binary again as `crash_child`, committing blocks into `dir`.
+fn spawn_child(dir: &Path) -> std::process::Child {
+    let exe = std::env::current_exe().unwrap();
+    Command::new(exe)
+        .args(["--ignored", "--exact", "crash_child", "--test-threads=1"])
+        .env(CHILD_DIR, dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn sigkill_at_random_moments_never_leaves_a_partial_block() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -129,13 +140,7 @@ fn sigkill_at_random_moments_never_leaves_a_partial_block() {
     let mut committed = 0;
     let start = Instant::now();
     for kill in 0..KILLS {
-        let mut child = Command::new(&exe)
-            .args(["--ignored", "--exact", "crash_child", "--test-threads=1"])
-            .env(CHILD_DIR, dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_child(dir.path());
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
@@ -164,14 +169,7 @@ fn sigkill_at_random_moments_never_leaves_a_partial_block() {
 #[test]
 fn a_store_held_by_another_process_is_reported_as_locked() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(&exe)
-        .args(["--ignored", "--exact", "crash_child", "--test-threads=1"])
-        .env(CHILD_DIR, dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_child(dir.path());
     // Wait until the child has created the store, then give it time to hold it and commit.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !dir.path().join("chain.redb").exists() && Instant::now() < deadline {
