@@ -4,7 +4,8 @@
 use chainvm_runtime::block::{DoubleSign, SignedHeader};
 use chainvm_runtime::chain::{DEV_ACCOUNTS, dev_balance, dev_keys};
 use chainvm_runtime::{
-    Chain, ChainError, ErrorCode, GenesisConfig, Keypair, Payload, Transaction, U256,
+    AdmissionError, Chain, ChainError, ErrorCode, GenesisConfig, Keypair, Payload, Transaction,
+    U256,
 };
 
 fn dev_chain() -> (Chain, Vec<Keypair>, Keypair) {
@@ -111,6 +112,47 @@ fn refused_transactions_produce_no_block() {
         Err(ChainError::Rejected(_))
     ));
     assert_eq!(chain.height().unwrap(), 0);
+}
+
+#[test]
+fn a_blocks_signatures_are_checked_in_parallel_with_the_sequential_outcome() {
+    let (mut chain, keys, _) = dev_chain();
+    // 40 transfers, sender-minor: index = round * 10 + sender, nonces 0..4 per sender.
+    let mut txs = Vec::new();
+    for round in 0..4u64 {
+        for key in &keys {
+            let mut t = tx(
+                &chain,
+                key,
+                Payload::Transfer {
+                    to: keys[0].address(),
+                    amount: U256::from(1 + round),
+                },
+            )
+            .tx;
+            t.nonce = round;
+            txs.push(t.sign(key));
+        }
+    }
+    // The last transaction of two senders: a forged signature, and a forged signature on a
+    // transaction for another chain (the executor's order names the chain id first).
+    txs[35].signature[0] ^= 1;
+    txs[38].tx.chain_id += 1;
+    let block = chain.produce_block(&txs).unwrap();
+    for (i, r) in block.results.iter().enumerate() {
+        match i {
+            35 => assert!(matches!(r, Err(AdmissionError::BadSignature)), "{r:?}"),
+            38 => assert!(
+                matches!(r, Err(AdmissionError::WrongChainId { .. })),
+                "{r:?}"
+            ),
+            _ => assert!(r.as_ref().is_ok_and(|r| r.is_success()), "{i}: {r:?}"),
+        }
+    }
+    assert_eq!(chain.block(1).unwrap().unwrap().txs.len(), 38);
+    assert!(block.timings.signatures > std::time::Duration::ZERO);
+    // Replay checks every signature again, in order, and agrees.
+    chain.verify().unwrap();
 }
 
 #[test]
