@@ -406,7 +406,10 @@ pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
         m,
         names::BALANCE,
         move |mut c: Caller<'_, StoreData>, out: i32| -> HResult<()> {
-            begin(&mut c, f, 0)?;
+            // Reading the balance reads an account record from state: priced as a storage
+            // read (calibration measured it ~9x under-priced at the bare host-call base).
+            let read = c.data().costs.storage_read;
+            begin(&mut c, f, read)?;
             let per = c.data().costs.write_per_byte;
             charge(&mut c, f, per * abi::AMOUNT_LEN as u64)?;
             let balance = host_result(c.data_mut().host().balance())?;

@@ -27,11 +27,12 @@ fn abort_carries_message_and_location_and_gas_is_measured() {
     );
     let h = &vm.config().schedule.host;
     let fixed = fixed_gas(&vm.config().schedule, code.len(), 1);
-    // Thunk entry 42 (its 10-gas exit never runs) + six i32.const (2 each) + call 16;
+    // Thunk entry 98 (its 10-gas exit never runs) + six i32.const (2 each) + the call;
     // abort = base + 27 bytes read.
+    let call = vm.config().schedule.ops.call as u64;
     assert_eq!(
         e.gas_used,
-        fixed + 42 + 6 * 2 + 16 + h.base + 27 * h.read_per_byte
+        fixed + 98 + 6 * 2 + call + h.base + 27 * h.read_per_byte
     );
     assert!(e.gas_used < 10_000_000);
     assert!(e.return_data.is_empty());
@@ -45,8 +46,8 @@ fn unreachable_is_a_panic_with_measured_gas() {
     let e = run(&vm, &c, "unreachable", &[], 10_000_000);
     assert!(matches!(e.outcome, Outcome::Panic(ref p) if p.message == "unreachable executed"));
     let fixed = fixed_gas(&vm.config().schedule, code.len(), 1);
-    // The thunk's entry (42) and nothing else: its exit never runs.
-    assert_eq!(e.gas_used, fixed + 42);
+    // The thunk's entry (98) and nothing else: its exit never runs.
+    assert_eq!(e.gas_used, fixed + 98);
 }
 
 #[test]

@@ -1,16 +1,14 @@
-//! VM benchmarks: metered vs unmetered execution of the same wasm, and instantiate + call
-//! latency with the pooling allocator. Run with `cargo bench -p chainvm-vm`.
-//!
-//! "Unmetered" is the same original wasm on a wasmtime engine with the same Cranelift
-//! settings but no fuel and no stack instrumentation, so the ratio is the full price of
-//! chainvm's determinism (fuel + injected stack counter).
+//! Compute-heavy calls: the same wasm kernels metered by chainvm (fuel + stack counter),
+//! on plain wasmtime with the same Cranelift settings and no metering, and as native Rust.
+//! The metered/unmetered ratio is the full price of chainvm's determinism.
 
+use crate::util::{Table, group, median, ms, note, secs};
 use chainvm_vm::testing::MockHost;
 use chainvm_vm::{CallContext, Vm, VmConfig, code_hash};
-use std::time::{Duration, Instant};
+use std::hint::black_box;
 use wasmtime::{Caller, Config, Engine, Linker, Module, OptLevel, Store, Strategy};
 
-const KERNELS: &str = r#"(module
+pub const KERNELS: &str = r#"(module
   (import "env" "input" (func $input (param i32 i32) (result i32)))
   (import "env" "set_return" (func $set_return (param i32 i32)))
   (memory (export "memory") 1)
@@ -73,19 +71,6 @@ const KERNELS: &str = r#"(module
   (func (export "noop"))
 )"#;
 
-/// Median of `runs` timings of `f`.
-fn median(runs: usize, mut f: impl FnMut()) -> Duration {
-    let mut t: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    t.sort();
-    t[runs / 2]
-}
-
 struct Unmetered {
     store: Store<(u32, Vec<u8>)>,
     instance: wasmtime::Instance,
@@ -97,8 +82,8 @@ impl Unmetered {
         c.strategy(Strategy::Cranelift);
         c.cranelift_opt_level(OptLevel::Speed);
         c.cranelift_nan_canonicalization(true);
-        let engine = Engine::new(&c).unwrap();
-        let module = Module::new(&engine, code).unwrap();
+        let engine = Engine::new(&c).expect("unmetered wasmtime");
+        let module = Module::new(&engine, code).expect("unmetered wasmtime");
         let mut linker: Linker<(u32, Vec<u8>)> = Linker::new(&engine);
         linker
             .func_wrap(
@@ -106,26 +91,38 @@ impl Unmetered {
                 "input",
                 |mut c: Caller<'_, (u32, Vec<u8>)>, ptr: i32, _cap: i32| {
                     let n = c.data().0;
-                    let mem = c.get_export("memory").unwrap().into_memory().unwrap();
-                    mem.write(&mut c, ptr as usize, &n.to_le_bytes()).unwrap();
+                    let mem = c
+                        .get_export("memory")
+                        .expect("unmetered wasmtime")
+                        .into_memory()
+                        .expect("unmetered wasmtime");
+                    mem.write(&mut c, ptr as usize, &n.to_le_bytes())
+                        .expect("unmetered wasmtime");
                     4i32
                 },
             )
-            .unwrap();
+            .expect("unmetered wasmtime");
         linker
             .func_wrap(
                 "env",
                 "set_return",
                 |mut c: Caller<'_, (u32, Vec<u8>)>, ptr: i32, len: i32| {
-                    let mem = c.get_export("memory").unwrap().into_memory().unwrap();
+                    let mem = c
+                        .get_export("memory")
+                        .expect("unmetered wasmtime")
+                        .into_memory()
+                        .expect("unmetered wasmtime");
                     let mut out = vec![0; len as usize];
-                    mem.read(&c, ptr as usize, &mut out).unwrap();
+                    mem.read(&c, ptr as usize, &mut out)
+                        .expect("unmetered wasmtime");
                     c.data_mut().1 = out;
                 },
             )
-            .unwrap();
+            .expect("unmetered wasmtime");
         let mut store = Store::new(&engine, (0, Vec::new()));
-        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let instance = linker
+            .instantiate(&mut store, &module)
+            .expect("unmetered wasmtime");
         Unmetered { store, instance }
     }
 
@@ -134,31 +131,81 @@ impl Unmetered {
         let f = self
             .instance
             .get_typed_func::<(), ()>(&mut self.store, entry)
-            .unwrap();
-        f.call(&mut self.store, ()).unwrap();
+            .expect("unmetered wasmtime");
+        f.call(&mut self.store, ()).expect("unmetered wasmtime");
         self.store.data().1.clone()
     }
 }
 
-fn main() {
-    let code = wat::parse_str(KERNELS).unwrap();
-    let vm = Vm::new(VmConfig::default()).unwrap();
-    let contract = vm.load(&code_hash(&code), &code).unwrap();
+/// The kernels in native Rust, same algorithms and constants.
+fn native(entry: &str, n: u32) -> Vec<u8> {
+    match entry {
+        "loop" => {
+            let mut x: u64 = 88172645463325252;
+            for _ in 0..black_box(n) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+            }
+            x.to_le_bytes().to_vec()
+        }
+        "fib" => {
+            fn fib(n: u32) -> u32 {
+                if n < 2 {
+                    n
+                } else {
+                    fib(n - 1).wrapping_add(fib(n - 2))
+                }
+            }
+            fib(black_box(n)).to_le_bytes().to_vec()
+        }
+        "sort" => {
+            let mut x: u32 = 12345;
+            let mut v: Vec<u32> = (0..black_box(n))
+                .map(|_| {
+                    x = x.wrapping_mul(1103515245).wrapping_add(12345);
+                    x
+                })
+                .collect();
+            for i in 1..v.len() {
+                let key = v[i];
+                let mut j = i;
+                while j > 0 && v[j - 1] > key {
+                    v[j] = v[j - 1];
+                    j -= 1;
+                }
+                v[j] = key;
+            }
+            v.iter().take(4).flat_map(|w| w.to_le_bytes()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Prints the compute table.
+pub fn run() {
+    let code = wat::parse_str(KERNELS).expect("kernels parse");
+    let vm = Vm::new(VmConfig::default()).expect("engine");
+    let contract = vm.load(&code_hash(&code), &code).expect("kernels load");
     let ctx = CallContext::default();
     let mut unmetered = Unmetered::new(&code);
-
-    println!(
-        "## metered (chainvm: fuel + stack counter) vs unmetered wasmtime, same Cranelift settings"
+    let t = Table::new(
+        "Compute-heavy calls: metered vs unmetered wasmtime vs native (median of 9)",
+        &[
+            "kernel",
+            "n",
+            "chainvm (metered)",
+            "wasmtime unmetered",
+            "native Rust",
+            "metered / unmetered",
+            "metered / native",
+            "gas",
+            "gas per µs",
+        ],
     );
-    println!("| kernel | n | metered | unmetered | ratio | gas | gas/µs |");
-    println!("|---|---|---|---|---|---|---|");
-    for (entry, n, runs) in [
-        ("loop", 20_000_000u32, 9),
-        ("fib", 27, 9),
-        ("sort", 4_000, 9),
-    ] {
+    for (entry, n) in [("loop", 20_000_000u32), ("fib", 27), ("sort", 4_000)] {
         let mut host = MockHost::default();
-        let metered_exec = vm
+        let exec = vm
             .execute(
                 &contract,
                 entry,
@@ -167,18 +214,15 @@ fn main() {
                 u64::MAX,
                 &mut host,
             )
-            .unwrap();
-        assert!(
-            metered_exec.outcome.is_success(),
-            "{entry}: {:?}",
-            metered_exec.outcome
-        );
+            .expect("executes");
+        assert!(exec.outcome.is_success(), "{entry}: {:?}", exec.outcome);
         assert_eq!(
             unmetered.call(entry, n),
-            metered_exec.return_data,
+            exec.return_data,
             "{entry}: same result"
         );
-        let metered = median(runs, || {
+        assert_eq!(native(entry, n), exec.return_data, "{entry}: native agrees");
+        let metered = median(9, || {
             vm.execute(
                 &contract,
                 entry,
@@ -187,64 +231,28 @@ fn main() {
                 u64::MAX,
                 &mut host,
             )
-            .unwrap();
+            .expect("executes");
         });
-        let plain = median(runs, || {
+        let plain = median(9, || {
             unmetered.call(entry, n);
         });
-        println!(
-            "| {entry} | {n} | {:.2} ms | {:.2} ms | {:.2}x | {} | {:.0} |",
-            metered.as_secs_f64() * 1e3,
-            plain.as_secs_f64() * 1e3,
-            metered.as_secs_f64() / plain.as_secs_f64(),
-            metered_exec.gas_used,
-            metered_exec.gas_used as f64 / (metered.as_secs_f64() * 1e6),
-        );
+        let nat = median(9, || {
+            black_box(native(entry, n));
+        });
+        t.row(&[
+            entry.into(),
+            group(n as f64),
+            ms(metered),
+            ms(plain),
+            ms(nat),
+            format!("{:.2}x", secs(metered) / secs(plain)),
+            format!("{:.2}x", secs(metered) / secs(nat)),
+            group(exec.gas_used as f64),
+            group(exec.gas_used as f64 / (secs(metered) * 1e6)),
+        ]);
     }
-
-    println!();
-    println!("## instantiate + call of an empty entry point (warm cache, pooling allocator)");
-    println!("| thread | per call |");
-    println!("|---|---|");
-    let iters = 20_000;
-    let per_call = |vm: &Vm| {
-        let mut host = MockHost::default();
-        let start = Instant::now();
-        for _ in 0..iters {
-            let e = vm
-                .execute(&contract, "noop", &[], &ctx, 10_000_000, &mut host)
-                .unwrap();
-            assert!(e.outcome.is_success());
-        }
-        start.elapsed() / iters
-    };
-    let big = std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .stack_size(64 << 20)
-            .spawn_scoped(s, || per_call(&vm))
-            .unwrap()
-            .join()
-            .unwrap()
-    });
-    println!(
-        "| 64 MiB stack (runs in place) | {:.2} µs |",
-        big.as_secs_f64() * 1e6
-    );
-    let small = per_call(&vm);
-    println!(
-        "| 8 MiB main thread (stacker moves to a fresh stack per call) | {:.2} µs |",
-        small.as_secs_f64() * 1e6
-    );
-    let start = Instant::now();
-    let loads = 50;
-    for _ in 0..loads {
-        vm.clear_memory_cache();
-        vm.load(&code_hash(&code), &code).unwrap();
-    }
-    println!();
-    println!(
-        "validate + instrument + compile of the {}-byte kernel module: {:.2} ms",
-        code.len(),
-        start.elapsed().as_secs_f64() * 1e3 / loads as f64
+    note(
+        "loop: xorshift64 (pure ALU); fib: naive recursion (every call pays the injected \
+         stack counter); sort: insertion sort of n pseudo-random u32 (loads and stores).",
     );
 }

@@ -1,7 +1,7 @@
 //! State-root update cost as the state grows: the same batch of k changed keys applied to
 //! states of 10^4, 10^5 and 10^6 keys, both on the in-memory node map (the tree algorithm
 //! alone) and through the redb store (stage = tree update reading nodes from disk pages;
-//! commit = one durable write transaction). Run with `cargo bench -p chainvm-runtime`.
+//! commit = one durable write transaction).
 
 use chainvm_runtime::state::tree::{self, Hash, Node, keccak};
 use chainvm_runtime::state::{BlockRecord, StateWrites, Store};
@@ -34,11 +34,20 @@ fn mean(d: &[Duration]) -> f64 {
     d.iter().map(|d| d.as_secs_f64()).sum::<f64>() / d.len() as f64 * 1e3
 }
 
-fn main() {
-    println!(
-        "| keys in state | in-memory tree: {K} changes | per changed key | redb stage | redb commit | nodes written per change |"
+pub fn run() {
+    crate::util::Table::new(
+        &format!(
+            "State-root update: a batch of {K} changed keys (half updates, half inserts), mean of {BATCHES} batches"
+        ),
+        &[
+            "keys in state",
+            "in-memory tree update",
+            "per changed key",
+            "redb stage (tree update reading nodes from disk)",
+            "redb commit",
+            "nodes written per change",
+        ],
     );
-    println!("|---|---|---|---|---|---|");
     for n in SIZES {
         // In-memory tree of n keys.
         let mut nodes: HashMap<Hash, Node> = HashMap::new();
@@ -48,7 +57,7 @@ fn main() {
                 .iter()
                 .map(|i| (keccak(&key(*i)), Some(keccak(b"initial"))))
                 .collect();
-            let u = tree::apply(&nodes, root, &changes).unwrap();
+            let u = tree::apply(&nodes, root, &changes).expect("state bench");
             nodes.extend(u.nodes);
             root = u.root;
         }
@@ -59,22 +68,22 @@ fn main() {
                 .map(|(k, v)| (keccak(k), Some(keccak(v))))
                 .collect();
             let start = Instant::now();
-            let u = tree::apply(&nodes, root, &changes).unwrap();
+            let u = tree::apply(&nodes, root, &changes).expect("state bench");
             mem.push(start.elapsed());
             std::hint::black_box(&u);
         }
         drop(nodes);
 
         // The same through redb.
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::create(dir.path()).unwrap();
+        let dir = tempfile::tempdir().expect("state bench");
+        let store = Store::create(dir.path()).expect("state bench");
         let mut height = 0;
         for chunk in (0..n).collect::<Vec<_>>().chunks(200_000) {
             let w: StateWrites = chunk
                 .iter()
                 .map(|i| (key(*i), Some(b"initial".to_vec())))
                 .collect();
-            let staged = store.stage(w).unwrap();
+            let staged = store.stage(w).expect("state bench");
             store
                 .commit(
                     staged,
@@ -83,23 +92,23 @@ fn main() {
                         ..BlockRecord::default()
                     },
                 )
-                .unwrap();
+                .expect("state bench");
             height += 1;
         }
         let (mut stage, mut commit, mut written) = (Vec::new(), Vec::new(), 0usize);
         for b in 0..BATCHES {
             let w: StateWrites = batch(n, b).into_iter().map(|(k, v)| (k, Some(v))).collect();
             let start = Instant::now();
-            let staged = store.stage(w.clone()).unwrap();
+            let staged = store.stage(w.clone()).expect("state bench");
             stage.push(start.elapsed());
             // Count the nodes this batch adds (same computation, outside the timing).
-            let snap = store.snapshot().unwrap();
+            let snap = store.snapshot().expect("state bench");
             let changes: Vec<_> = w
                 .iter()
                 .map(|(k, v)| (keccak(k), v.as_deref().map(keccak)))
                 .collect();
             written += tree::apply(&snap, snap.root(), &changes)
-                .unwrap()
+                .expect("state bench")
                 .nodes
                 .len();
             drop(snap);
@@ -112,7 +121,7 @@ fn main() {
                         ..BlockRecord::default()
                     },
                 )
-                .unwrap();
+                .expect("state bench");
             commit.push(start.elapsed());
             height += 1;
         }

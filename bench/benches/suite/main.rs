@@ -1,0 +1,92 @@
+//! The chainvm benchmark suite: every workload side by side with what users would otherwise
+//! pick, measured in one run. `cargo bench -p chainvm-bench` runs all sections; name some to
+//! run only those: `cargo bench -p chainvm-bench -- token peers`.
+//!
+//! Sections: token, peers, flows, compute, storage, state, cold, startup, calibrate.
+
+mod calibrate;
+mod cold;
+mod compute;
+mod flows;
+mod peers;
+mod state;
+mod storage;
+mod token;
+mod util;
+
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    // Contract execution wants a deep native stack (see vm::Vm::execute); run everything on
+    // a thread that has one, as the node does.
+    let worker = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || suite(&args))
+        .expect("spawn the benchmark thread");
+    if worker.join().is_err() {
+        std::process::exit(1);
+    }
+}
+
+fn suite(args: &[String]) {
+    let want = |s: &str| args.is_empty() || args.iter().any(|a| a == s);
+    let started = Instant::now();
+    println!("# chainvm benchmark suite\n");
+    println!("Machine: {}", util::machine());
+    println!(
+        "Command: cargo bench -p chainvm-bench{}",
+        if args.is_empty() {
+            String::new()
+        } else {
+            format!(" -- {}", args.join(" "))
+        }
+    );
+    let contracts = ["token", "escrow", "voting"].map(|n| (n, chainvm_tests::contract_wasm(n)));
+    let (token, escrow, voting) = (&contracts[0].1, &contracts[1].1, &contracts[2].1);
+    let mut summary = Vec::new();
+    if want("token") {
+        let n = token::run(token);
+        summary.push(format!(
+            "token transfer end to end, blocks of 1,000: {} tx/s (signature ceiling on all cores {} tx/s, runtime execution alone {} tx/s per core)",
+            util::group(n.end_to_end_1000),
+            util::group(n.sig_strict_all_cores),
+            util::group(n.execution_only)
+        ));
+    }
+    if want("peers") {
+        peers::run(token);
+    }
+    if want("flows") {
+        flows::run(escrow, voting);
+    }
+    if want("compute") {
+        compute::run();
+    }
+    if want("storage") {
+        storage::run();
+    }
+    if want("state") {
+        state::run();
+    }
+    if want("cold") || want("startup") {
+        cold::run(&contracts, token, want("startup"));
+    }
+    if want("calibrate") {
+        let flagged = calibrate::run();
+        summary.push(format!("under-priced patterns: {}", flagged.len()));
+    }
+    if !summary.is_empty() {
+        println!("\n### Summary\n");
+        for s in summary {
+            println!("- {s}");
+        }
+    }
+    println!(
+        "\nSuite finished in {:.0} s.",
+        started.elapsed().as_secs_f64()
+    );
+}
