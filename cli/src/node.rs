@@ -460,20 +460,51 @@ async fn rpc(
             ));
         }
     };
-    let parsed: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return Json(rpc_error(Value::Null, -32700, format!("parse error: {e}"))),
-    };
-    let out = tokio::task::spawn_blocking(move || match parsed {
-        Value::Array(batch) if batch.is_empty() => rpc_error(Value::Null, -32600, "empty batch"),
-        Value::Array(batch) => {
-            Value::Array(batch.into_iter().map(|r| handle_one(&node, r)).collect())
-        }
-        one => handle_one(&node, one),
-    })
-    .await
-    .unwrap_or_else(|e| rpc_error(Value::Null, -32603, e.to_string()));
+    let out = tokio::task::spawn_blocking(move || handle_body(&node, &body))
+        .await
+        .unwrap_or_else(|e| rpc_error(Value::Null, -32603, e.to_string()));
     Json(out)
+}
+
+/// Answers one HTTP body: a JSON-RPC request or a batch of them.
+fn handle_body(node: &Node, body: &[u8]) -> Value {
+    match serde_json::from_slice(body) {
+        Err(e) => rpc_error(Value::Null, -32700, format!("parse error: {e}")),
+        Ok(Value::Array(batch)) if batch.is_empty() => {
+            rpc_error(Value::Null, -32600, "empty batch")
+        }
+        Ok(Value::Array(batch)) => {
+            Value::Array(batch.into_iter().map(|r| handle_one(node, r)).collect())
+        }
+        Ok(one) => handle_one(node, one),
+    }
+}
+
+/// The node's JSON-RPC handling without the HTTP server, on an in-memory dev chain: what the
+/// RPC fuzz target and tests drive with arbitrary request bodies.
+pub struct RpcHarness {
+    node: Node,
+}
+
+impl RpcHarness {
+    /// A node over a fresh in-memory chain with the dev accounts, blocks on demand only.
+    pub fn in_memory() -> Res<RpcHarness> {
+        let (chain, _) = Chain::builder().dev_accounts().in_memory()?;
+        let (blocks, _) = broadcast::channel(16);
+        Ok(RpcHarness {
+            node: Node {
+                chain: Mutex::new(chain),
+                pool: Mutex::new(Mempool::default()),
+                mode: Mode::Manual,
+                blocks,
+            },
+        })
+    }
+
+    /// Answers `body` exactly as `POST /` would.
+    pub fn handle(&self, body: &[u8]) -> Value {
+        handle_body(&self.node, body)
+    }
 }
 
 async fn ws(State(node): State<Arc<Node>>, upgrade: WebSocketUpgrade) -> axum::response::Response {
@@ -695,6 +726,26 @@ pub fn run(home: &Path, listen: &str, mode: Mode) -> Res<()> {
 mod tests {
     use super::*;
     use chainvm_runtime::{Keypair, Payload, Transaction, U256};
+
+    #[test]
+    fn the_rpc_harness_answers_bad_bodies_with_error_objects() {
+        let h = RpcHarness::in_memory().unwrap();
+        let code = |body: &[u8]| h.handle(body)["error"]["code"].as_i64();
+        assert_eq!(code(b"{"), Some(-32700));
+        assert_eq!(code(b"\xff\xfe"), Some(-32700));
+        assert_eq!(code(b"[]"), Some(-32600));
+        assert_eq!(code(b"7"), Some(-32600));
+        assert_eq!(
+            code(br#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#),
+            Some(-32601)
+        );
+        assert_eq!(
+            code(br#"{"jsonrpc":"2.0","id":1,"method":"chainvm_sendRawTransaction","params":{"tx":"0x00"}}"#),
+            Some(-32000)
+        );
+        let ok = h.handle(br#"{"jsonrpc":"2.0","id":1,"method":"chainvm_chainId"}"#);
+        assert_eq!(ok["result"], json!(1337));
+    }
 
     fn tx(key: &Keypair, nonce: u64, price: u64) -> SignedTransaction {
         Transaction {

@@ -306,7 +306,7 @@ fn marginal(mut run: impl FnMut(u32) -> (Duration, u64)) -> (f64, f64) {
     let mut n = 4;
     loop {
         let (t, g) = best(&mut run, n);
-        if secs(t) > 0.02 || n >= 1 << 22 {
+        if secs(t) > 0.02 || g > 4_000_000_000 || n >= 1 << 22 {
             let patterns = (n as usize * REPEAT) as f64;
             let dt = (secs(t) - secs(t0)).max(0.0) * 1e9;
             return (g.saturating_sub(g0) as f64 / patterns, dt / patterns);

@@ -1,0 +1,229 @@
+//! `chainvm`: a local single-validator proof-of-stake chain for Rust/wasm contracts.
+//!
+//! Every state-changing command produces a block at once (automine). Output is for people by
+//! default and JSON with `--json`; every failure is one line on stderr and a non-zero exit.
+//!
+//! The binary is [`main`]; the library exists so fuzz targets can reach the node's request
+//! handling ([`node::RpcHarness`]).
+
+mod backend;
+mod build;
+mod commands;
+mod demo;
+mod gas_report;
+pub mod node;
+mod util;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Local chain for Rust/wasm smart contracts: deploy, call, inspect, verify.
+#[derive(Parser)]
+#[command(name = "chainvm", version, about, long_about = None)]
+struct Cli {
+    /// Chain home directory.
+    #[arg(long, global = true, default_value = ".chainvm", env = "CHAINVM_HOME")]
+    home: PathBuf,
+    /// Print JSON instead of human-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Talk to a running `chainvm node` at this URL instead of opening the home directory.
+    #[arg(long, global = true, env = "CHAINVM_NODE")]
+    node: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options of commands that send a transaction.
+#[derive(clap::Args, Clone)]
+struct TxOpts {
+    /// Sender: dev account index (0-9) or its address.
+    #[arg(long, default_value = "0")]
+    from: String,
+    /// Gas limit.
+    #[arg(long)]
+    gas: Option<u64>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new chain: genesis, a validator key with stake, and 10 funded dev accounts.
+    Init {
+        /// Chain id.
+        #[arg(long, default_value_t = 1337)]
+        chain_id: u64,
+        /// Replace an existing chain in the home directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the dev accounts with their keys, balances and nonces.
+    Accounts,
+    /// Build a contract crate (or workspace) for wasm32 in release mode and report sizes.
+    Build {
+        /// Directory holding the contract's Cargo.toml.
+        dir: PathBuf,
+    },
+    /// Deploy a contract; runs its `init` constructor with --args.
+    Deploy {
+        /// The contract's .wasm file.
+        file: PathBuf,
+        /// Constructor arguments as JSON (object by name or array in order).
+        #[arg(long)]
+        args: Option<String>,
+        /// A name to refer to the contract by in later commands.
+        #[arg(long)]
+        alias: Option<String>,
+        #[command(flatten)]
+        tx: TxOpts,
+    },
+    /// Call a contract method in a transaction (a new block).
+    Call {
+        /// Contract address or alias.
+        contract: String,
+        /// Method name.
+        method: String,
+        /// Arguments as JSON (object by name or array in order).
+        args: Option<String>,
+        /// Value to attach (in base units).
+        #[arg(long, default_value = "0")]
+        value: String,
+        /// Print the gas breakdown as a table.
+        #[arg(long)]
+        gas_report: bool,
+        #[command(flatten)]
+        tx: TxOpts,
+    },
+    /// Run a method read-only: no transaction, no block, no fee.
+    View {
+        /// Contract address or alias.
+        contract: String,
+        /// Method name.
+        method: String,
+        /// Arguments as JSON.
+        args: Option<String>,
+        /// Caller the contract sees: dev account index or address.
+        #[arg(long, default_value = "0")]
+        from: String,
+    },
+    /// Send value to an address.
+    Transfer {
+        /// Recipient: address, alias or dev account index.
+        to: String,
+        /// Amount in base units.
+        amount: String,
+        #[command(flatten)]
+        tx: TxOpts,
+    },
+    /// Show the balance and nonce of an address, alias or dev account (default: --from 0).
+    Balance {
+        /// Address, alias or dev account index.
+        who: Option<String>,
+    },
+    /// Bond stake as a validator.
+    Stake {
+        /// Amount in base units.
+        amount: String,
+        #[command(flatten)]
+        tx: TxOpts,
+    },
+    /// Start unbonding stake (released after the unbonding period).
+    Unstake {
+        /// Amount in base units.
+        amount: String,
+        #[command(flatten)]
+        tx: TxOpts,
+    },
+    /// Show a block: a height or `latest`.
+    Block {
+        /// Height, or `latest`.
+        #[arg(default_value = "latest")]
+        which: String,
+    },
+    /// Show a transaction and its receipt.
+    Tx {
+        /// Transaction hash (0x...).
+        hash: String,
+    },
+    /// List events, decoded with the emitting contract's ABI.
+    Events {
+        /// Only this contract (address or alias).
+        #[arg(long)]
+        contract: Option<String>,
+        /// Only this topic (event name).
+        #[arg(long)]
+        topic: Option<String>,
+        /// First block (default 0).
+        #[arg(long)]
+        from_block: Option<u64>,
+        /// Last block (default latest).
+        #[arg(long)]
+        to_block: Option<u64>,
+    },
+    /// Show a state key's value with its Merkle proof, verified against the state root.
+    Proof {
+        /// `account:<address>`, `storage:<contract>:<hex key>`, `validator:<address>`, or a raw
+        /// `0x` hex key.
+        key: String,
+        /// State version (block height); default latest.
+        #[arg(long)]
+        height: Option<u64>,
+    },
+    /// Re-check every block and re-execute the chain from genesis.
+    Verify,
+    /// Run the validator as a long-running node with JSON-RPC over HTTP and WebSocket
+    /// subscriptions. Blocks: on every transaction (default), every --block-time ms, or only
+    /// on `chainvm_produceBlock` with --manual.
+    Node {
+        /// Address to serve JSON-RPC on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:8545")]
+        rpc: String,
+        /// Produce a block every this many milliseconds.
+        #[arg(long, conflicts_with = "manual")]
+        block_time: Option<u64>,
+        /// Produce blocks only on request.
+        #[arg(long)]
+        manual: bool,
+    },
+    /// Run a scenario file of deploys and calls on a fresh in-memory chain and print each
+    /// method's gas (min/avg/median/max, calls), like `forge test --gas-report`.
+    GasReport {
+        /// Scenario JSON file (see `examples/scenarios/`).
+        scenario: PathBuf,
+    },
+    /// Run the main job end to end in a temporary home: build the escrow and voting contracts,
+    /// deploy them, run a full deal and a full vote, print gas and the final state root.
+    Demo {
+        /// Keep the temporary home and print its path.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+/// Parses the command line, runs the command, prints one line on failure.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // clap's first line names the problem; keep failures to one line.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see `chainvm --help`)");
+            return ExitCode::from(2);
+        }
+    };
+    match commands::run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
