@@ -276,6 +276,13 @@ impl Node {
                     exec.check_stateless(&tx, bytes.len(), true)
                         .map_err(|e| RpcError(-32000, e.to_string()))?;
                     let nonce = chain.account(&tx.sender())?.nonce;
+                    // The sender's next transaction must be admissible now (funds for value
+                    // plus the maximum fee): never acknowledge one no block will include.
+                    // Later nonces wait in the pool; their funds depend on what precedes them.
+                    if tx.tx.nonce == nonce {
+                        exec.check_stateful(&chain.snapshot()?, &tx)
+                            .map_err(|e| RpcError(-32000, e.to_string()))?;
+                    }
                     lock(&self.pool)
                         .insert(tx, nonce)
                         .map_err(|e| RpcError(-32000, e))?
@@ -742,6 +749,29 @@ mod tests {
         assert_eq!(
             code(br#"{"jsonrpc":"2.0","id":1,"method":"chainvm_sendRawTransaction","params":{"tx":"0x00"}}"#),
             Some(-32000)
+        );
+        // A transaction the sender cannot pay for is refused at once, not acknowledged.
+        let key = &chainvm_runtime::chain::dev_keys()[1];
+        let broke = Transaction {
+            chain_id: 1337,
+            nonce: 0,
+            gas_limit: 1_000_000,
+            gas_price: U256::one(),
+            payload: Payload::Transfer {
+                to: Address::zero(),
+                amount: U256::MAX / 2,
+            },
+        }
+        .sign(key);
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "chainvm_sendRawTransaction",
+            "params": {"tx": hex(&broke.encode())}});
+        let answer = h.handle(body.to_string().as_bytes());
+        assert_eq!(answer["error"]["code"], json!(-32000), "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("insufficient funds")
         );
         let ok = h.handle(br#"{"jsonrpc":"2.0","id":1,"method":"chainvm_chainId"}"#);
         assert_eq!(ok["result"], json!(1337));
