@@ -205,24 +205,7 @@ pub fn run() {
     );
     for (entry, n) in [("loop", 20_000_000u32), ("fib", 27), ("sort", 4_000)] {
         let mut host = MockHost::default();
-        let exec = vm
-            .execute(
-                &contract,
-                entry,
-                &n.to_le_bytes(),
-                &ctx,
-                u64::MAX,
-                &mut host,
-            )
-            .expect("executes");
-        assert!(exec.outcome.is_success(), "{entry}: {:?}", exec.outcome);
-        assert_eq!(
-            unmetered.call(entry, n),
-            exec.return_data,
-            "{entry}: same result"
-        );
-        assert_eq!(native(entry, n), exec.return_data, "{entry}: native agrees");
-        let metered = median(9, || {
+        let mut metered_call = || {
             vm.execute(
                 &contract,
                 entry,
@@ -231,7 +214,17 @@ pub fn run() {
                 u64::MAX,
                 &mut host,
             )
-            .expect("executes");
+        };
+        let exec = metered_call().expect("executes");
+        assert!(exec.outcome.is_success(), "{entry}: {:?}", exec.outcome);
+        assert_eq!(
+            unmetered.call(entry, n),
+            exec.return_data,
+            "{entry}: same result"
+        );
+        assert_eq!(native(entry, n), exec.return_data, "{entry}: native agrees");
+        let metered = median(9, || {
+            metered_call().expect("executes");
         });
         let plain = median(9, || {
             unmetered.call(entry, n);

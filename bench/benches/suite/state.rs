@@ -30,6 +30,15 @@ fn batch(n: u64, b: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
+/// Commits staged state with an otherwise empty block record at `height`.
+fn commit_empty_block(store: &Store, staged: chainvm_runtime::state::StagedState, height: u64) {
+    let block = BlockRecord {
+        height,
+        ..BlockRecord::default()
+    };
+    store.commit(staged, &block).expect("state bench");
+}
+
 fn mean(d: &[Duration]) -> f64 {
     d.iter().map(|d| d.as_secs_f64()).sum::<f64>() / d.len() as f64 * 1e3
 }
@@ -84,15 +93,7 @@ pub fn run() {
                 .map(|i| (key(*i), Some(b"initial".to_vec())))
                 .collect();
             let staged = store.stage(w).expect("state bench");
-            store
-                .commit(
-                    staged,
-                    &BlockRecord {
-                        height,
-                        ..BlockRecord::default()
-                    },
-                )
-                .expect("state bench");
+            commit_empty_block(&store, staged, height);
             height += 1;
         }
         let (mut stage, mut commit, mut written) = (Vec::new(), Vec::new(), 0usize);
@@ -113,15 +114,7 @@ pub fn run() {
                 .len();
             drop(snap);
             let start = Instant::now();
-            store
-                .commit(
-                    staged,
-                    &BlockRecord {
-                        height,
-                        ..BlockRecord::default()
-                    },
-                )
-                .expect("state bench");
+            commit_empty_block(&store, staged, height);
             commit.push(start.elapsed());
             height += 1;
         }
