@@ -4,7 +4,8 @@
 #   - the home opens and `chainvm verify` passes (every block re-checked and re-executed);
 #   - the chain is at or past the last block any client saw acknowledged;
 #   - every acknowledged transaction (its hash returned by the node, which in automine mode
-#     answers only after the block holding it is committed) is in the chain.
+#     answers only after the block holding it is committed) is in the chain;
+#   - the node's peak resident memory (VmHWM) stayed under 1 GiB.
 #
 #   scripts/crash-node.sh [kills] [seed]
 set -euo pipefail
@@ -36,6 +37,7 @@ load() {
 }
 
 checked=0
+peak=0
 for i in $(seq 1 "$kills"); do
     "$bin" --home "$home" node --rpc "127.0.0.1:$port" >"$home/node.log" 2>&1 &
     node=$!
@@ -50,6 +52,13 @@ for i in $(seq 1 "$kills"); do
     # Kill at a random moment 0.2-1.7 s into the load.
     sleep "$(printf '0.%03d' $((RANDOM % 1000)))"
     sleep "0.$((2 + RANDOM % 6))"
+    # The node's peak resident memory so far (it must stay bounded under load).
+    hwm="$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$node/status" 2>/dev/null || echo 0)"
+    [ "${hwm:-0}" -gt "$peak" ] && peak="$hwm"
+    if [ "${hwm:-0}" -gt $((1024 * 1024)) ]; then
+        echo "kill $i: node peak memory ${hwm} kB exceeds 1 GiB" >&2
+        exit 1
+    fi
     kill -9 "$node"
     wait "$node" 2>/dev/null || true
     kill "$l1" "$l2" "$l3" 2>/dev/null || true
@@ -71,4 +80,4 @@ done
 while read -r tx; do
     "$bin" --home "$home" tx "$tx" >/dev/null 2>&1 || { echo "acknowledged $tx lost" >&2; exit 1; }
 done < <(sort -u "$acked")
-echo "$kills kills survived: final height $(height), $(sort -u "$acked" | wc -l) acknowledged transactions, none lost, verify ok after every kill"
+echo "$kills kills survived: final height $(height), $(sort -u "$acked" | wc -l) acknowledged transactions, none lost, verify ok after every kill, node peak memory ${peak} kB"
