@@ -526,13 +526,7 @@ async fn subscription(node: Arc<Node>, mut socket: WebSocket) {
         return;
     };
     let Ok(req) = serde_json::from_str::<Value>(&first) else {
-        let _ = socket
-            .send(Message::Text(
-                json!({"error": "send a JSON subscription"})
-                    .to_string()
-                    .into(),
-            ))
-            .await;
+        refuse(&mut socket, "send a JSON subscription").await;
         return;
     };
     let kind = req
@@ -541,13 +535,7 @@ async fn subscription(node: Arc<Node>, mut socket: WebSocket) {
         .unwrap_or("")
         .to_string();
     if kind != "blocks" && kind != "events" {
-        let _ = socket
-            .send(Message::Text(
-                json!({"error": "subscribe to \"blocks\" or \"events\""})
-                    .to_string()
-                    .into(),
-            ))
-            .await;
+        refuse(&mut socket, "subscribe to \"blocks\" or \"events\"").await;
         return;
     }
     let contract = req
@@ -598,24 +586,20 @@ async fn subscription(node: Arc<Node>, mut socket: WebSocket) {
     for b in &history {
         send_block(b, &mut out);
     }
-    for m in out.drain(..) {
-        if socket.send(Message::Text(m.into())).await.is_err() {
-            return;
-        }
+    if !send_all(&mut socket, &mut out).await {
+        return;
     }
     loop {
         tokio::select! {
             b = live.recv() => match b {
                 Ok(b) => {
                     send_block(&b, &mut out);
-                    for m in out.drain(..) {
-                        if socket.send(Message::Text(m.into())).await.is_err() {
-                            return;
-                        }
+                    if !send_all(&mut socket, &mut out).await {
+                        return;
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let _ = socket.send(Message::Text(json!({"error": "subscriber lagged; resubscribe from your last height"}).to_string().into())).await;
+                    refuse(&mut socket, "subscriber lagged; resubscribe from your last height").await;
                     return;
                 }
                 Err(_) => return,
@@ -626,6 +610,22 @@ async fn subscription(node: Arc<Node>, mut socket: WebSocket) {
             },
         }
     }
+}
+
+/// Sends `{"error": message}` to a subscriber (which is then closed by the caller).
+async fn refuse(socket: &mut WebSocket, message: &str) {
+    let text = json!({ "error": message }).to_string();
+    let _ = socket.send(Message::Text(text.into())).await;
+}
+
+/// Sends and clears the queued messages; false once the subscriber has gone.
+async fn send_all(socket: &mut WebSocket, out: &mut Vec<String>) -> bool {
+    for m in out.drain(..) {
+        if socket.send(Message::Text(m.into())).await.is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 impl Node {
