@@ -807,9 +807,10 @@ fn execute_block(
 /// spawning workers costs more than it saves.
 const PARALLEL_SIGNATURES_FROM: usize = 16;
 
-/// Checks every transaction's signature, spread over the machine's cores. The answer depends
-/// only on the transactions, never on the number of threads.
-fn verify_signatures(txs: &[SignedTransaction]) -> Vec<bool> {
+/// Checks every transaction's signature, spread over the machine's cores (what a block does
+/// before executing them). The answer depends only on the transactions, never on the number
+/// of threads.
+pub fn verify_signatures(txs: &[SignedTransaction]) -> Vec<bool> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if txs.len() < PARALLEL_SIGNATURES_FROM || threads == 1 {
         return txs.iter().map(|t| t.verify_signature()).collect();
