@@ -4,9 +4,11 @@
 //! within a memory bound. Every case runs on two independent chains that must agree byte for
 //! byte. See `shared/research/wasmtime_gas.md` section 6.8 for where these come from.
 
+mod common;
+
 use chainvm_abi::error_code;
 use chainvm_runtime::{
-    Address, Chain, ErrorCode, GenesisConfig, Keypair, Payload, Receipt, Status, Transaction, U256,
+    Address, Chain, ErrorCode, Keypair, Payload, Receipt, Status, Transaction, U256,
 };
 
 const IMPORTS: &str = r#"
@@ -34,15 +36,8 @@ struct Twins {
 
 impl Twins {
     fn new() -> Twins {
-        let validator = Keypair::derive("validator", 0);
-        let make = || {
-            let mut c =
-                Chain::in_memory(GenesisConfig::dev(7, &validator, 1_000), &validator).unwrap();
-            c.set_time(2_000);
-            c
-        };
         Twins {
-            chains: [make(), make()],
+            chains: [common::dev_chain(), common::dev_chain()],
             key: chainvm_runtime::chain::dev_keys().remove(0),
         }
     }

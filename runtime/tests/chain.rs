@@ -8,11 +8,10 @@ use chainvm_runtime::{
     U256,
 };
 
+mod common;
+
 fn dev_chain() -> (Chain, Vec<Keypair>, Keypair) {
-    let validator = Keypair::derive("validator", 0);
-    let mut chain = Chain::in_memory(GenesisConfig::dev(7, &validator, 1_000), &validator).unwrap();
-    chain.set_time(2_000);
-    (chain, dev_keys(), validator)
+    (common::dev_chain(), dev_keys(), common::dev_validator())
 }
 
 fn tx(chain: &Chain, key: &Keypair, payload: Payload) -> chainvm_runtime::SignedTransaction {

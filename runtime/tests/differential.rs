@@ -5,10 +5,12 @@
 //! deploying and calling each module on two independent chains gives identical receipts and
 //! state roots.
 
+mod common;
+
 use arbitrary::Unstructured;
 use chainvm_runtime::vm::testing::MockHost;
 use chainvm_runtime::vm::{CallContext, Vm, VmConfig, code_hash};
-use chainvm_runtime::{Chain, GenesisConfig, Keypair, Payload, Transaction, U256};
+use chainvm_runtime::{Chain, Keypair, Payload, Transaction, U256};
 use sha3::{Digest, Keccak256};
 
 /// Host functions generated code may import (random arguments: most calls trap on a bad
@@ -93,13 +95,6 @@ fn observe(vm: &Vm, code: &[u8]) -> String {
     }
 }
 
-fn chain() -> Chain {
-    let validator = Keypair::derive("validator", 0);
-    let mut c = Chain::in_memory(GenesisConfig::dev(7, &validator, 1_000), &validator).unwrap();
-    c.set_time(2_000);
-    c
-}
-
 fn send(c: &mut Chain, key: &Keypair, payload: Payload) -> Vec<u8> {
     let tx = Transaction {
         chain_id: c.params().chain_id,
@@ -124,7 +119,7 @@ fn generated_modules_agree_across_engines_caches_artifacts_and_chains() {
     };
     let warm = Vm::new(VmConfig::default()).unwrap();
     let key = chainvm_runtime::chain::dev_keys().remove(0);
-    let (mut chain_a, mut chain_b) = (chain(), chain());
+    let (mut chain_a, mut chain_b) = (common::dev_chain(), common::dev_chain());
     let (mut generated, mut valid, mut succeeded) = (0, 0, 0);
     for i in 0..400u32 {
         let bytes = entropy(i);

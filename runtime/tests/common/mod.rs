@@ -7,12 +7,26 @@ use chainvm_runtime::staking::{self, Validator};
 use chainvm_runtime::state::{BlockRecord, Overlay, StateReader, Store};
 use chainvm_runtime::vm::Vm;
 use chainvm_runtime::{
-    Address, ApplyError, BlockContext, ChainParams, Executor, Genesis, Keypair, Payload, Receipt,
-    SignedTransaction, Transaction, U256,
+    Address, ApplyError, BlockContext, Chain, ChainParams, Executor, Genesis, GenesisConfig,
+    Keypair, Payload, Receipt, SignedTransaction, Transaction, U256,
 };
 
 pub const FUNDS: u128 = 1_000_000_000_000_000_000_000_000;
 pub const GAS: u64 = 5_000_000_000;
+
+/// The validator key of [`dev_chain`].
+pub fn dev_validator() -> Keypair {
+    Keypair::derive("validator", 0)
+}
+
+/// An in-memory chain (id 7) with the dev accounts, its clock set past the genesis time.
+pub fn dev_chain() -> Chain {
+    let validator = dev_validator();
+    let mut chain =
+        Chain::in_memory(GenesisConfig::dev(7, &validator, 1_000), &validator).expect("dev chain");
+    chain.set_time(2_000);
+    chain
+}
 
 pub fn fixture(name: &str) -> Vec<u8> {
     wat::parse_file(format!(
