@@ -107,6 +107,29 @@ impl Backend {
         }
     }
 
+    /// The registered validators' addresses, in address order.
+    pub fn validators(&self) -> Res<Vec<Address>> {
+        match self {
+            Backend::Local(c) => Ok(chainvm_runtime::staking::validators(&c.snapshot()?)
+                .map_err(|e| CliError(e.to_string()))?
+                .into_iter()
+                .map(|(a, _)| a)
+                .collect()),
+            Backend::Remote(r) => r
+                .rpc("chainvm_validators", Value::Null)?
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| {
+                    v["address"]
+                        .as_str()
+                        .and_then(crate::util::parse_address)
+                        .ok_or_else(|| CliError("node sent a malformed validator".into()))
+                })
+                .collect(),
+        }
+    }
+
     /// Contract code at `a`.
     pub fn code(&self, a: &Address) -> Res<Option<Vec<u8>>> {
         match self {

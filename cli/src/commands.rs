@@ -72,24 +72,48 @@ pub fn run(cli: &Cli) -> Res<()> {
             simple_tx(home, Payload::Transfer { to, amount }, tx, "transferred", j)
         }
         Command::Balance { who } => balance(home, who.as_deref().unwrap_or("0"), j),
-        Command::Stake { amount, tx } => simple_tx(
-            home,
-            Payload::Stake {
-                amount: parse_amount(amount)?,
-            },
+        Command::Stake {
+            amount,
+            validator,
             tx,
-            "staked",
-            j,
-        ),
-        Command::Unstake { amount, tx } => simple_tx(
-            home,
-            Payload::Unstake {
-                amount: parse_amount(amount)?,
-            },
+        } => {
+            let validator = pick_validator(home, validator.as_deref())?;
+            let amount = parse_amount(amount)?;
+            simple_tx(
+                home,
+                Payload::Stake { validator, amount },
+                tx,
+                "delegated",
+                j,
+            )
+        }
+        Command::Unstake {
+            amount,
+            validator,
             tx,
-            "unbonding",
-            j,
-        ),
+        } => {
+            let validator = pick_validator(home, validator.as_deref())?;
+            let amount = parse_amount(amount)?;
+            simple_tx(
+                home,
+                Payload::Unstake { validator, amount },
+                tx,
+                "unbonding",
+                j,
+            )
+        }
+        Command::RegisterValidator {
+            amount,
+            commission_bps,
+            tx,
+        } => {
+            let payload = Payload::RegisterValidator {
+                public_key: signer(&tx.from)?.public(),
+                commission_bps: *commission_bps,
+                amount: parse_amount(amount)?,
+            };
+            simple_tx(home, payload, tx, "registered as a validator", j)
+        }
         Command::Block { which } => block(home, which, j),
         Command::Tx { hash } => tx_cmd(home, hash, j),
         Command::Events {
@@ -143,7 +167,10 @@ fn init(home: &Path, chain_id: u64, force: bool, j: bool) -> Res<()> {
             std::fs::remove_dir_all(cache)?;
         }
     }
-    let validator = Keypair::derive("chainvm validator", chain_id as u32);
+    // The validator key signs blocks and evidence can slash it: it must be secret (written
+    // owner-only), unlike the dev accounts' keys.
+    let validator = Keypair::generate()
+        .map_err(|e| CliError(format!("cannot generate a validator key: {e}")))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -162,7 +189,7 @@ fn init(home: &Path, chain_id: u64, force: bool, j: bool) -> Res<()> {
         })
         .collect();
     let mut human = format!(
-        "Initialized chain {chain_id} in {}\nValidator {} (stake 10^24)\nDev accounts (seed \"{DEV_SEED}\"):\n",
+        "Initialized chain {chain_id} in {}\nValidator {} (stake 10^24; its secret key is in validator.key, owner-only)\nDev accounts (seed \"{DEV_SEED}\"):\n",
         home.display(),
         hex(validator.address().as_bytes())
     );
@@ -456,6 +483,21 @@ fn view(
             let at = e.location.map(|l| format!(" at {l}")).unwrap_or_default();
             fail(format!("view failed: {}{at}", e.message))
         }
+    }
+}
+
+/// The validator named by `--validator`, or the only registered one.
+fn pick_validator(home: &Path, named: Option<&str>) -> Res<Address> {
+    if let Some(v) = named {
+        return resolve(home, v);
+    }
+    match open(home)?.validators()?.as_slice() {
+        [only] => Ok(*only),
+        [] => fail("the chain has no validator to delegate to"),
+        many => fail(format!(
+            "the chain has {} validators: pick one with --validator",
+            many.len()
+        )),
     }
 }
 

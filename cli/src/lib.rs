@@ -120,17 +120,35 @@ enum Command {
         /// Address, alias or dev account index.
         who: Option<String>,
     },
-    /// Bond stake as a validator.
+    /// Delegate stake to a registered validator (default: the only one, on a one-validator
+    /// chain). Delegators share the validator's rewards (less its commission) and slashing.
     Stake {
         /// Amount in base units.
         amount: String,
+        /// The validator's address (needed when there are several).
+        #[arg(long)]
+        validator: Option<String>,
         #[command(flatten)]
         tx: TxOpts,
     },
-    /// Start unbonding stake (released after the unbonding period).
+    /// Start unbonding delegated stake (released after the unbonding period).
     Unstake {
         /// Amount in base units.
         amount: String,
+        /// The validator's address (needed when there are several).
+        #[arg(long)]
+        validator: Option<String>,
+        #[command(flatten)]
+        tx: TxOpts,
+    },
+    /// Register the --from key as a validator with a self-bond (refused unless the chain's
+    /// genesis allows that key to register).
+    RegisterValidator {
+        /// Self-bond in base units.
+        amount: String,
+        /// Share of block rewards kept before delegators are paid, in basis points.
+        #[arg(long, default_value_t = 1_000)]
+        commission_bps: u32,
         #[command(flatten)]
         tx: TxOpts,
     },

@@ -352,3 +352,41 @@ fn gas_report_aggregates_a_scenario_per_method() {
             .contains("step 1: `nope` was not deployed")
     );
 }
+
+#[test]
+fn staking_from_a_dev_account_delegates_and_the_chain_keeps_producing() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    ok(home, &["init"]);
+    // The validator key is secret: owner-only, and not the derivable key of earlier versions.
+    let key_file = home.join("validator.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "validator.key mode {mode:o}");
+    }
+    let secret = std::fs::read_to_string(&key_file).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    ok(other.path(), &["init"]);
+    assert_ne!(
+        secret,
+        std::fs::read_to_string(other.path().join("validator.key")).unwrap(),
+        "two homes, two validator keys"
+    );
+    // The command that used to halt the chain.
+    let out = ok(home, &["stake", "900000000000000000000000", "--from", "1"]);
+    assert!(out.contains("delegated"), "{out}");
+    for i in 0..5 {
+        ok(
+            home,
+            &["transfer", "3", "1000", "--from", &(i % 3).to_string()],
+        );
+    }
+    let v = json(home, &["block", "latest"]);
+    assert_eq!(v["height"].as_u64(), Some(6), "{v}");
+    // Registering a dev account as a validator is refused on the permissioned dev chain.
+    let e = err(home, &["register-validator", "1000", "--from", "2"]);
+    assert!(e.contains("does not allow"), "{e}");
+    ok(home, &["verify"]);
+}

@@ -17,11 +17,12 @@ use crate::layout::{self, Account};
 use crate::params::ChainParams;
 use crate::receipt::{ExecError, GasReport, Receipt};
 use crate::staking;
+use crate::staking::Registration;
 use crate::state::{
     BlockRecord, Overlay, Proof, Snapshot, StateReader, StateWrites, Store, StoreError,
 };
 use crate::tx::SignedTransaction;
-use crate::types::{Address, H256, U256};
+use crate::types::{Address, H256, U256, address_of};
 use chainvm_vm::Vm;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -46,15 +47,34 @@ pub struct GenesisConfig {
     pub timestamp: u64,
     /// Funded accounts.
     pub accounts: Vec<(Address, U256)>,
-    /// Validators: address, ed25519 public key (hex), stake.
-    pub validators: Vec<(Address, String, U256)>,
+    /// Validators registered at genesis.
+    pub validators: Vec<GenesisValidator>,
 }
 
+/// A validator registered at genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisValidator {
+    /// Its address: the address of its public key.
+    pub address: Address,
+    /// Its ed25519 consensus key (hex).
+    pub public_key: String,
+    /// Its self-bond.
+    pub stake: U256,
+    /// Share of block rewards it keeps before delegators are paid, in basis points.
+    pub commission_bps: u32,
+}
+
+/// Commission of the dev chain's validator: 10 %.
+pub const DEV_COMMISSION_BPS: u32 = 1_000;
+
 impl GenesisConfig {
-    /// A dev chain: the ten dev accounts funded, one validator with stake.
+    /// A dev chain: the ten dev accounts funded, one validator with stake, and registration
+    /// permitted to that validator only (so no dev account can become a proposer the node
+    /// has no key for; staking from them is delegation).
     pub fn dev(chain_id: u64, validator: &Keypair, timestamp: u64) -> GenesisConfig {
         let params = ChainParams {
             chain_id,
+            registration: Registration::Permissioned(vec![validator.address()]),
             ..ChainParams::default()
         };
         GenesisConfig {
@@ -64,11 +84,12 @@ impl GenesisConfig {
                 .iter()
                 .map(|k| (k.address(), dev_balance()))
                 .collect(),
-            validators: vec![(
-                validator.address(),
-                hex(&validator.public()),
-                U256::exp10(24),
-            )],
+            validators: vec![GenesisValidator {
+                address: validator.address(),
+                public_key: hex(&validator.public()),
+                stake: U256::exp10(24),
+                commission_bps: DEV_COMMISSION_BPS,
+            }],
         }
     }
 
@@ -76,11 +97,25 @@ impl GenesisConfig {
         let validators = self
             .validators
             .iter()
-            .map(|(a, pk, stake)| {
-                let pk: [u8; 32] = parse_hex(pk)
+            .map(|v| {
+                let pk: [u8; 32] = parse_hex(&v.public_key)
                     .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| ChainError::Config(format!("bad validator key {pk}")))?;
-                Ok((*a, pk, *stake))
+                    .ok_or_else(|| {
+                        ChainError::Config(format!("bad validator key {}", v.public_key))
+                    })?;
+                if address_of(&pk) != v.address {
+                    return Err(ChainError::Config(format!(
+                        "validator {:?} is not the address of its key {}",
+                        v.address, v.public_key
+                    )));
+                }
+                if v.commission_bps > staking::BPS {
+                    return Err(ChainError::Config(format!(
+                        "validator {:?}: commission {} bps is above 10000",
+                        v.address, v.commission_bps
+                    )));
+                }
+                Ok((v.address, pk, v.stake, v.commission_bps))
             })
             .collect::<Result<_, ChainError>>()?;
         Ok(Genesis {
@@ -222,6 +257,19 @@ pub struct Chain {
 const GENESIS_FILE: &str = "genesis.json";
 const VALIDATOR_KEY_FILE: &str = "validator.key";
 
+/// Writes a file only its owner can read or write (created so: never world-readable, not even
+/// for an instant).
+fn write_secret(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}
+
 fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -252,7 +300,11 @@ impl Chain {
                 .map_err(|e| ChainError::Config(format!("cannot write {name}: {e}")))
         };
         write(GENESIS_FILE, json.as_bytes())?;
-        write(VALIDATOR_KEY_FILE, hex(&validator.secret()).as_bytes())?;
+        write_secret(
+            &home.join(VALIDATOR_KEY_FILE),
+            hex(&validator.secret()).as_bytes(),
+        )
+        .map_err(|e| ChainError::Config(format!("cannot write {VALIDATOR_KEY_FILE}: {e}")))?;
         let store = Store::create(home)?;
         Self::start(store, config, validator.clone(), Some(home.to_path_buf()))
     }
@@ -769,9 +821,7 @@ fn execute_block(
     let mut overlay = Overlay::new(snap);
     staking::release_unbonded(&mut overlay, ctx.height)?;
     let reward = U256::from(params.block_reward);
-    let mut proposer = layout::account(&overlay, &ctx.proposer)?;
-    proposer.balance += reward;
-    layout::set_account(&mut overlay, &ctx.proposer, &proposer);
+    staking::distribute_reward(&mut overlay, &ctx.proposer, reward)?;
     let mut supply = staking::supply(&overlay)?;
     supply.minted += reward;
     staking::set_supply(&mut overlay, &supply);

@@ -26,6 +26,14 @@ impl Keypair {
         }
     }
 
+    /// A new keypair from the operating system's random source (validator keys, which must
+    /// be secret; never used during execution).
+    pub fn generate() -> Result<Keypair, getrandom::Error> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)?;
+        Ok(Keypair::from_seed(&seed))
+    }
+
     /// A deterministic keypair derived from a phrase and an index (dev accounts).
     pub fn derive(phrase: &str, index: u32) -> Keypair {
         let seed = keccak(format!("chainvm dev key|{phrase}|{index}").as_bytes());

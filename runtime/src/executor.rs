@@ -173,7 +173,11 @@ impl<'a> Executor<'a> {
             Payload::Deploy { code, .. } if code.is_empty() => {
                 return Err(AdmissionError::Malformed("deploy without code".into()));
             }
-            Payload::Stake { amount } | Payload::Unstake { amount } if amount.is_zero() => {
+            Payload::Stake { amount, .. }
+            | Payload::Unstake { amount, .. }
+            | Payload::RegisterValidator { amount, .. }
+                if amount.is_zero() =>
+            {
                 return Err(AdmissionError::Malformed(
                     "stake amount must be positive".into(),
                 ));
@@ -317,16 +321,21 @@ impl<'a> Executor<'a> {
                     contract_created = Some(address);
                     self.deploy(&env, &mut txs, sender, address, code, args, exec_limit)?
                 }
-                Payload::Stake { amount } => {
-                    if staking::stake(txs.state, &sender, tx.public_key, *amount)? {
-                        CallOutcome::ok()
-                    } else {
-                        CallOutcome::failed(
-                            ErrorCode::InsufficientFunds,
-                            "balance below stake amount",
-                        )
-                    }
+                Payload::Stake { validator, amount } => {
+                    staked(staking::delegate(txs.state, &sender, validator, *amount)?)
                 }
+                Payload::RegisterValidator {
+                    public_key,
+                    commission_bps,
+                    amount,
+                } => staked(staking::register(
+                    txs.state,
+                    &sender,
+                    *public_key,
+                    *commission_bps,
+                    *amount,
+                    &self.params.registration,
+                )?),
                 Payload::ReportDoubleSign { evidence } => {
                     let offender = evidence.a.header.proposer;
                     let key = staking::validator(&*txs.state, &offender)?.map(|v| v.public_key);
@@ -353,16 +362,11 @@ impl<'a> Executor<'a> {
                         }
                     }
                 }
-                Payload::Unstake { amount } => {
+                Payload::Unstake { validator, amount } => {
                     let release = block.height + self.params.unbonding_period;
-                    if staking::unstake(txs.state, &sender, *amount, release)? {
-                        CallOutcome::ok()
-                    } else {
-                        CallOutcome::failed(
-                            ErrorCode::InsufficientFunds,
-                            format!("bonded stake is below {amount}"),
-                        )
-                    }
+                    staked(staking::undelegate(
+                        txs.state, &sender, validator, *amount, release,
+                    )?)
                 }
             }
         };
@@ -537,6 +541,23 @@ pub struct ViewCall<'a> {
     pub args: &'a [u8],
     /// Gas available.
     pub gas_limit: u64,
+}
+
+/// The outcome of a staking payload.
+fn staked(r: Result<(), staking::StakingError>) -> CallOutcome {
+    use staking::StakingError as E;
+    match r {
+        Ok(()) => CallOutcome::ok(),
+        Err(e) => {
+            let code = match e {
+                E::InsufficientBalance { .. } | E::InsufficientStake { .. } => {
+                    ErrorCode::InsufficientFunds
+                }
+                _ => ErrorCode::StakingRefused,
+            };
+            CallOutcome::failed(code, e.to_string())
+        }
+    }
 }
 
 /// `gas_limit × gas_price`, or `None` on overflow.

@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 pub struct Genesis {
     /// Funded accounts.
     pub accounts: Vec<(Address, U256)>,
-    /// Validators: (address, public key, bonded stake). Their stake is part of the supply.
-    pub validators: Vec<(Address, [u8; 32], U256)>,
+    /// Validators: (address, public key, bonded stake, commission in basis points). The
+    /// address is the key's; their stake is part of the supply.
+    pub validators: Vec<(Address, [u8; 32], U256, u32)>,
 }
 
 impl Genesis {
@@ -27,13 +28,18 @@ impl Genesis {
             set_account(&mut o, a, &acct);
             total += *amount;
         }
-        for (a, pk, stake) in &self.validators {
+        for (a, pk, stake, commission_bps) in &self.validators {
             // Credit, then bond, so the stake goes through the same path as a transaction.
             let mut acct = account(&o, a)?;
             acct.balance += *stake;
             set_account(&mut o, a, &acct);
             total += *stake;
-            staking::stake(&mut o, a, *pk, *stake)?;
+            staking::bond_new(&mut o, a, *pk, *commission_bps, *stake)?.map_err(|e| {
+                StoreError::Corrupt {
+                    path: "genesis".into(),
+                    reason: e.to_string(),
+                }
+            })?;
         }
         staking::set_supply(
             &mut o,

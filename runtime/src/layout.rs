@@ -7,9 +7,13 @@
 //! | `0x02` | contract address ‖ contract key | contract storage value |
 //! | `0x03` | code hash | contract code |
 //! | `0x04` | address | [`crate::staking::Validator`] |
-//! | `0x05` | (none) | [`crate::staking::Unbonding`] queue |
+//! | `0x05` | release height | number of unbonding entries queued for that height (`u64`) |
 //! | `0x06` | (none) | chain-wide counters ([`crate::staking::Supply`]) |
 //! | `0x07` | address ‖ height | marker: that double sign was already slashed |
+//! | `0x08` | validator ‖ delegator | [`crate::staking::Delegation`] (pool shares) |
+//! | `0x09` | release height ‖ index | [`crate::staking::UnbondingEntry`] |
+//!
+//! Heights and indices are big-endian, so entries sort by release height.
 
 use crate::state::{Overlay, StateReader, StoreError};
 use crate::types::{Address, H256, U256, codec};
@@ -22,6 +26,8 @@ const VALIDATOR: u8 = 0x04;
 const UNBONDING: u8 = 0x05;
 const SUPPLY: u8 = 0x06;
 const SLASHED: u8 = 0x07;
+const DELEGATION: u8 = 0x08;
+const UNBONDING_ENTRY: u8 = 0x09;
 
 fn prefixed(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -47,9 +53,20 @@ pub fn code_key(hash: &H256) -> Vec<u8> {
 pub fn validator_key(a: &Address) -> Vec<u8> {
     prefixed(VALIDATOR, &[a.as_bytes()])
 }
-/// Key of the unbonding queue.
-pub fn unbonding_key() -> Vec<u8> {
-    vec![UNBONDING]
+/// Key of the number of unbonding entries released at `height`.
+pub fn unbonding_count_key(height: u64) -> Vec<u8> {
+    prefixed(UNBONDING, &[&height.to_be_bytes()])
+}
+/// Key of the `index`-th unbonding entry released at `height`.
+pub fn unbonding_entry_key(height: u64, index: u64) -> Vec<u8> {
+    prefixed(
+        UNBONDING_ENTRY,
+        &[&height.to_be_bytes(), &index.to_be_bytes()],
+    )
+}
+/// Key of `delegator`'s shares in `validator`'s pool.
+pub fn delegation_key(validator: &Address, delegator: &Address) -> Vec<u8> {
+    prefixed(DELEGATION, &[validator.as_bytes(), delegator.as_bytes()])
 }
 /// Key of the supply counters.
 pub fn supply_key() -> Vec<u8> {
@@ -61,6 +78,10 @@ pub fn slashed_key(a: &Address, height: u64) -> Vec<u8> {
 }
 /// First byte of validator keys (for scanning the validator set).
 pub const VALIDATOR_PREFIX: u8 = VALIDATOR;
+/// First byte of account keys (for queries over all accounts).
+pub const ACCOUNT_PREFIX: u8 = ACCOUNT;
+/// First byte of unbonding entry keys (for queries over the queue).
+pub const UNBONDING_ENTRY_PREFIX: u8 = UNBONDING_ENTRY;
 
 /// An account: balance, nonce and, for contracts, the hash of their code.
 #[derive(

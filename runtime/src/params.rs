@@ -1,5 +1,6 @@
 //! Chain parameters: limits and the gas charged outside the VM.
 
+use crate::staking::Registration;
 use chainvm_vm::VmConfig;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +36,9 @@ pub struct ChainParams {
     pub block_reward: u128,
     /// Fraction of stake slashed for double signing, in basis points.
     pub slash_bps: u32,
+    /// Who may register new validators (genesis validators are registered by genesis).
+    #[serde(default)]
+    pub registration: Registration,
 }
 
 impl Default for ChainParams {
@@ -53,6 +57,7 @@ impl Default for ChainParams {
             unbonding_period: 10,
             block_reward: 2_000_000_000_000_000_000,
             slash_bps: 500,
+            registration: Registration::Closed,
         }
     }
 }

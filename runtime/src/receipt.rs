@@ -103,6 +103,9 @@ pub enum ErrorCode {
     InsufficientFunds,
     /// Double-sign evidence that does not hold (or was already used).
     InvalidEvidence,
+    /// A staking operation the rules refuse (unknown validator, registration not allowed,
+    /// already registered, not signed by the registered key, commission out of range).
+    StakingRefused,
 }
 
 /// Why a transaction failed.

@@ -1,30 +1,91 @@
-//! Stake records in the state: bonded stake per validator, the unbonding queue, and the
-//! supply counters that value conservation is checked against.
+//! Proof of stake in the state: registered validators, delegation by shares, the unbonding
+//! queue keyed by release height, rewards, slashing, and the supply counters that value
+//! conservation is checked against.
+//!
+//! - **Validators register.** A validator is created only by a registration transaction signed
+//!   with the consensus key it registers (the key's account bonds the self-bond), and only if
+//!   the chain's [`Registration`] policy allows that key. Every other `stake` is a delegation.
+//! - **Delegation is by shares** (Cosmos' model): a validator's pool holds `stake` tokens
+//!   against `shares`; delegating `x` mints `x × shares / stake` shares. Rewards (less the
+//!   validator's commission) and slashing change `stake` only, so they reach every delegator
+//!   pro rata without touching a delegation record.
+//! - **Unbonding is O(1) per operation**: each entry is its own state key under its release
+//!   height, with a per-height count; releasing a height reads exactly the entries due then.
 
 use crate::layout::{self, account, set_account};
 use crate::state::{Overlay, StateReader, StoreError};
-use crate::types::{Address, U256, codec};
+use crate::types::{Address, U256, address_of, codec};
 use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
 
-/// A validator's bonded stake and signing key.
+/// Basis points in one whole (commission and slashing fractions).
+pub const BPS: u32 = 10_000;
+
+/// Who may register a validator: a genesis parameter every node agrees on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Registration {
+    /// Any key may register (public networks).
+    Permissionless,
+    /// Only the listed validator addresses (addresses of consensus keys) may register; an
+    /// empty list closes registration (a dev chain keeps its genesis validator only).
+    Permissioned(Vec<Address>),
+    /// No registrations at all.
+    #[default]
+    Closed,
+}
+
+impl Registration {
+    /// Whether the validator with this address may register.
+    pub fn allows(&self, validator: &Address) -> bool {
+        match self {
+            Registration::Permissionless => true,
+            Registration::Permissioned(list) => list.contains(validator),
+            Registration::Closed => false,
+        }
+    }
+}
+
+/// A validator: its consensus key, bonded pool and commission.
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize,
 )]
 pub struct Validator {
-    /// Bonded stake.
+    /// Tokens bonded to it (self-bond, delegations and compounded rewards, less slashing): its
+    /// voting power and proposer weight.
     #[borsh(
         serialize_with = "codec::u256::serialize",
         deserialize_with = "codec::u256::deserialize"
     )]
     pub stake: U256,
-    /// The ed25519 key that signs its blocks.
+    /// Delegation shares outstanding against `stake`.
+    #[borsh(
+        serialize_with = "codec::u256::serialize",
+        deserialize_with = "codec::u256::deserialize"
+    )]
+    pub shares: U256,
+    /// The ed25519 key that signs its blocks; the validator's address is this key's address.
     pub public_key: [u8; 32],
+    /// Part of each block reward paid to the validator's own account before the rest is
+    /// shared with its delegators, in basis points.
+    pub commission_bps: u32,
+}
+
+/// A delegator's shares in one validator's pool.
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Delegation {
+    /// Shares held.
+    #[borsh(
+        serialize_with = "codec::u256::serialize",
+        deserialize_with = "codec::u256::deserialize"
+    )]
+    pub shares: U256,
 }
 
 /// Stake waiting out its unbonding period.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
 pub struct UnbondingEntry {
-    /// Owner.
+    /// Who gets it back.
     #[borsh(
         serialize_with = "codec::h160::serialize",
         deserialize_with = "codec::h160::deserialize"
@@ -38,13 +99,6 @@ pub struct UnbondingEntry {
     pub amount: U256,
     /// Height at which it returns to the owner's balance.
     pub release_height: u64,
-}
-
-/// The unbonding queue, ordered by release height.
-#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct Unbonding {
-    /// Entries, oldest first.
-    pub entries: Vec<UnbondingEntry>,
 }
 
 /// Chain-wide supply counters.
@@ -72,14 +126,107 @@ pub struct Supply {
     pub slashed: U256,
 }
 
-/// The validator record of `a`, if it ever bonded.
+/// Why a staking operation was refused (it then changes nothing but the fee).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StakingError {
+    /// The sender's balance is below the amount.
+    #[error("balance {available} is below the amount {needed}")]
+    InsufficientBalance {
+        /// The amount asked for.
+        needed: U256,
+        /// The balance.
+        available: U256,
+    },
+    /// The delegation is smaller than the amount to unbond.
+    #[error("delegated stake {available} is below the amount {needed}")]
+    InsufficientStake {
+        /// The amount asked for.
+        needed: U256,
+        /// The delegation's current value.
+        available: U256,
+    },
+    /// No registered validator has that address.
+    #[error("no validator is registered at that address")]
+    NoSuchValidator,
+    /// The chain's registration policy does not admit this key.
+    #[error("the chain's genesis does not allow this key to register as a validator")]
+    NotPermitted,
+    /// The key is already a validator.
+    #[error("this key is already registered as a validator")]
+    AlreadyRegistered,
+    /// The registration was not signed by the key it registers.
+    #[error("a registration must be signed by the consensus key it registers")]
+    KeyMismatch,
+    /// Commission above 100 %.
+    #[error("commission {0} bps is above 10000")]
+    CommissionTooHigh(u32),
+    /// The amount buys no share (or the pool has been slashed to nothing).
+    #[error("the amount is too small to buy a share of this validator's pool")]
+    AmountTooSmall,
+}
+
+/// The outcome of a staking operation: refused (with why) or done.
+pub type Staked<T = ()> = Result<Result<T, StakingError>, StoreError>;
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        path: "state".into(),
+        reason: format!("{what}: {e}"),
+    }
+}
+
+/// The validator record of `a`, if it is registered.
 pub fn validator<R: StateReader>(state: &R, a: &Address) -> Result<Option<Validator>, StoreError> {
     layout::read(state, &layout::validator_key(a))
 }
 
-/// The unbonding queue.
-pub fn unbonding<R: StateReader>(state: &R) -> Result<Unbonding, StoreError> {
-    Ok(layout::read(state, &layout::unbonding_key())?.unwrap_or_default())
+/// `delegator`'s shares in `validator`'s pool.
+pub fn delegation<R: StateReader>(
+    state: &R,
+    validator: &Address,
+    delegator: &Address,
+) -> Result<U256, StoreError> {
+    Ok(
+        layout::read::<Delegation, _>(state, &layout::delegation_key(validator, delegator))?
+            .map_or(U256::zero(), |d| d.shares),
+    )
+}
+
+/// What `delegator`'s shares in `validator` are worth now, in tokens.
+pub fn delegated_stake<R: StateReader>(
+    state: &R,
+    validator: &Address,
+    delegator: &Address,
+) -> Result<U256, StoreError> {
+    let Some(v) = self::validator(state, validator)? else {
+        return Ok(U256::zero());
+    };
+    let shares = delegation(state, validator, delegator)?;
+    Ok(tokens_of(&v, shares))
+}
+
+fn tokens_of(v: &Validator, shares: U256) -> U256 {
+    if v.shares.is_zero() {
+        return U256::zero();
+    }
+    mul_div(shares, v.stake, v.shares)
+}
+
+/// `a × b / c` rounded down, without overflow for the U256 amounts the chain holds.
+fn mul_div(a: U256, b: U256, c: U256) -> U256 {
+    let (wide, _) = a.full_mul(b).div_mod(c.into());
+    U256::try_from(wide).unwrap_or(U256::MAX)
+}
+
+/// `a × b / c` rounded up.
+fn mul_div_up(a: U256, b: U256, c: U256) -> U256 {
+    let (q, r) = a.full_mul(b).div_mod(c.into());
+    let q = U256::try_from(q).unwrap_or(U256::MAX);
+    if r.is_zero() {
+        q
+    } else {
+        q.saturating_add(1.into())
+    }
 }
 
 /// The supply counters.
@@ -92,81 +239,228 @@ pub fn set_supply<R: StateReader>(state: &mut Overlay<R>, s: &Supply) {
     layout::write(state, &layout::supply_key(), s);
 }
 
-/// Moves `amount` from `who`'s balance to its bonded stake, registering it as a validator
-/// with `public_key` if new. The caller has checked the balance.
-pub fn stake<R: StateReader>(
-    state: &mut Overlay<R>,
-    who: &Address,
-    public_key: [u8; 32],
-    amount: U256,
-) -> Result<bool, StoreError> {
+fn debit<R: StateReader>(state: &mut Overlay<R>, who: &Address, amount: U256) -> Staked {
     let mut acct = account(state, who)?;
     if acct.balance < amount {
-        return Ok(false);
+        return Ok(Err(StakingError::InsufficientBalance {
+            needed: amount,
+            available: acct.balance,
+        }));
     }
     acct.balance -= amount;
     set_account(state, who, &acct);
-    let mut v = validator(state, who)?.unwrap_or(Validator {
-        stake: U256::zero(),
-        public_key,
-    });
-    v.stake += amount;
-    layout::write(state, &layout::validator_key(who), &v);
-    Ok(true)
+    Ok(Ok(()))
 }
 
-/// Moves `amount` of `who`'s stake into the unbonding queue until `release_height`.
-/// Returns false (and changes nothing) if the stake is smaller.
-pub fn unstake<R: StateReader>(
+fn credit<R: StateReader>(
     state: &mut Overlay<R>,
     who: &Address,
     amount: U256,
-    release_height: u64,
-) -> Result<bool, StoreError> {
-    let Some(mut v) = validator(state, who)? else {
-        return Ok(false);
-    };
-    if v.stake < amount {
-        return Ok(false);
-    }
-    v.stake -= amount;
-    layout::write(state, &layout::validator_key(who), &v);
-    let mut q = unbonding(state)?;
-    q.entries.push(UnbondingEntry {
-        owner: *who,
-        amount,
-        release_height,
-    });
-    layout::write(state, &layout::unbonding_key(), &q);
-    Ok(true)
+) -> Result<(), StoreError> {
+    let mut acct = account(state, who)?;
+    acct.balance = acct.balance.saturating_add(amount);
+    set_account(state, who, &acct);
+    Ok(())
 }
 
-/// Credits every unbonding entry due at or before `height` back to its owner.
+/// Registers `public_key` as a validator with `commission_bps`, bonding `amount` from
+/// `sender`'s balance as its self-bond. `sender` must be the key's own account (the
+/// registration is signed with the consensus key), and `policy` must admit it.
+pub fn register<R: StateReader>(
+    state: &mut Overlay<R>,
+    sender: &Address,
+    public_key: [u8; 32],
+    commission_bps: u32,
+    amount: U256,
+    policy: &Registration,
+) -> Staked {
+    let address = address_of(&public_key);
+    if address != *sender {
+        return Ok(Err(StakingError::KeyMismatch));
+    }
+    if !policy.allows(&address) {
+        return Ok(Err(StakingError::NotPermitted));
+    }
+    if commission_bps > BPS {
+        return Ok(Err(StakingError::CommissionTooHigh(commission_bps)));
+    }
+    if validator(state, &address)?.is_some() {
+        return Ok(Err(StakingError::AlreadyRegistered));
+    }
+    bond_new(state, &address, public_key, commission_bps, amount)
+}
+
+/// Creates a validator record and its self-delegation from the address's balance (registration
+/// and genesis share this path).
+pub(crate) fn bond_new<R: StateReader>(
+    state: &mut Overlay<R>,
+    address: &Address,
+    public_key: [u8; 32],
+    commission_bps: u32,
+    amount: U256,
+) -> Staked {
+    if let Err(e) = debit(state, address, amount)? {
+        return Ok(Err(e));
+    }
+    let v = Validator {
+        stake: amount,
+        shares: amount,
+        public_key,
+        commission_bps,
+    };
+    layout::write(state, &layout::validator_key(address), &v);
+    layout::write(
+        state,
+        &layout::delegation_key(address, address),
+        &Delegation { shares: amount },
+    );
+    Ok(Ok(()))
+}
+
+/// Delegates `amount` of `delegator`'s balance to `validator`, minting pool shares at the
+/// pool's current rate.
+pub fn delegate<R: StateReader>(
+    state: &mut Overlay<R>,
+    delegator: &Address,
+    validator_addr: &Address,
+    amount: U256,
+) -> Staked {
+    let Some(mut v) = validator(state, validator_addr)? else {
+        return Ok(Err(StakingError::NoSuchValidator));
+    };
+    let minted = if v.shares.is_zero() {
+        amount
+    } else if v.stake.is_zero() {
+        // Slashed to nothing: its shares are worthless and buy nothing.
+        U256::zero()
+    } else {
+        mul_div(amount, v.shares, v.stake)
+    };
+    if minted.is_zero() {
+        return Ok(Err(StakingError::AmountTooSmall));
+    }
+    if let Err(e) = debit(state, delegator, amount)? {
+        return Ok(Err(e));
+    }
+    v.stake = v.stake.saturating_add(amount);
+    v.shares = v.shares.saturating_add(minted);
+    layout::write(state, &layout::validator_key(validator_addr), &v);
+    let held = delegation(state, validator_addr, delegator)?;
+    layout::write(
+        state,
+        &layout::delegation_key(validator_addr, delegator),
+        &Delegation {
+            shares: held.saturating_add(minted),
+        },
+    );
+    Ok(Ok(()))
+}
+
+/// Starts unbonding `amount` tokens of `delegator`'s delegation to `validator`: burns the
+/// shares they are worth (rounded up, so the remaining shares lose nothing) and queues the
+/// tokens for release at `release_height`.
+pub fn undelegate<R: StateReader>(
+    state: &mut Overlay<R>,
+    delegator: &Address,
+    validator_addr: &Address,
+    amount: U256,
+    release_height: u64,
+) -> Staked {
+    let Some(mut v) = validator(state, validator_addr)? else {
+        return Ok(Err(StakingError::NoSuchValidator));
+    };
+    let held = delegation(state, validator_addr, delegator)?;
+    let available = tokens_of(&v, held);
+    if v.stake.is_zero() || amount > available {
+        return Ok(Err(StakingError::InsufficientStake {
+            needed: amount,
+            available,
+        }));
+    }
+    let burn = mul_div_up(amount, v.shares, v.stake).min(held);
+    v.stake -= amount;
+    v.shares -= burn;
+    layout::write(state, &layout::validator_key(validator_addr), &v);
+    let key = layout::delegation_key(validator_addr, delegator);
+    if held == burn {
+        state.remove(&key);
+    } else {
+        layout::write(
+            state,
+            &key,
+            &Delegation {
+                shares: held - burn,
+            },
+        );
+    }
+    queue_unbonding(state, delegator, amount, release_height)?;
+    Ok(Ok(()))
+}
+
+/// Appends an unbonding entry under its release height: one count read, two writes.
+fn queue_unbonding<R: StateReader>(
+    state: &mut Overlay<R>,
+    owner: &Address,
+    amount: U256,
+    release_height: u64,
+) -> Result<(), StoreError> {
+    let count_key = layout::unbonding_count_key(release_height);
+    let n: u64 = layout::read(state, &count_key)?.unwrap_or(0);
+    layout::write(
+        state,
+        &layout::unbonding_entry_key(release_height, n),
+        &UnbondingEntry {
+            owner: *owner,
+            amount,
+            release_height,
+        },
+    );
+    layout::write(state, &count_key, &(n + 1));
+    Ok(())
+}
+
+/// Credits every unbonding entry due at `height` back to its owner and removes it. Called once
+/// per block, so each entry is read exactly once, at its own height.
 pub fn release_unbonded<R: StateReader>(
     state: &mut Overlay<R>,
     height: u64,
 ) -> Result<(), StoreError> {
-    let mut q = unbonding(state)?;
-    if !q.entries.iter().any(|e| e.release_height <= height) {
+    let count_key = layout::unbonding_count_key(height);
+    let Some(n) = layout::read::<u64, _>(state, &count_key)? else {
         return Ok(());
+    };
+    for i in 0..n {
+        let key = layout::unbonding_entry_key(height, i);
+        let e: UnbondingEntry = layout::read(state, &key)?
+            .ok_or_else(|| corrupt("unbonding", format!("entry {i} at {height} missing")))?;
+        credit(state, &e.owner, e.amount)?;
+        state.remove(&key);
     }
-    let (due, rest): (Vec<_>, Vec<_>) = q
-        .entries
-        .drain(..)
-        .partition(|e| e.release_height <= height);
-    for e in due {
-        let mut acct = account(state, &e.owner)?;
-        acct.balance += e.amount;
-        set_account(state, &e.owner, &acct);
-    }
-    q.entries = rest;
-    layout::write(state, &layout::unbonding_key(), &q);
+    state.remove(&count_key);
     Ok(())
 }
 
-/// Slashes `offender` for a double sign at `height`: `bps` basis points of its bonded stake
-/// are destroyed. Returns the amount, or `None` if that double sign was already punished or
-/// the offender has no validator record.
+/// Pays a block's reward: the proposer's commission to its account, the rest into its pool
+/// (shared by all its delegators through their shares). With no validator record (genesis
+/// misconfiguration), all of it goes to the proposer's account.
+pub fn distribute_reward<R: StateReader>(
+    state: &mut Overlay<R>,
+    proposer: &Address,
+    reward: U256,
+) -> Result<(), StoreError> {
+    let Some(mut v) = validator(state, proposer)? else {
+        return credit(state, proposer, reward);
+    };
+    let commission = reward * U256::from(v.commission_bps.min(BPS)) / U256::from(BPS);
+    credit(state, proposer, commission)?;
+    v.stake = v.stake.saturating_add(reward - commission);
+    layout::write(state, &layout::validator_key(proposer), &v);
+    Ok(())
+}
+
+/// Slashes `offender` for a double sign at `height`: `bps` basis points of its pool are
+/// destroyed, so every delegator loses the same fraction. Returns the amount, or `None` if
+/// that double sign was already punished or the offender is not a validator.
 pub fn slash<R: StateReader>(
     state: &mut Overlay<R>,
     offender: &Address,
@@ -180,7 +474,7 @@ pub fn slash<R: StateReader>(
     let Some(mut v) = validator(state, offender)? else {
         return Ok(None);
     };
-    let amount = v.stake * U256::from(bps) / U256::from(10_000u32);
+    let amount = v.stake * U256::from(bps.min(BPS)) / U256::from(BPS);
     v.stake -= amount;
     layout::write(state, &layout::validator_key(offender), &v);
     let mut s = supply(state)?;
@@ -190,18 +484,42 @@ pub fn slash<R: StateReader>(
     Ok(Some(amount))
 }
 
-/// All validators with their stake, in address order.
+/// All validators with their records, in address order.
 pub fn validators(
     snapshot: &crate::state::Snapshot,
 ) -> Result<Vec<(Address, Validator)>, StoreError> {
     let mut out = Vec::new();
     for (k, v) in snapshot.scan_prefix(&[layout::VALIDATOR_PREFIX])? {
         let addr = Address::from_slice(&k[1..]);
-        let val: Validator = borsh::from_slice(&v).map_err(|e| StoreError::Corrupt {
-            path: "state".into(),
-            reason: format!("validator record: {e}"),
-        })?;
+        let val: Validator = borsh::from_slice(&v).map_err(|e| corrupt("validator record", e))?;
         out.push((addr, val));
     }
     Ok(out)
+}
+
+/// Every pending unbonding entry, by release height then order (a query: execution never
+/// scans the queue).
+pub fn unbonding(snapshot: &crate::state::Snapshot) -> Result<Vec<UnbondingEntry>, StoreError> {
+    snapshot
+        .scan_prefix(&[layout::UNBONDING_ENTRY_PREFIX])?
+        .into_iter()
+        .map(|(_, v)| borsh::from_slice(&v).map_err(|e| corrupt("unbonding entry", e)))
+        .collect()
+}
+
+/// All value in the state: balances, bonded stake and unbonding entries. Equals
+/// `genesis + minted - slashed` of [`Supply`] on every valid chain.
+pub fn total_value(snapshot: &crate::state::Snapshot) -> Result<U256, StoreError> {
+    let mut total = U256::zero();
+    for (_, v) in snapshot.scan_prefix(&[layout::ACCOUNT_PREFIX])? {
+        let a: layout::Account = borsh::from_slice(&v).map_err(|e| corrupt("account", e))?;
+        total += a.balance;
+    }
+    for (_, v) in validators(snapshot)? {
+        total += v.stake;
+    }
+    for e in unbonding(snapshot)? {
+        total += e.amount;
+    }
+    Ok(total)
 }

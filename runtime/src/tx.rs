@@ -54,8 +54,15 @@ pub enum Payload {
         )]
         value: U256,
     },
-    /// Bond stake as a validator.
+    /// Delegate stake to a registered validator (shares in its pool, its rewards and its
+    /// slashing).
     Stake {
+        /// The validator delegated to.
+        #[borsh(
+            serialize_with = "codec::h160::serialize",
+            deserialize_with = "codec::h160::deserialize"
+        )]
+        validator: Address,
         /// Amount to bond.
         #[borsh(
             serialize_with = "codec::u256::serialize",
@@ -63,9 +70,16 @@ pub enum Payload {
         )]
         amount: U256,
     },
-    /// Start unbonding stake.
+    /// Start unbonding part of a delegation; it returns to the balance after the unbonding
+    /// period.
     Unstake {
-        /// Amount to unbond.
+        /// The validator delegated to.
+        #[borsh(
+            serialize_with = "codec::h160::serialize",
+            deserialize_with = "codec::h160::deserialize"
+        )]
+        validator: Address,
+        /// Amount to unbond, in tokens.
         #[borsh(
             serialize_with = "codec::u256::serialize",
             deserialize_with = "codec::u256::deserialize"
@@ -77,6 +91,21 @@ pub enum Payload {
     ReportDoubleSign {
         /// The two conflicting signed headers.
         evidence: Box<crate::block::DoubleSign>,
+    },
+    /// Register `public_key` as a validator, bonding `amount` of the sender's balance as its
+    /// self-bond. It must be signed by that key (the sender is the validator) and admitted by
+    /// the chain's registration policy.
+    RegisterValidator {
+        /// The consensus key that will sign blocks.
+        public_key: [u8; 32],
+        /// Share of block rewards kept before the rest goes to delegators, in basis points.
+        commission_bps: u32,
+        /// Self-bond.
+        #[borsh(
+            serialize_with = "codec::u256::serialize",
+            deserialize_with = "codec::u256::deserialize"
+        )]
+        amount: U256,
     },
 }
 
@@ -121,7 +150,9 @@ impl Transaction {
     /// Value the transaction moves out of the sender's balance (besides fees).
     pub fn value(&self) -> U256 {
         match &self.payload {
-            Payload::Transfer { amount, .. } | Payload::Stake { amount } => *amount,
+            Payload::Transfer { amount, .. }
+            | Payload::Stake { amount, .. }
+            | Payload::RegisterValidator { amount, .. } => *amount,
             Payload::Call { value, .. } => *value,
             Payload::Deploy { .. } | Payload::Unstake { .. } | Payload::ReportDoubleSign { .. } => {
                 U256::zero()

@@ -114,6 +114,7 @@ fn every_admission_error_is_typed_and_changes_nothing() {
             args: vec![],
         },
         Payload::Stake {
+            validator: to,
             amount: U256::zero(),
         },
     ] {
@@ -538,31 +539,55 @@ fn receipts_carry_gas_breakdown_events_and_return_data() {
 }
 
 #[test]
-fn stake_and_unstake_move_value_between_balance_stake_and_unbonding() {
+fn delegation_and_unbonding_move_value_between_balance_pool_and_queue() {
     let mut h = Harness::new();
     let a = h.addr(0);
+    let v = h.validator.address();
+    let pool = |h: &Harness| {
+        chainvm_runtime::staking::validator(&h.store.snapshot().unwrap(), &v)
+            .unwrap()
+            .unwrap()
+    };
+    let before = pool(&h);
     let r = h
         .send(
             0,
             Payload::Stake {
+                validator: v,
                 amount: U256::from(1000),
             },
         )
         .unwrap();
-    assert!(r.is_success());
+    assert!(r.is_success(), "{:?}", r.error);
+    assert_eq!(pool(&h).stake, before.stake + 1000);
     let snap = h.store.snapshot().unwrap();
     assert_eq!(
-        chainvm_runtime::staking::validator(&snap, &a)
-            .unwrap()
-            .unwrap()
-            .stake,
+        chainvm_runtime::staking::delegated_stake(&snap, &v, &a).unwrap(),
         U256::from(1000)
     );
+    // Staking makes no validator: only registration does.
+    assert!(
+        chainvm_runtime::staking::validator(&snap, &a)
+            .unwrap()
+            .is_none()
+    );
     drop(snap);
+    // Delegating to an address that is not a validator is refused.
+    let r = h
+        .send(
+            0,
+            Payload::Stake {
+                validator: h.addr(3),
+                amount: U256::from(1000),
+            },
+        )
+        .unwrap();
+    assert_eq!(r.error.unwrap().code, ErrorCode::StakingRefused);
     let r = h
         .send(
             0,
             Payload::Unstake {
+                validator: v,
                 amount: U256::from(2000),
             },
         )
@@ -572,6 +597,7 @@ fn stake_and_unstake_move_value_between_balance_stake_and_unbonding() {
         .send(
             0,
             Payload::Unstake {
+                validator: v,
                 amount: U256::from(400),
             },
         )
@@ -579,10 +605,12 @@ fn stake_and_unstake_move_value_between_balance_stake_and_unbonding() {
     assert!(r.is_success());
     let snap = h.store.snapshot().unwrap();
     let q = chainvm_runtime::staking::unbonding(&snap).unwrap();
-    assert_eq!(q.entries.len(), 1);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].release_height, h.height + h.params.unbonding_period);
+    assert_eq!(q[0].amount, U256::from(400));
     assert_eq!(
-        q.entries[0].release_height,
-        h.height + h.params.unbonding_period
+        chainvm_runtime::staking::delegated_stake(&snap, &v, &a).unwrap(),
+        U256::from(600)
     );
     drop(snap);
     assert_eq!(h.total_value(), h.supply().genesis);
@@ -626,9 +654,11 @@ fn random_block(
                 value: U256::zero(),
             },
             4 => Payload::Stake {
+                validator: h.validator.address(),
                 amount: U256::from(next() % 10_000 + 1),
             },
             5 => Payload::Unstake {
+                validator: h.validator.address(),
                 amount: U256::from(next() % 5_000 + 1),
             },
             6 => Payload::Call {

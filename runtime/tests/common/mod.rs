@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use chainvm_runtime::layout::{self, Account};
-use chainvm_runtime::staking::{self, Validator};
+use chainvm_runtime::staking;
 use chainvm_runtime::state::{BlockRecord, Overlay, StateReader, Store};
 use chainvm_runtime::vm::Vm;
 use chainvm_runtime::{
@@ -57,7 +57,12 @@ impl Harness {
                 .iter()
                 .map(|k| (k.address(), U256::from(FUNDS)))
                 .collect(),
-            validators: vec![(validator.address(), validator.public(), U256::from(FUNDS))],
+            validators: vec![(
+                validator.address(),
+                validator.public(),
+                U256::from(FUNDS),
+                1_000,
+            )],
         };
         let staged = store.stage(genesis.writes().unwrap()).unwrap();
         store
@@ -190,19 +195,7 @@ impl Harness {
 
     /// Balances + bonded stake + unbonding: all value that exists.
     pub fn total_value(&self) -> U256 {
-        let snap = self.store.snapshot().unwrap();
-        let mut total = U256::zero();
-        for (k, v) in snap.entries().unwrap() {
-            match k[0] {
-                0x01 => total += borsh::from_slice::<Account>(&v).unwrap().balance,
-                0x04 => total += borsh::from_slice::<Validator>(&v).unwrap().stake,
-                _ => {}
-            }
-        }
-        for e in staking::unbonding(&snap).unwrap().entries {
-            total += e.amount;
-        }
-        total
+        staking::total_value(&self.store.snapshot().unwrap()).unwrap()
     }
 
     pub fn supply(&self) -> staking::Supply {
