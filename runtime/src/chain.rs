@@ -37,10 +37,20 @@ pub fn dev_balance() -> U256 {
     U256::exp10(24)
 }
 
+/// Version of the execution rules outside the VM (state layout, staking, block rules). A home
+/// created under another version is refused with a clear error instead of misread. The gas
+/// schedule has its own version in the VM.
+///
+/// - 1: the first chain.
+/// - 2: validator registration and delegation by pool shares, unbonding keyed by release height.
+pub const PROTOCOL_VERSION: u32 = 2;
+
 /// The chain's genesis: parameters, initial accounts and validators, and time. Stored as
 /// `genesis.json` in the home.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GenesisConfig {
+    /// The [`PROTOCOL_VERSION`] the chain was created with.
+    pub protocol_version: u32,
     /// Chain parameters.
     pub params: ChainParams,
     /// Genesis timestamp (seconds).
@@ -78,6 +88,7 @@ impl GenesisConfig {
             ..ChainParams::default()
         };
         GenesisConfig {
+            protocol_version: PROTOCOL_VERSION,
             params,
             timestamp,
             accounts: dev_keys()
@@ -316,7 +327,18 @@ impl Chain {
             std::fs::read_to_string(home.join(name))
                 .map_err(|e| ChainError::Config(format!("{}: {e}", home.join(name).display())))
         };
-        let config: GenesisConfig = serde_json::from_str(&read(GENESIS_FILE)?)
+        let json: serde_json::Value = serde_json::from_str(&read(GENESIS_FILE)?)
+            .map_err(|e| ChainError::Config(format!("{GENESIS_FILE}: {e}")))?;
+        let version = json.get("protocol_version").and_then(|v| v.as_u64());
+        if version != Some(u64::from(PROTOCOL_VERSION)) {
+            return Err(ChainError::Config(format!(
+                "{} was created by chainvm protocol version {}; this chainvm runs version \
+                 {PROTOCOL_VERSION}: start a new chain with `chainvm init --force`",
+                home.display(),
+                version.unwrap_or(1)
+            )));
+        }
+        let config: GenesisConfig = serde_json::from_value(json)
             .map_err(|e| ChainError::Config(format!("{GENESIS_FILE}: {e}")))?;
         let seed: [u8; 32] = parse_hex(&read(VALIDATOR_KEY_FILE)?)
             .and_then(|b| b.try_into().ok())

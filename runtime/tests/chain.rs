@@ -367,3 +367,19 @@ fn a_chain_persists_across_reopen_and_verify_detects_a_changed_genesis() {
     let err = Chain::open(&home).unwrap().verify().unwrap_err();
     assert!(err.to_string().contains("genesis state differs"), "{err}");
 }
+
+#[test]
+fn a_home_of_another_protocol_version_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let validator = Keypair::derive("validator", 0);
+    drop(Chain::init(&home, GenesisConfig::dev(9, &validator, 10), &validator).unwrap());
+    let path = home.join("genesis.json");
+    let mut g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    g.as_object_mut().unwrap().remove("protocol_version");
+    std::fs::write(&path, g.to_string()).unwrap();
+    let err = Chain::open(&home).err().expect("refused").to_string();
+    assert!(err.contains("protocol version 1"), "{err}");
+    assert!(err.contains("chainvm init --force"), "{err}");
+}
