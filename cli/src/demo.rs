@@ -111,7 +111,9 @@ pub fn run(keep: bool, j: bool) -> Res<()> {
     } else {
         home_dir.path().to_path_buf()
     };
-    let validator = Keypair::derive("chainvm validator", 1337);
+    // Like `chainvm init`: a secret validator key, since `--keep` leaves the chain behind.
+    let validator = Keypair::generate()
+        .map_err(|e| crate::util::CliError(format!("cannot generate a validator key: {e}")))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

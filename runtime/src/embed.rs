@@ -59,9 +59,15 @@ pub const EXAMPLE_COUNTER_WAT: &str = r#"(module
 pub struct ChainBuilder {
     params: ChainParams,
     accounts: Vec<(Address, U256)>,
-    validator: Keypair,
+    validator: Option<Keypair>,
     timestamp: u64,
     dev: bool,
+}
+
+/// The validator key of in-memory chains built without [`ChainBuilder::validator`]: fixed,
+/// so tests are reproducible (a chain on disk gets a random one instead).
+fn test_validator() -> Keypair {
+    Keypair::derive("chainvm validator", 0)
 }
 
 impl Chain {
@@ -70,7 +76,7 @@ impl Chain {
         ChainBuilder {
             params: ChainParams::default(),
             accounts: Vec::new(),
-            validator: Keypair::derive("chainvm validator", 0),
+            validator: None,
             timestamp: 1_700_000_000,
             dev: false,
         }
@@ -96,9 +102,10 @@ impl ChainBuilder {
         self
     }
 
-    /// Sets the validator key.
+    /// Sets the validator key (default: a fixed test key in memory, a random secret key on
+    /// disk).
     pub fn validator(mut self, key: Keypair) -> Self {
-        self.validator = key;
+        self.validator = Some(key);
         self
     }
 
@@ -108,9 +115,14 @@ impl ChainBuilder {
         self
     }
 
-    fn config(&self) -> (GenesisConfig, Vec<Keypair>) {
-        let mut config = GenesisConfig::dev(self.params.chain_id, &self.validator, self.timestamp);
+    fn config(&self, validator: &Keypair) -> (GenesisConfig, Vec<Keypair>) {
+        let mut config = GenesisConfig::dev(self.params.chain_id, validator, self.timestamp);
+        let registration = config.params.registration.clone();
         config.params = self.params.clone();
+        if config.params.registration == crate::staking::Registration::Closed {
+            // Unless the caller chose a policy: permissioned to the chain's own validator.
+            config.params.registration = registration;
+        }
         let keys = if self.dev { dev_keys() } else { Vec::new() };
         config.accounts = keys.iter().map(|k| (k.address(), dev_balance())).collect();
         config.accounts.extend(self.accounts.iter().cloned());
@@ -119,16 +131,22 @@ impl ChainBuilder {
 
     /// A chain in memory, and the dev account keys (empty unless `dev_accounts`).
     pub fn in_memory(self) -> Result<(Chain, Vec<Keypair>), ChainError> {
-        let (config, keys) = self.config();
-        let mut chain = Chain::in_memory(config, &self.validator)?;
+        let validator = self.validator.clone().unwrap_or_else(test_validator);
+        let (config, keys) = self.config(&validator);
+        let mut chain = Chain::in_memory(config, &validator)?;
         chain.set_time(self.timestamp + 1);
         Ok((chain, keys))
     }
 
     /// A new chain in `home` on disk, and the dev account keys.
     pub fn init(self, home: &Path) -> Result<(Chain, Vec<Keypair>), ChainError> {
-        let (config, keys) = self.config();
-        Ok((Chain::init(home, config, &self.validator)?, keys))
+        let validator = match self.validator.clone() {
+            Some(k) => k,
+            None => Keypair::generate()
+                .map_err(|e| ChainError::Config(format!("cannot generate a validator key: {e}")))?,
+        };
+        let (config, keys) = self.config(&validator);
+        Ok((Chain::init(home, config, &validator)?, keys))
     }
 }
 
