@@ -478,7 +478,10 @@ fn deploy_wat(node: &NodeProc, key: usize, nonce: u64, wat: &str) -> String {
     );
     let r = wait_receipt(node, &format!("{:?}", tx.hash()), Duration::from_secs(30));
     assert_eq!(r["receipt"]["status"], "success", "{r}");
-    r["receipt"]["contract_address"].as_str().unwrap().to_string()
+    r["receipt"]["contract_address"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -522,13 +525,21 @@ fn a_looping_view_ends_at_the_gas_cap_without_holding_up_transfers_or_shutdown()
         "the transfer ({transfer_took:?}) was included while the view ({view_took:?}) ran"
     );
     // A simulation asking for more than the cap is refused with a clear error.
-    let big = signed(&dev_keys()[3], 0, 30_000_000_000, Payload::Transfer {
-        to: dev_keys()[4].address(),
-        amount: U256::one(),
-    });
+    let big = signed(
+        &dev_keys()[3],
+        0,
+        30_000_000_000,
+        Payload::Transfer {
+            to: dev_keys()[4].address(),
+            amount: U256::one(),
+        },
+    );
     let sim = node.rpc("chainvm_simulate", json!({"tx": hex(&big.encode())}));
     assert!(
-        sim["error"]["message"].as_str().unwrap_or("").contains("--max-view-gas"),
+        sim["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--max-view-gas"),
         "{sim}"
     );
     node.stop();
@@ -564,9 +575,8 @@ fn in_interval_mode_every_acknowledged_transaction_lands_when_blocks_fill() {
     init(&home);
     let node = start(&home, &["--block-time", "200"]);
     let looper = deploy_wat(&node, 0, 0, LOOPER);
-    let contract = chainvm_runtime::Address::from_slice(
-        &chainvm_runtime::abi::parse_hex(&looper).unwrap(),
-    );
+    let contract =
+        chainvm_runtime::Address::from_slice(&chainvm_runtime::abi::parse_hex(&looper).unwrap());
     // Seven calls of 20e9 gas each (a trap uses all of it) against a 50e9 block: two fit a
     // block. Sent in one batch, so they wait in the pool together; keys 1-3 send two each.
     let gas = 20_000_000_000u64;

@@ -243,7 +243,10 @@ mod tests {
             reader.account(&keys[0].address()).unwrap(),
             chain.account(&keys[0].address()).unwrap()
         );
-        assert_eq!(reader.code(&counter).unwrap(), chain.code(&counter).unwrap());
+        assert_eq!(
+            reader.code(&counter).unwrap(),
+            chain.code(&counter).unwrap()
+        );
         let h = chain.height().unwrap();
         assert_eq!(
             reader.block(h).unwrap().unwrap().header,

@@ -113,6 +113,11 @@ impl Mempool {
         self.len
     }
 
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Encoded bytes queued.
     pub fn bytes(&self) -> usize {
         self.bytes
@@ -389,7 +394,10 @@ mod tests {
         pool.insert(tx(&b, 0, 5), &funded(0), now).unwrap();
         let gapped = pool.insert(tx(&b, 2, 50), &funded(0), now).unwrap();
         assert!(!gapped.ready, "b's nonce 1 is missing");
-        assert!(pool.insert(tx(&a, 0, 1), &funded(0), now).is_err(), "duplicate");
+        assert!(
+            pool.insert(tx(&a, 0, 1), &funded(0), now).is_err(),
+            "duplicate"
+        );
         assert!(
             pool.insert(tx(&a, 5, 1), &funded(6), now).is_err(),
             "nonce too low"
@@ -428,10 +436,19 @@ mod tests {
         let err = pool.insert(tx(&k, 1, 1), &poor, now).unwrap_err();
         assert!(err.contains("insufficient funds"), "{err}");
         // Replacing one does not count the replaced one twice.
-        pool.insert(tx(&k, 5, 2), &Account { balance: U256::from(3 * one), ..poor.clone() }, now)
-            .unwrap();
+        pool.insert(
+            tx(&k, 5, 2),
+            &Account {
+                balance: U256::from(3 * one),
+                ..poor.clone()
+            },
+            now,
+        )
+        .unwrap();
         let nothing = Account::default();
-        let err = pool.insert(tx(&Keypair::derive("z", 0), 3, 1), &nothing, now).unwrap_err();
+        let err = pool
+            .insert(tx(&Keypair::derive("z", 0), 3, 1), &nothing, now)
+            .unwrap_err();
         assert!(err.contains("insufficient funds"), "{err}");
         assert_eq!(pool.len(), 2);
     }
@@ -449,7 +466,10 @@ mod tests {
         for i in 0..50 {
             let key = Keypair::derive("sybil", i);
             for n in 0..40 {
-                assert!(pool.insert(tx(&key, n, 1), &Account::default(), now).is_err());
+                assert!(
+                    pool.insert(tx(&key, n, 1), &Account::default(), now)
+                        .is_err()
+                );
             }
         }
         assert_eq!(pool.len(), 0);
@@ -477,13 +497,21 @@ mod tests {
             ..PoolLimits::default()
         });
         for (i, price) in [5, 2, 7].into_iter().enumerate() {
-            full.insert(tx(&Keypair::derive("e", i as u32), 0, price), &funded(0), now)
-                .unwrap();
+            full.insert(
+                tx(&Keypair::derive("e", i as u32), 0, price),
+                &funded(0),
+                now,
+            )
+            .unwrap();
         }
         let err = full.insert(tx(&alice, 0, 2), &funded(0), now).unwrap_err();
         assert!(err.contains("mempool full"), "{err}");
         full.insert(tx(&alice, 0, 3), &funded(0), now).unwrap();
-        let prices: Vec<U256> = full.select(|_| 0, 10).iter().map(|t| t.tx.gas_price).collect();
+        let prices: Vec<U256> = full
+            .select(|_| 0, 10)
+            .iter()
+            .map(|t| t.tx.gas_price)
+            .collect();
         assert_eq!(prices, [7, 5, 3].map(U256::from));
     }
 
@@ -508,7 +536,11 @@ mod tests {
         pool.expire(now + Duration::from_secs(60));
         assert_eq!(pool.len(), 2, "young");
         pool.expire(now + PoolLimits::default().gapped_lifetime + Duration::from_secs(1));
-        assert_eq!(pool.len(), 1, "the gapped one expired, the executable one stays");
+        assert_eq!(
+            pool.len(),
+            1,
+            "the gapped one expired, the executable one stays"
+        );
         assert_eq!(pool.select(|_| 0, 10)[0].tx.nonce, 0);
     }
 
@@ -528,9 +560,6 @@ mod tests {
             pool.requeue(t.clone(), now);
         }
         let again = pool.select(|_| 1, 10);
-        assert_eq!(
-            again.iter().map(|t| t.tx.nonce).collect::<Vec<_>>(),
-            [1, 2]
-        );
+        assert_eq!(again.iter().map(|t| t.tx.nonce).collect::<Vec<_>>(), [1, 2]);
     }
 }

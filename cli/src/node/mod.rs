@@ -149,9 +149,9 @@ impl Node {
             for (t, r) in txs.iter().zip(&block.results) {
                 match r {
                     Ok(_) => pool.included(t),
-                    Err(AdmissionError::GasLimitTooHigh { .. } | AdmissionError::NonceGap { .. }) => {
-                        pool.requeue(t.clone(), now)
-                    }
+                    Err(
+                        AdmissionError::GasLimitTooHigh { .. } | AdmissionError::NonceGap { .. },
+                    ) => pool.requeue(t.clone(), now),
                     // Refused for good (it can no longer pay, or its nonce was used).
                     Err(_) => {}
                 }

@@ -412,7 +412,11 @@ mod tests {
     }
 
     fn send(h: &RpcHarness, tx: &SignedTransaction) -> Value {
-        call(h, "chainvm_sendRawTransaction", json!({"tx": hex(&tx.encode())}))
+        call(
+            h,
+            "chainvm_sendRawTransaction",
+            json!({"tx": hex(&tx.encode())}),
+        )
     }
 
     #[test]
@@ -504,10 +508,9 @@ mod tests {
             "chainvm_getReceipt",
             json!({"hash": format!("{:?}", deploy.hash())}),
         );
-        let counter: Address = serde_json::from_value(
-            receipt["result"]["receipt"]["contract_address"].clone(),
-        )
-        .unwrap();
+        let counter: Address =
+            serde_json::from_value(receipt["result"]["receipt"]["contract_address"].clone())
+                .unwrap();
         // Seven events over three blocks (3 + 3 + 1).
         for n in 1..=7u64 {
             let incr = Payload::Call {
