@@ -2,9 +2,10 @@
 # Kills a `chainvm node` under load with SIGKILL at random moments, N times (default 50),
 # and after every kill checks, with the node down:
 #   - the home opens and `chainvm verify` passes (every block re-checked and re-executed);
-#   - the chain is at or past the last block any client saw acknowledged;
+#   - the chain height on disk is at or past the highest block any client saw a transaction
+#     acknowledged in (the CLI's `transfer` waits for the receipt and prints its block);
 #   - every acknowledged transaction (its hash returned by the node, which in automine mode
-#     answers only after the block holding it is committed) is in the chain;
+#     answers only after the block holding it is committed) is in the chain, in that block;
 #   - the node's peak resident memory (VmHWM) stayed under 1 GiB.
 #
 #   scripts/crash-node.sh [kills] [seed]
@@ -26,12 +27,14 @@ acked="$home/acked"
 height() { "$bin" --home "$home" --json block latest | sed -n 's/.*"height": *\([0-9]*\).*/\1/p' | head -1; }
 
 # One sender per dev account (1..3), each sending transfers as fast as the node answers.
+# Every acknowledged transfer is logged as "hash block" (the block the node said holds it).
 load() {
-    local from="$1" out hash
+    local from="$1" out hash block
     while true; do
         if out="$("$bin" --node "$url" --json transfer 9 1 --from "$from" 2>/dev/null)"; then
             hash="$(printf '%s' "$out" | sed -n 's/.*"tx_hash": *"\(0x[0-9a-f]*\)".*/\1/p' | head -1)"
-            [ -n "$hash" ] && printf '%s\n' "$hash" >>"$acked"
+            block="$(printf '%s' "$out" | sed -n 's/.*"block": *\([0-9][0-9]*\).*/\1/p' | head -1)"
+            [ -n "$hash" ] && [ -n "$block" ] && printf '%s %s\n' "$hash" "$block" >>"$acked"
         fi
     done
 }
@@ -66,18 +69,28 @@ for i in $(seq 1 "$kills"); do
     # The node is down: the home must open, verify, and hold every acknowledged transaction.
     "$bin" --home "$home" verify >/dev/null || { echo "kill $i: verify failed" >&2; exit 1; }
     h="$(height)"
-    # Transactions acknowledged during this round (earlier ones are re-checked at the end).
+    [ -n "$h" ] || { echo "kill $i: cannot read the height on disk" >&2; exit 1; }
+    # The chain on disk is at or past the last block any client saw acknowledged.
+    last_acked="$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$acked")"
+    if [ "$h" -lt "$last_acked" ]; then
+        echo "kill $i: height on disk $h is below the last acknowledged block $last_acked" >&2
+        exit 1
+    fi
+    # Transactions acknowledged during this round (earlier ones are re-checked at the end),
+    # each in the block the node named.
     new="$(tail -n +"$((checked + 1))" "$acked")"
     checked="$(wc -l <"$acked")"
-    while read -r tx; do
+    while read -r tx block; do
         [ -n "$tx" ] || continue
-        "$bin" --home "$home" tx "$tx" >/dev/null 2>&1 || { echo "kill $i: acknowledged $tx lost" >&2; exit 1; }
+        got="$("$bin" --home "$home" --json tx "$tx" 2>/dev/null | sed -n 's/.*"block": *\([0-9][0-9]*\).*/\1/p' | head -1)"
+        [ -n "$got" ] || { echo "kill $i: acknowledged $tx lost" >&2; exit 1; }
+        [ "$got" = "$block" ] || { echo "kill $i: $tx acknowledged in block $block, found in $got" >&2; exit 1; }
     done <<<"$new"
-    printf 'kill %2d: height %s, %s acknowledged this round, all present, verify ok\n' \
-        "$i" "$h" "$(printf '%s' "$new" | grep -c . || true)"
+    printf 'kill %2d: height %s (last acknowledged block %s), %s acknowledged this round, all present, verify ok\n' \
+        "$i" "$h" "$last_acked" "$(printf '%s' "$new" | grep -c . || true)"
 done
 # Nothing acknowledged earlier was lost by a later crash either.
-while read -r tx; do
+while read -r tx _; do
     "$bin" --home "$home" tx "$tx" >/dev/null 2>&1 || { echo "acknowledged $tx lost" >&2; exit 1; }
 done < <(sort -u "$acked")
-echo "$kills kills survived: final height $(height), $(sort -u "$acked" | wc -l) acknowledged transactions, none lost, verify ok after every kill, node peak memory ${peak} kB"
+echo "$kills kills survived: final height $(height), $(sort -u "$acked" | wc -l) acknowledged transactions, none lost, chain at or past the last acknowledged block and verify ok after every kill, node peak memory ${peak} kB"

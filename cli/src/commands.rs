@@ -136,13 +136,17 @@ pub fn run(cli: &Cli) -> Res<()> {
             rpc,
             block_time,
             manual,
+            max_view_gas,
         } => {
             let mode = match (block_time, manual) {
                 (_, true) => crate::node::Mode::Manual,
                 (Some(ms), _) => crate::node::Mode::Interval(*ms),
                 _ => crate::node::Mode::Automine,
             };
-            crate::node::run(home, rpc, mode)
+            let settings = crate::node::Settings {
+                max_view_gas: *max_view_gas,
+            };
+            crate::node::run(home, rpc, mode, settings)
         }
         Command::Demo { keep } => demo::run(*keep, j),
     }

@@ -202,6 +202,10 @@ enum Command {
         /// Produce blocks only on request.
         #[arg(long)]
         manual: bool,
+        /// Most gas one view may use (more is capped to it) and the largest gas limit a
+        /// simulation accepts, e.g. 5e9. Default: the block gas limit.
+        #[arg(long, value_parser = crate::node::parse_gas)]
+        max_view_gas: Option<u64>,
     },
     /// Run a scenario file of deploys and calls on a fresh in-memory chain and print each
     /// method's gas (min/avg/median/max, calls), like `forge test --gas-report`.

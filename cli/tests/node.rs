@@ -427,3 +427,227 @@ fn manual_and_interval_block_production() {
     }
     node.stop();
 }
+
+/// A contract whose `spin` loops forever and whose `burn` traps at once (a trap uses the
+/// whole gas limit).
+const LOOPER: &str = r#"(module (memory (export "memory") 1)
+  (func (export "spin") (loop $l (br $l)))
+  (func (export "burn") (drop (i32.div_u (i32.const 1) (i32.const 0)))))"#;
+
+fn signed(
+    key: &chainvm_runtime::Keypair,
+    nonce: u64,
+    gas_limit: u64,
+    payload: Payload,
+) -> chainvm_runtime::SignedTransaction {
+    Transaction {
+        chain_id: 1337,
+        nonce,
+        gas_limit,
+        gas_price: U256::one(),
+        payload,
+    }
+    .sign(key)
+}
+
+/// Polls for a transaction's receipt.
+fn wait_receipt(node: &NodeProc, hash: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let r = node.ok("chainvm_getReceipt", json!({ "hash": hash }));
+        if !r.is_null() {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "{hash} not included");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Deploys `wat` from dev account `key` and returns the contract's address.
+fn deploy_wat(node: &NodeProc, key: usize, nonce: u64, wat: &str) -> String {
+    let code = wat::parse_str(wat).unwrap();
+    let tx = signed(
+        &dev_keys()[key],
+        nonce,
+        5_000_000_000,
+        Payload::Deploy { code, args: vec![] },
+    );
+    node.ok(
+        "chainvm_sendRawTransaction",
+        json!({"tx": hex(&tx.encode())}),
+    );
+    let r = wait_receipt(node, &format!("{:?}", tx.hash()), Duration::from_secs(30));
+    assert_eq!(r["receipt"]["status"], "success", "{r}");
+    r["receipt"]["contract_address"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_looping_view_ends_at_the_gas_cap_without_holding_up_transfers_or_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    init(&home);
+    // About a second of looping on this machine class: long enough to overlap a transfer.
+    let cap = 20_000_000_000u64;
+    let node = start(&home, &["--max-view-gas", "2e10"]);
+    let looper = deploy_wat(&node, 0, 0, LOOPER);
+    let view = json!({"jsonrpc": "2.0", "id": 1, "method": "chainvm_view",
+        "params": {"contract": looper, "method": "spin", "gas": 1_000_000_000_000_000u64}});
+    let started = Instant::now();
+    let viewer = {
+        let url = node.url.clone();
+        std::thread::spawn(move || (raw_post(&url, &view.to_string()), started.elapsed()))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    // A transfer while the view runs: automine answers once its block is committed.
+    let t = transfer(1337, 1, 0, 2, 5);
+    let sent = Instant::now();
+    node.ok(
+        "chainvm_sendRawTransaction",
+        json!({"tx": hex(&t.encode())}),
+    );
+    let transfer_took = sent.elapsed();
+    let transfer_done = started.elapsed();
+    let r = node.ok(
+        "chainvm_getReceipt",
+        json!({"hash": format!("{:?}", t.hash())}),
+    );
+    assert_eq!(r["receipt"]["status"], "success");
+    let (answer, view_took) = viewer.join().unwrap();
+    let v = &answer["result"];
+    assert_eq!(v["error"]["code"], "out_of_gas", "{answer}");
+    assert_eq!(v["gas_limit"], cap, "the request was capped");
+    assert_eq!(v["gas"]["total"], cap, "{answer}");
+    assert!(
+        transfer_done < view_took,
+        "the transfer ({transfer_took:?}) was included while the view ({view_took:?}) ran"
+    );
+    // A simulation asking for more than the cap is refused with a clear error.
+    let big = signed(
+        &dev_keys()[3],
+        0,
+        30_000_000_000,
+        Payload::Transfer {
+            to: dev_keys()[4].address(),
+            amount: U256::one(),
+        },
+    );
+    let sim = node.rpc("chainvm_simulate", json!({"tx": hex(&big.encode())}));
+    assert!(
+        sim["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--max-view-gas"),
+        "{sim}"
+    );
+    node.stop();
+
+    // A view allowed to loop for a minute or more: SIGTERM does not wait for it.
+    let node = start(&home, &["--max-view-gas", "1e12"]);
+    let view = json!({"jsonrpc": "2.0", "id": 1, "method": "chainvm_view",
+        "params": {"contract": looper, "method": "spin", "gas": 1e15}});
+    let url = node.url.clone();
+    let _viewer = std::thread::spawn(move || try_post(&url, &view.to_string()));
+    std::thread::sleep(Duration::from_millis(300));
+    let stopping = Instant::now();
+    let out = node.stop();
+    let took = stopping.elapsed();
+    assert!(out.contains("stopped at block 2"), "{out}");
+    assert!(
+        took < Duration::from_secs(8),
+        "shutdown took {took:?} with a view running"
+    );
+    let v = bin()
+        .arg("--home")
+        .arg(&home)
+        .args(["--json", "verify"])
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}
+
+#[test]
+fn in_interval_mode_every_acknowledged_transaction_lands_when_blocks_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    init(&home);
+    let node = start(&home, &["--block-time", "200"]);
+    let looper = deploy_wat(&node, 0, 0, LOOPER);
+    let contract =
+        chainvm_runtime::Address::from_slice(&chainvm_runtime::abi::parse_hex(&looper).unwrap());
+    // Seven calls of 20e9 gas each (a trap uses all of it) against a 50e9 block: two fit a
+    // block. Sent in one batch, so they wait in the pool together; keys 1-3 send two each.
+    let gas = 20_000_000_000u64;
+    let txs: Vec<_> = [(1, 0), (1, 1), (2, 0), (2, 1), (3, 0), (3, 1), (4, 0)]
+        .into_iter()
+        .map(|(key, nonce)| {
+            let burn = Payload::Call {
+                contract,
+                method: "burn".into(),
+                args: vec![],
+                value: U256::zero(),
+            };
+            signed(&dev_keys()[key], nonce, gas, burn)
+        })
+        .collect();
+    let batch: Vec<Value> = txs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"jsonrpc": "2.0", "id": i, "method": "chainvm_sendRawTransaction", "params": {"tx": hex(&t.encode())}}))
+        .collect();
+    let answers = raw_post(&node.url, &Value::Array(batch).to_string());
+    for (t, a) in txs.iter().zip(answers.as_array().unwrap()) {
+        assert_eq!(a["result"]["hash"], format!("{:?}", t.hash()), "{a}");
+    }
+    let mut per_block = std::collections::BTreeMap::<u64, usize>::new();
+    for t in &txs {
+        let r = wait_receipt(&node, &format!("{:?}", t.hash()), Duration::from_secs(60));
+        assert_eq!(r["receipt"]["gas_used"], gas, "{r}");
+        *per_block.entry(r["block"].as_u64().unwrap()).or_default() += 1;
+    }
+    assert!(per_block.values().all(|n| *n <= 2), "{per_block:?}");
+    assert!(per_block.len() >= 4, "{per_block:?}");
+    node.stop();
+}
+
+#[test]
+fn unfunded_keys_with_long_nonce_runs_cannot_keep_a_funded_transfer_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    init(&home);
+    let node = start(&home, &["--manual"]);
+    for i in 0..20 {
+        let key = chainvm_runtime::Keypair::derive("sybil", i);
+        let batch: Vec<Value> = (0..50)
+            .map(|n| {
+                let t = signed(&key, n, 1_000_000, Payload::Transfer {
+                    to: dev_keys()[0].address(),
+                    amount: U256::zero(),
+                });
+                json!({"jsonrpc": "2.0", "id": n, "method": "chainvm_sendRawTransaction", "params": {"tx": hex(&t.encode())}})
+            })
+            .collect();
+        for a in raw_post(&node.url, &Value::Array(batch).to_string())
+            .as_array()
+            .unwrap()
+        {
+            let m = a["error"]["message"].as_str().unwrap_or("");
+            assert!(m.contains("insufficient funds"), "{a}");
+        }
+    }
+    assert_eq!(node.ok("chainvm_pending", Value::Null), 0);
+    let t = transfer(1337, 0, 0, 1, 5);
+    node.ok(
+        "chainvm_sendRawTransaction",
+        json!({"tx": hex(&t.encode())}),
+    );
+    assert_eq!(node.ok("chainvm_produceBlock", Value::Null), 1);
+    let r = node.ok(
+        "chainvm_getReceipt",
+        json!({"hash": format!("{:?}", t.hash())}),
+    );
+    assert_eq!(r["block"], 1);
+    node.stop();
+}

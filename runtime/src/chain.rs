@@ -26,6 +26,7 @@ use crate::types::{Address, H256, U256, address_of};
 use chainvm_vm::Vm;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Seed phrase of the dev accounts every `chainvm init` creates (like anvil's mnemonic).
@@ -256,8 +257,8 @@ enum Clock {
 /// chain.verify().unwrap();
 /// ```
 pub struct Chain {
-    store: Store,
-    vm: Vm,
+    store: Arc<Store>,
+    vm: Arc<Vm>,
     config: GenesisConfig,
     validator: Keypair,
     home: Option<PathBuf>,
@@ -366,9 +367,9 @@ impl Chain {
     ) -> Result<Chain, ChainError> {
         let mut vm_config = config.params.vm_config();
         vm_config.cache_dir = home.as_ref().map(|h| h.join("cache"));
-        let vm = Vm::new(vm_config)?;
+        let vm = Arc::new(Vm::new(vm_config)?);
         let chain = Chain {
-            store,
+            store: Arc::new(store),
             vm,
             config,
             validator,
@@ -433,6 +434,17 @@ impl Chain {
     /// The VM (for loading contracts and reading the cache).
     pub fn vm(&self) -> &Vm {
         &self.vm
+    }
+
+    /// A handle for reading the latest committed state without this `Chain` (views,
+    /// simulations, queries on other threads while blocks are produced).
+    pub fn reader(&self) -> crate::reader::ChainReader {
+        crate::reader::ChainReader::new(
+            self.store.clone(),
+            self.vm.clone(),
+            self.config.params.clone(),
+            self.validator.address(),
+        )
     }
 
     /// The home directory, if on disk.

@@ -213,6 +213,99 @@ pub struct LoggedEvent {
     pub event: Event,
 }
 
+/// Where a page of events stopped: the block, and the position of the next event to look
+/// at among all of that block's events (filtered or not), in transaction order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EventCursor {
+    /// Block height.
+    pub block: u64,
+    /// Index of the next event within the block.
+    pub index: u32,
+}
+
+/// How much one [`Chain::events_page`] call may read and return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventLimits {
+    /// Most blocks read per page.
+    pub max_blocks: u64,
+    /// Most events returned per page.
+    pub max_events: usize,
+}
+
+impl Default for EventLimits {
+    /// 1,000 blocks and 1,000 events per page.
+    fn default() -> Self {
+        EventLimits {
+            max_blocks: 1_000,
+            max_events: 1_000,
+        }
+    }
+}
+
+/// One page of events and where the next page starts (`None`: the range is done).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventPage {
+    /// Matching events, in order.
+    pub events: Vec<LoggedEvent>,
+    /// The cursor to pass for the next page.
+    pub next: Option<EventCursor>,
+}
+
+/// Pages through the events of blocks `block(h)` up to `latest` (see [`Chain::events_page`]).
+/// Shared by [`Chain`] and [`crate::reader::ChainReader`].
+pub(crate) fn page_events(
+    latest: u64,
+    mut block: impl FnMut(u64) -> Result<Option<crate::chain::StoredBlock>, ChainError>,
+    filter: &EventFilter,
+    cursor: Option<EventCursor>,
+    limits: EventLimits,
+) -> Result<EventPage, ChainError> {
+    let to = filter.to_block.unwrap_or(latest).min(latest);
+    let (mut h, mut skip) = match cursor {
+        Some(c) => (c.block, c.index),
+        None => (filter.from_block.unwrap_or(0), 0),
+    };
+    let mut events = Vec::new();
+    let mut scanned = 0u64;
+    while h <= to {
+        if scanned >= limits.max_blocks.max(1) {
+            let next = Some(EventCursor { block: h, index: 0 });
+            return Ok(EventPage { events, next });
+        }
+        scanned += 1;
+        if let Some(b) = block(h)? {
+            let mut index = 0u32;
+            for (tx, receipt) in &b.txs {
+                for e in &receipt.events {
+                    let here = index;
+                    index = index.saturating_add(1);
+                    if here < skip
+                        || filter.contract.is_some_and(|c| c != e.contract)
+                        || filter.topic.as_ref().is_some_and(|t| *t != e.topic)
+                    {
+                        continue;
+                    }
+                    if events.len() >= limits.max_events.max(1) {
+                        let next = Some(EventCursor {
+                            block: h,
+                            index: here,
+                        });
+                        return Ok(EventPage { events, next });
+                    }
+                    events.push(LoggedEvent {
+                        block: h,
+                        tx_hash: tx.hash(),
+                        event: e.clone(),
+                    });
+                }
+            }
+        }
+        skip = 0;
+        h += 1;
+    }
+    Ok(EventPage { events, next: None })
+}
+
 /// Gas limit used by the JSON helpers.
 pub const DEFAULT_GAS: u64 = 5_000_000_000;
 
@@ -390,31 +483,31 @@ impl Chain {
         Ok(self.store().revert_to(snapshot.height)?)
     }
 
-    /// Events matching `filter`, in order.
+    /// Every event matching `filter`, in order (all pages of [`Chain::events_page`]; for
+    /// embedders and tests on chains they control; a server should page instead).
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<LoggedEvent>, ChainError> {
-        let latest = self.height()?;
-        let to = filter.to_block.unwrap_or(latest).min(latest);
         let mut out = Vec::new();
-        for h in filter.from_block.unwrap_or(0)..=to {
-            let Some(block) = self.block(h)? else {
-                continue;
-            };
-            for (tx, receipt) in &block.txs {
-                for e in &receipt.events {
-                    if filter.contract.is_some_and(|c| c != e.contract)
-                        || filter.topic.as_ref().is_some_and(|t| *t != e.topic)
-                    {
-                        continue;
-                    }
-                    out.push(LoggedEvent {
-                        block: h,
-                        tx_hash: tx.hash(),
-                        event: e.clone(),
-                    });
-                }
+        let mut cursor = None;
+        loop {
+            let page = self.events_page(filter, cursor, EventLimits::default())?;
+            out.extend(page.events);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(out),
             }
         }
-        Ok(out)
+    }
+
+    /// One page of the events matching `filter`: at most `limits.max_events` events from at
+    /// most `limits.max_blocks` blocks, starting at `cursor` (or the filter's first block).
+    /// `next` says where the following page starts; `None` once the range is done.
+    pub fn events_page(
+        &self,
+        filter: &EventFilter,
+        cursor: Option<EventCursor>,
+        limits: EventLimits,
+    ) -> Result<EventPage, ChainError> {
+        page_events(self.height()?, |h| self.block(h), filter, cursor, limits)
     }
 
     /// A channel that receives every block produced from now on.

@@ -1,0 +1,565 @@
+//! The node's mempool: transactions waiting for a block, per sender by nonce.
+//!
+//! Bounded so that no one can fill it for free:
+//! - a cap on the number of transactions and on their encoded bytes;
+//! - a cap on the transactions one sender may have queued, and a window of nonces ahead of
+//!   the sender's account nonce;
+//! - funds checked against everything the sender has queued: the value plus the maximum fee
+//!   (`gas_limit × gas_price`) of each, summed, must fit the account balance, so a key
+//!   without funds queues nothing and a funded one only what it can pay for;
+//! - when full, the worst queued transaction makes room for a better one: gapped ones (not
+//!   executable until a missing nonce arrives) before executable ones, then the lowest gas
+//!   price; only a sender's last nonce is ever evicted, so eviction never opens a gap;
+//! - gapped transactions expire after a lifetime (wall clock: the pool is node-local and
+//!   never reaches consensus); executable ones wait for a block however long it takes.
+//!
+//! Deploy code is validated by the node before a transaction gets here.
+
+use chainvm_runtime::executor::max_fee;
+use chainvm_runtime::layout::Account;
+use chainvm_runtime::{Address, H256, SignedTransaction, U256};
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// The pool's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolLimits {
+    /// Most transactions queued.
+    pub count: usize,
+    /// Most encoded bytes queued.
+    pub bytes: usize,
+    /// Most transactions one sender may have queued.
+    pub per_sender: usize,
+    /// How far past the account nonce a queued nonce may be.
+    pub nonce_ahead: u64,
+    /// How long a gapped transaction waits for the nonces before it.
+    pub gapped_lifetime: Duration,
+}
+
+impl Default for PoolLimits {
+    /// 50,000 transactions, 256 MiB, 1,000 per sender, nonces up to 1,000 ahead, gapped
+    /// transactions kept 10 minutes.
+    fn default() -> Self {
+        PoolLimits {
+            count: 50_000,
+            bytes: 256 << 20,
+            per_sender: 1_000,
+            nonce_ahead: 1_000,
+            gapped_lifetime: Duration::from_secs(600),
+        }
+    }
+}
+
+/// One queued transaction.
+struct Entry {
+    tx: SignedTransaction,
+    hash: H256,
+    bytes: usize,
+    /// Value plus maximum fee.
+    cost: U256,
+    added: Instant,
+}
+
+/// One sender's queue.
+#[derive(Default)]
+struct Queue {
+    /// The account nonce last seen: the next nonce a block can include.
+    base: u64,
+    txs: BTreeMap<u64, Entry>,
+}
+
+impl Queue {
+    /// Whether every queued nonce follows the account nonce without a gap.
+    fn contiguous(&self) -> bool {
+        match (self.txs.first_key_value(), self.txs.last_key_value()) {
+            (Some((first, _)), Some((last, _))) => {
+                *first == self.base && last - first + 1 == self.txs.len() as u64
+            }
+            _ => true,
+        }
+    }
+}
+
+/// A transaction the pool accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admitted {
+    /// Its hash.
+    pub hash: H256,
+    /// Whether a block could include it now (no nonce missing before it).
+    pub ready: bool,
+}
+
+/// Transactions waiting for a block.
+#[derive(Default)]
+pub struct Mempool {
+    limits: PoolLimits,
+    by_sender: BTreeMap<Address, Queue>,
+    known: HashSet<H256>,
+    len: usize,
+    bytes: usize,
+}
+
+impl Mempool {
+    /// An empty pool with these bounds.
+    pub fn new(limits: PoolLimits) -> Mempool {
+        Mempool {
+            limits,
+            ..Mempool::default()
+        }
+    }
+
+    /// Transactions queued.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Encoded bytes queued.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    fn remove(&mut self, sender: &Address, nonce: u64) -> Option<Entry> {
+        let q = self.by_sender.get_mut(sender)?;
+        let e = q.txs.remove(&nonce)?;
+        if q.txs.is_empty() {
+            self.by_sender.remove(sender);
+        }
+        self.known.remove(&e.hash);
+        self.len -= 1;
+        self.bytes -= e.bytes;
+        Some(e)
+    }
+
+    /// Drops a sender's transactions below its account nonce (included or replaced).
+    fn drop_stale(&mut self, sender: &Address, nonce: u64) {
+        let Some(q) = self.by_sender.get_mut(sender) else {
+            return;
+        };
+        q.base = q.base.max(nonce);
+        let stale: Vec<u64> = q.txs.range(..nonce).map(|(n, _)| *n).collect();
+        for n in stale {
+            self.remove(sender, n);
+        }
+    }
+
+    /// Admits `tx` from a sender whose account is `account`, at time `now`, evicting worse
+    /// transactions if the pool is full; the reason if refused.
+    pub fn insert(
+        &mut self,
+        tx: SignedTransaction,
+        account: &Account,
+        now: Instant,
+    ) -> Result<Admitted, String> {
+        let hash = tx.hash();
+        if self.known.contains(&hash) {
+            return Err("transaction already known".into());
+        }
+        let (n, base) = (tx.tx.nonce, account.nonce);
+        if n < base {
+            return Err(format!("nonce {n} already used (next nonce is {base})"));
+        }
+        if n > base.saturating_add(self.limits.nonce_ahead) {
+            return Err(format!(
+                "nonce {n} is too far ahead of the next nonce {base}"
+            ));
+        }
+        let sender = tx.sender();
+        self.drop_stale(&sender, base);
+        let Some(cost) = max_fee(tx.tx.gas_limit, tx.tx.gas_price)
+            .and_then(|fee| fee.checked_add(tx.tx.value()))
+        else {
+            return Err("insufficient funds: value + gas limit x gas price overflows".into());
+        };
+        let bytes = tx.encode().len();
+        let empty = BTreeMap::new();
+        let queued = self.by_sender.get(&sender).map_or(&empty, |q| &q.txs);
+        let replaced = queued.get(&n).map(|e| (e.tx.tx.gas_price, e.bytes));
+        if let Some((price, _)) = replaced
+            && price >= tx.tx.gas_price
+        {
+            return Err(format!(
+                "a transaction with nonce {n} is already pending at a higher or equal gas price"
+            ));
+        }
+        if replaced.is_none() && queued.len() >= self.limits.per_sender {
+            return Err(format!(
+                "sender already has {} transactions queued (the most one sender may have)",
+                queued.len()
+            ));
+        }
+        let needed = queued
+            .iter()
+            .filter(|(k, _)| **k != n)
+            .try_fold(cost, |sum, (_, e)| sum.checked_add(e.cost));
+        match needed {
+            Some(needed) if needed <= account.balance => {}
+            needed => {
+                return Err(format!(
+                    "insufficient funds: need {} (value + gas limit x gas price of this and every \
+                     queued transaction of the sender), have {}",
+                    needed.map_or_else(|| "more than 2^256".into(), |n| n.to_string()),
+                    account.balance
+                ));
+            }
+        }
+        let ready = queued.range(base..n).count() as u64 == n - base;
+        let (freed_count, freed_bytes) = replaced.map_or((0, 0), |(_, b)| (1, b));
+        let full = |p: &Mempool| {
+            p.len.saturating_sub(freed_count) >= p.limits.count
+                || p.bytes.saturating_sub(freed_bytes) + bytes > p.limits.bytes
+        };
+        if full(self) {
+            self.expire(now);
+        }
+        while full(self) {
+            match self.worst(&sender) {
+                Some((victim, key)) if key < (ready, tx.tx.gas_price) => {
+                    if let Some(last) = self.by_sender[&victim].txs.keys().next_back().copied() {
+                        self.remove(&victim, last);
+                    }
+                }
+                _ => {
+                    return Err(
+                        "mempool full (of transactions that pay at least as much)".to_string()
+                    );
+                }
+            }
+        }
+        if replaced.is_some() {
+            self.remove(&sender, n);
+        }
+        let q = self.by_sender.entry(sender).or_default();
+        q.base = base;
+        q.txs.insert(
+            n,
+            Entry {
+                tx,
+                hash,
+                bytes,
+                cost,
+                added: now,
+            },
+        );
+        self.known.insert(hash);
+        self.len += 1;
+        self.bytes += bytes;
+        Ok(Admitted { hash, ready })
+    }
+
+    /// The sender (other than `except`) whose last queued transaction is the worst: gapped
+    /// before executable, then the lowest gas price. Returns it with that transaction's key.
+    fn worst(&self, except: &Address) -> Option<(Address, (bool, U256))> {
+        self.by_sender
+            .iter()
+            .filter(|(a, _)| *a != except)
+            .filter_map(|(a, q)| {
+                let (_, last) = q.txs.last_key_value()?;
+                Some((*a, (q.contiguous(), last.tx.tx.gas_price)))
+            })
+            .min_by(|x, y| x.1.cmp(&y.1))
+    }
+
+    /// Drops gapped transactions older than the lifetime.
+    pub fn expire(&mut self, now: Instant) {
+        let lifetime = self.limits.gapped_lifetime;
+        let mut old = Vec::new();
+        for (sender, q) in &self.by_sender {
+            let mut expected = q.base;
+            for (n, e) in &q.txs {
+                if *n == expected {
+                    expected += 1;
+                } else if now.saturating_duration_since(e.added) > lifetime {
+                    old.push((*sender, *n));
+                }
+            }
+        }
+        for (sender, n) in old {
+            self.remove(&sender, n);
+        }
+    }
+
+    /// Takes up to `max` transactions for a block: each sender's in nonce order starting at
+    /// its account nonce, highest gas price first across senders (ties by address).
+    pub fn select(
+        &mut self,
+        nonce_of: impl Fn(&Address) -> u64,
+        max: usize,
+    ) -> Vec<SignedTransaction> {
+        let senders: Vec<Address> = self.by_sender.keys().copied().collect();
+        let mut next: BTreeMap<Address, u64> = BTreeMap::new();
+        for sender in senders {
+            let nonce = nonce_of(&sender);
+            self.drop_stale(&sender, nonce);
+            next.insert(sender, nonce);
+        }
+        let mut out = Vec::new();
+        while out.len() < max {
+            let best = next
+                .iter()
+                .filter_map(|(s, n)| {
+                    self.by_sender
+                        .get(s)
+                        .and_then(|q| q.txs.get(n))
+                        .map(|e| (e.tx.tx.gas_price, *s))
+                })
+                .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+            let Some((_, sender)) = best else { break };
+            let n = next[&sender];
+            if let Some(e) = self.remove(&sender, n) {
+                out.push(e.tx);
+            }
+            next.insert(sender, n + 1);
+        }
+        out
+    }
+
+    /// Records that a block included `tx`: its sender's next nonce follows it.
+    pub fn included(&mut self, tx: &SignedTransaction) {
+        if let Some(q) = self.by_sender.get_mut(&tx.sender()) {
+            q.base = q.base.max(tx.tx.nonce + 1);
+        }
+    }
+
+    /// Puts back a transaction [`Mempool::select`] took that the block could not hold (its
+    /// gas was used up), for the next block. It was admitted once, so only the bounds apply
+    /// again: it fits, since the block took it from this pool.
+    pub fn requeue(&mut self, tx: SignedTransaction, now: Instant) {
+        let hash = tx.hash();
+        if self.known.contains(&hash) {
+            return;
+        }
+        let bytes = tx.encode().len();
+        let cost = max_fee(tx.tx.gas_limit, tx.tx.gas_price)
+            .and_then(|fee| fee.checked_add(tx.tx.value()))
+            .unwrap_or(U256::MAX);
+        let q = self.by_sender.entry(tx.sender()).or_default();
+        if q.txs.contains_key(&tx.tx.nonce) {
+            return;
+        }
+        q.txs.insert(
+            tx.tx.nonce,
+            Entry {
+                tx,
+                hash,
+                bytes,
+                cost,
+                added: now,
+            },
+        );
+        self.known.insert(hash);
+        self.len += 1;
+        self.bytes += bytes;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainvm_runtime::{Keypair, Payload, Transaction};
+
+    fn tx(key: &Keypair, nonce: u64, price: u64) -> SignedTransaction {
+        Transaction {
+            chain_id: 1,
+            nonce,
+            gas_limit: 1_000_000,
+            gas_price: U256::from(price),
+            payload: Payload::Transfer {
+                to: Address::zero(),
+                amount: U256::one(),
+            },
+        }
+        .sign(key)
+    }
+
+    fn funded(nonce: u64) -> Account {
+        Account {
+            nonce,
+            balance: U256::exp10(24),
+            ..Account::default()
+        }
+    }
+
+    #[test]
+    fn mempool_orders_by_nonce_per_sender_and_price_across_senders() {
+        let (a, b) = (Keypair::derive("a", 0), Keypair::derive("b", 0));
+        let now = Instant::now();
+        let mut pool = Mempool::default();
+        pool.insert(tx(&a, 1, 10), &funded(0), now).unwrap();
+        pool.insert(tx(&a, 0, 1), &funded(0), now).unwrap();
+        pool.insert(tx(&b, 0, 5), &funded(0), now).unwrap();
+        let gapped = pool.insert(tx(&b, 2, 50), &funded(0), now).unwrap();
+        assert!(!gapped.ready, "b's nonce 1 is missing");
+        assert!(
+            pool.insert(tx(&a, 0, 1), &funded(0), now).is_err(),
+            "duplicate"
+        );
+        assert!(
+            pool.insert(tx(&a, 5, 1), &funded(6), now).is_err(),
+            "nonce too low"
+        );
+        let picked = pool.select(|_| 0, 10);
+        let order: Vec<(Address, u64)> = picked.iter().map(|t| (t.sender(), t.tx.nonce)).collect();
+        // b's nonce 0 (price 5) beats a's nonce 0 (price 1); then a's 0 and a's 1 in nonce order.
+        assert_eq!(
+            order,
+            vec![(b.address(), 0), (a.address(), 0), (a.address(), 1)]
+        );
+        assert_eq!(pool.len(), 1, "the gapped transaction stays");
+        // A higher price replaces a pending transaction with the same nonce.
+        pool.insert(tx(&b, 1, 3), &funded(1), now).unwrap();
+        assert!(pool.insert(tx(&b, 1, 2), &funded(1), now).is_err());
+        assert!(pool.insert(tx(&b, 1, 4), &funded(1), now).unwrap().ready);
+        let picked = pool.select(|_| 1, 10);
+        assert_eq!(picked.len(), 2);
+        assert_eq!(picked[0].tx.gas_price, U256::from(4));
+        assert_eq!(picked[1].tx.nonce, 2);
+        assert_eq!((pool.len(), pool.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn funds_are_checked_against_everything_the_sender_queued() {
+        let k = Keypair::derive("k", 0);
+        let now = Instant::now();
+        let mut pool = Mempool::default();
+        let one = 1_000_000 + 1; // gas limit x price 1, plus the value 1
+        let poor = Account {
+            balance: U256::from(2 * one),
+            ..Account::default()
+        };
+        pool.insert(tx(&k, 0, 1), &poor, now).unwrap();
+        pool.insert(tx(&k, 5, 1), &poor, now).unwrap();
+        let err = pool.insert(tx(&k, 1, 1), &poor, now).unwrap_err();
+        assert!(err.contains("insufficient funds"), "{err}");
+        // Replacing one does not count the replaced one twice.
+        pool.insert(
+            tx(&k, 5, 2),
+            &Account {
+                balance: U256::from(3 * one),
+                ..poor.clone()
+            },
+            now,
+        )
+        .unwrap();
+        let nothing = Account::default();
+        let err = pool
+            .insert(tx(&Keypair::derive("z", 0), 3, 1), &nothing, now)
+            .unwrap_err();
+        assert!(err.contains("insufficient funds"), "{err}");
+        assert_eq!(pool.len(), 2);
+    }
+
+    #[test]
+    fn unfunded_and_gapped_runs_cannot_keep_a_funded_transfer_out() {
+        let limits = PoolLimits {
+            count: 200,
+            per_sender: 20,
+            ..PoolLimits::default()
+        };
+        let now = Instant::now();
+        let mut pool = Mempool::new(limits);
+        // Fifty keys without funds try long nonce runs: nothing gets in.
+        for i in 0..50 {
+            let key = Keypair::derive("sybil", i);
+            for n in 0..40 {
+                assert!(
+                    pool.insert(tx(&key, n, 1), &Account::default(), now)
+                        .is_err()
+                );
+            }
+        }
+        assert_eq!(pool.len(), 0);
+        // Funded keys fill the pool with gapped runs (nonce 0 never sent), up to the
+        // per-sender cap each.
+        for i in 0..10 {
+            let key = Keypair::derive("gapper", i);
+            for n in 1..=25 {
+                let r = pool.insert(tx(&key, n, 1000), &funded(0), now);
+                assert_eq!(r.is_ok(), n <= 20, "per-sender cap, nonce {n}");
+            }
+        }
+        assert_eq!(pool.len(), 200);
+        // A funded transfer at a low price still gets in: a gapped one makes room.
+        let alice = Keypair::derive("alice", 0);
+        let ok = pool.insert(tx(&alice, 0, 1), &funded(0), now).unwrap();
+        assert!(ok.ready);
+        assert_eq!(pool.len(), 200);
+        let picked = pool.select(|_| 0, 10);
+        assert_eq!(picked.len(), 1);
+        assert_eq!(picked[0].sender(), alice.address());
+        // Among executable ones, the cheapest goes first; an equal price does not evict.
+        let mut full = Mempool::new(PoolLimits {
+            count: 3,
+            ..PoolLimits::default()
+        });
+        for (i, price) in [5, 2, 7].into_iter().enumerate() {
+            full.insert(
+                tx(&Keypair::derive("e", i as u32), 0, price),
+                &funded(0),
+                now,
+            )
+            .unwrap();
+        }
+        let err = full.insert(tx(&alice, 0, 2), &funded(0), now).unwrap_err();
+        assert!(err.contains("mempool full"), "{err}");
+        full.insert(tx(&alice, 0, 3), &funded(0), now).unwrap();
+        let prices: Vec<U256> = full
+            .select(|_| 0, 10)
+            .iter()
+            .map(|t| t.tx.gas_price)
+            .collect();
+        assert_eq!(prices, [7, 5, 3].map(U256::from));
+    }
+
+    #[test]
+    fn bytes_are_capped_and_gapped_transactions_expire() {
+        let size = tx(&Keypair::derive("s", 0), 0, 1).encode().len();
+        let mut pool = Mempool::new(PoolLimits {
+            bytes: 3 * size,
+            ..PoolLimits::default()
+        });
+        let now = Instant::now();
+        let k = Keypair::derive("s", 0);
+        for n in 0..3 {
+            pool.insert(tx(&k, n, 1), &funded(0), now).unwrap();
+        }
+        let err = pool.insert(tx(&k, 3, 1), &funded(0), now).unwrap_err();
+        assert!(err.contains("mempool full"), "{err}");
+        assert_eq!(pool.bytes(), 3 * size);
+        let mut pool = Mempool::default();
+        pool.insert(tx(&k, 0, 1), &funded(0), now).unwrap();
+        pool.insert(tx(&k, 2, 1), &funded(0), now).unwrap();
+        pool.expire(now + Duration::from_secs(60));
+        assert_eq!(pool.len(), 2, "young");
+        pool.expire(now + PoolLimits::default().gapped_lifetime + Duration::from_secs(1));
+        assert_eq!(
+            pool.len(),
+            1,
+            "the gapped one expired, the executable one stays"
+        );
+        assert_eq!(pool.select(|_| 0, 10)[0].tx.nonce, 0);
+    }
+
+    #[test]
+    fn a_requeued_transaction_is_selected_again() {
+        let k = Keypair::derive("r", 0);
+        let now = Instant::now();
+        let mut pool = Mempool::default();
+        for n in 0..3 {
+            pool.insert(tx(&k, n, 1), &funded(0), now).unwrap();
+        }
+        let picked = pool.select(|_| 0, 10);
+        assert_eq!(pool.len(), 0);
+        // The block included only the first; the rest come back.
+        pool.included(&picked[0]);
+        for t in &picked[1..] {
+            pool.requeue(t.clone(), now);
+        }
+        let again = pool.select(|_| 1, 10);
+        assert_eq!(again.iter().map(|t| t.tx.nonce).collect::<Vec<_>>(), [1, 2]);
+    }
+}

@@ -1,0 +1,554 @@
+//! JSON-RPC 2.0 over HTTP: parameter parsing, the methods, and [`RpcHarness`] (the same
+//! handling without a server, for the fuzz target and tests).
+//!
+//! Only admitting a transaction and producing a block take the chain lock; every other
+//! method reads a snapshot through the node's [`chainvm_runtime::ChainReader`].
+
+use super::{Mode, Node, Settings, lock};
+use crate::util::Res;
+use axum::Json;
+use axum::extract::State;
+use chainvm_runtime::abi::{hex, parse_hex};
+use chainvm_runtime::embed::{BlockNotification, EventCursor, EventLimits};
+use chainvm_runtime::{Address, Chain, ChainError, H256, Payload, SignedTransaction};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A JSON-RPC error: code and message.
+pub(super) struct RpcError(pub i64, pub String);
+
+impl From<ChainError> for RpcError {
+    fn from(e: ChainError) -> Self {
+        match e {
+            ChainError::Rejected(r) => RpcError(-32000, r.to_string()),
+            other => RpcError(-32603, other.to_string()),
+        }
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> RpcError {
+    RpcError(-32602, msg.into())
+}
+
+fn rejected(msg: impl ToString) -> RpcError {
+    RpcError(-32000, msg.to_string())
+}
+
+/// A block in the JSON shape pushed to subscribers.
+pub(super) fn block_json(n: &BlockNotification) -> Value {
+    let h = &n.header.header;
+    json!({
+        "height": h.height,
+        "hash": format!("{:?}", n.hash),
+        "timestamp": h.timestamp,
+        "state_root": format!("{:?}", h.state_root),
+        "gas_used": h.gas_used,
+        "transactions": n.receipts.iter().map(|(t, r)| json!({"hash": format!("{t:?}"), "status": r.status, "gas_used": r.gas_used})).collect::<Vec<_>>(),
+        "events": n.receipts.iter().flat_map(|(t, r)| r.events.iter().map(move |e| event_json(h.height, t, e))).collect::<Vec<_>>(),
+    })
+}
+
+fn event_json(height: u64, tx: &H256, e: &chainvm_runtime::Event) -> Value {
+    json!({
+        "block": height,
+        "tx_hash": format!("{tx:?}"),
+        "contract": hex(e.contract.as_bytes()),
+        "topic": String::from_utf8_lossy(&e.topic),
+        "data": hex(&e.data),
+        "reverted": e.reverted,
+    })
+}
+
+fn param<'a>(params: &'a Value, name: &str) -> Result<&'a Value, RpcError> {
+    params
+        .get(name)
+        .ok_or_else(|| invalid(format!("missing parameter `{name}`")))
+}
+
+fn str_param<'a>(params: &'a Value, name: &str) -> Result<&'a str, RpcError> {
+    param(params, name)?
+        .as_str()
+        .ok_or_else(|| invalid(format!("`{name}` must be a string")))
+}
+
+fn address(params: &Value, name: &str) -> Result<Address, RpcError> {
+    let s = str_param(params, name)?;
+    parse_hex(s)
+        .filter(|b| b.len() == 20)
+        .map(|b| Address::from_slice(&b))
+        .ok_or_else(|| invalid(format!("`{name}` must be a 0x address")))
+}
+
+fn hash(params: &Value, name: &str) -> Result<H256, RpcError> {
+    let s = str_param(params, name)?;
+    parse_hex(s)
+        .filter(|b| b.len() == 32)
+        .map(|b| H256::from_slice(&b))
+        .ok_or_else(|| invalid(format!("`{name}` must be a 0x 32-byte hash")))
+}
+
+fn bytes(params: &Value, name: &str) -> Result<Vec<u8>, RpcError> {
+    let s = str_param(params, name)?;
+    parse_hex(s).ok_or_else(|| invalid(format!("`{name}` must be 0x hex")))
+}
+
+/// An optional non-negative integer parameter; JSON numbers in exponent form (`1e15`) are
+/// read too, saturating at `u64::MAX`.
+fn opt_u64(params: &Value, name: &str) -> Result<Option<u64>, RpcError> {
+    match params.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+            .map(Some)
+            .ok_or_else(|| invalid(format!("`{name}` must be a non-negative integer"))),
+    }
+}
+
+impl Node {
+    fn height(&self, params: &Value) -> Result<u64, RpcError> {
+        match params.get("height") {
+            None | Some(Value::Null) => Ok(self.reader.height()?),
+            Some(Value::String(s)) if s == "latest" => Ok(self.reader.height()?),
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| invalid("`height` must be a number or \"latest\"")),
+        }
+    }
+
+    /// Admits a transaction into the pool (automine: and produces its block before
+    /// answering). Checks that need no state, deploy code validation included, run before
+    /// the chain lock is taken.
+    fn send_raw(&self, params: &Value) -> Result<Value, RpcError> {
+        let raw = bytes(params, "tx")?;
+        let exec = self.reader.executor();
+        let tx = exec.decode(&raw).map_err(rejected)?;
+        exec.check_stateless(&tx, raw.len(), true)
+            .map_err(rejected)?;
+        if let Payload::Deploy { code, .. } = &tx.tx.payload {
+            exec.check_code(code)
+                .map_err(|e| rejected(format!("invalid contract code: {e}")))?;
+        }
+        let mut chain = lock(&self.chain);
+        let account = chain.account(&tx.sender())?;
+        let admitted = lock(&self.pool)
+            .insert(tx, &account, Instant::now())
+            .map_err(rejected)?;
+        // Automine: the answer comes after the block holding it is committed. A gapped
+        // transaction waits (no empty block for it).
+        if self.mode == Mode::Automine && admitted.ready {
+            self.produce_locked(&mut chain)?;
+        }
+        Ok(json!({"hash": format!("{:?}", admitted.hash)}))
+    }
+
+    fn view(&self, params: &Value) -> Result<Value, RpcError> {
+        let contract = address(params, "contract")?;
+        let method = str_param(params, "method")?;
+        let args = match params.get("args") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => bytes(params, "args")?,
+        };
+        let caller = match params.get("caller") {
+            None | Some(Value::Null) => Address::zero(),
+            Some(_) => address(params, "caller")?,
+        };
+        // More than the cap runs with the cap (and ends out of gas if it needs more).
+        let gas = opt_u64(params, "gas")?
+            .unwrap_or(crate::commands::CALL_GAS)
+            .min(self.max_view_gas);
+        let (result, report) = self.reader.view(caller, contract, method, &args, gas)?;
+        Ok(json!({
+            "return": result.as_ref().ok().map(|d| hex(d)),
+            "error": result.as_ref().err(),
+            "gas": report,
+            "gas_limit": gas,
+            "raw": hex(&borsh::to_vec(&(result, report)).unwrap_or_default()),
+        }))
+    }
+
+    fn events(&self, params: &Value) -> Result<Value, RpcError> {
+        let filter = chainvm_runtime::EventFilter {
+            contract: params
+                .get("contract")
+                .filter(|v| !v.is_null())
+                .map(|_| address(params, "contract"))
+                .transpose()?,
+            topic: params
+                .get("topic")
+                .and_then(Value::as_str)
+                .map(|t| t.as_bytes().to_vec()),
+            from_block: opt_u64(params, "from_block")?,
+            to_block: opt_u64(params, "to_block")?,
+        };
+        let cursor: Option<EventCursor> = match params.get("cursor") {
+            None | Some(Value::Null) => None,
+            Some(c) => Some(serde_json::from_value(c.clone()).map_err(|_| {
+                invalid("`cursor` must be the `next` of the previous page: {\"block\", \"index\"}")
+            })?),
+        };
+        let mut limits = EventLimits::default();
+        if let Some(n) = opt_u64(params, "limit")? {
+            limits.max_events = limits.max_events.min(n.max(1) as usize);
+        }
+        let page = self.reader.events_page(&filter, cursor, limits)?;
+        Ok(json!({
+            "events": page.events.iter().map(|e| event_json(e.block, &e.tx_hash, &e.event)).collect::<Vec<_>>(),
+            "next": page.next,
+        }))
+    }
+
+    /// Handles one JSON-RPC method call.
+    fn call(&self, method: &str, params: &Value) -> Result<Value, RpcError> {
+        let raw = |v: Vec<u8>| json!(hex(&v));
+        let reader = &self.reader;
+        match method {
+            "chainvm_chainId" => Ok(json!(reader.params().chain_id)),
+            "chainvm_blockNumber" => Ok(json!(reader.height()?)),
+            "chainvm_validators" => {
+                let snap = reader.snapshot()?;
+                let vs = chainvm_runtime::staking::validators(&snap)
+                    .map_err(|e| RpcError(-32603, e.to_string()))?;
+                Ok(Value::Array(
+                    vs.iter()
+                        .map(|(a, v)| json!({"address": hex(a.as_bytes()), "stake": v.stake.to_string(), "public_key": hex(&v.public_key)}))
+                        .collect(),
+                ))
+            }
+            "chainvm_sendRawTransaction" => self.send_raw(params),
+            "chainvm_simulate" => {
+                let bytes = bytes(params, "tx")?;
+                let tx = SignedTransaction::decode(&bytes)
+                    .map_err(|e| invalid(format!("not a transaction: {e}")))?;
+                if tx.tx.gas_limit > self.max_view_gas {
+                    return Err(invalid(format!(
+                        "gas limit {} exceeds this node's simulation cap of {} (--max-view-gas)",
+                        tx.tx.gas_limit, self.max_view_gas
+                    )));
+                }
+                let receipt = reader.simulate(&tx)?;
+                Ok(json!({"receipt": receipt, "raw": raw(receipt.encode())}))
+            }
+            "chainvm_view" => self.view(params),
+            "chainvm_getAccount" | "chainvm_getBalance" | "chainvm_getNonce" => {
+                let a = address(params, "address")?;
+                let acct = reader.account(&a)?;
+                Ok(match method {
+                    "chainvm_getBalance" => json!(acct.balance.to_string()),
+                    "chainvm_getNonce" => json!(acct.nonce),
+                    _ => {
+                        json!({"account": acct, "raw": raw(borsh::to_vec(&acct).unwrap_or_default())})
+                    }
+                })
+            }
+            "chainvm_getCode" => {
+                let a = address(params, "address")?;
+                Ok(reader.code(&a)?.map_or(Value::Null, raw))
+            }
+            "chainvm_getBlockByNumber" => {
+                let h = self.height(params)?;
+                self.block_by_number(h)
+            }
+            "chainvm_getBlockByHash" => match reader.height_of(&hash(params, "hash")?)? {
+                Some(h) => self.block_by_number(h),
+                None => Ok(Value::Null),
+            },
+            "chainvm_getTransaction" | "chainvm_getReceipt" => {
+                let h = hash(params, "hash")?;
+                let Some((height, index, tx, receipt)) = reader.transaction(&h)? else {
+                    return Ok(Value::Null);
+                };
+                Ok(json!({
+                    "block": height,
+                    "index": index,
+                    "from": hex(tx.sender().as_bytes()),
+                    "receipt": receipt,
+                    "tx_raw": raw(tx.encode()),
+                    "receipt_raw": raw(receipt.encode()),
+                }))
+            }
+            "chainvm_getEvents" => self.events(params),
+            "chainvm_getStateRoot" => {
+                let h = self.height(params)?;
+                let header = reader
+                    .header(h)?
+                    .ok_or_else(|| RpcError(-32001, format!("no block {h}")))?;
+                Ok(json!(format!("{:?}", header.header.state_root)))
+            }
+            "chainvm_getProof" => {
+                let key = bytes(params, "key")?;
+                let height = match params.get("height") {
+                    None | Some(Value::Null) => None,
+                    Some(_) => Some(self.height(params)?),
+                };
+                let (value, proof, root) = reader.prove(&key, height)?;
+                Ok(
+                    json!({"value": value.map(|v| hex(&v)), "proof": hex(&proof.encode()), "state_root": format!("{root:?}")}),
+                )
+            }
+            "chainvm_produceBlock" => Ok(json!(self.produce()?)),
+            "chainvm_pending" => Ok(json!(lock(&self.pool).len())),
+            _ => Err(RpcError(-32601, format!("method `{method}` not found"))),
+        }
+    }
+
+    fn block_by_number(&self, height: u64) -> Result<Value, RpcError> {
+        let Some(b) = self.reader.block(height)? else {
+            return Ok(Value::Null);
+        };
+        let h = &b.header.header;
+        Ok(json!({
+            "height": h.height,
+            "hash": format!("{:?}", h.hash()),
+            "parent_hash": format!("{:?}", h.parent_hash),
+            "timestamp": h.timestamp,
+            "state_root": format!("{:?}", h.state_root),
+            "gas_used": h.gas_used,
+            "proposer": hex(h.proposer.as_bytes()),
+            "header_raw": hex(&b.header.encode()),
+            "transactions": b.txs.iter().map(|(t, r)| json!({"hash": format!("{:?}", t.hash()), "tx_raw": hex(&t.encode()), "receipt_raw": hex(&r.encode())})).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// A stored block in the same JSON shape live blocks are pushed in.
+    pub(super) fn replay_block(&self, height: u64) -> Option<Value> {
+        let b = self.reader.block(height).ok().flatten()?;
+        let note = BlockNotification {
+            hash: b.header.header.hash(),
+            header: b.header,
+            receipts: b.txs.into_iter().map(|(t, r)| (t.hash(), r)).collect(),
+        };
+        Some(block_json(&note))
+    }
+}
+
+fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}})
+}
+
+fn handle_one(node: &Node, req: Value) -> Value {
+    let id = req.get("id").cloned().unwrap_or(Value::Null);
+    if req.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return rpc_error(id, -32600, "not a JSON-RPC 2.0 request");
+    }
+    let Some(method) = req.get("method").and_then(Value::as_str) else {
+        return rpc_error(id, -32600, "missing method");
+    };
+    let params = req.get("params").cloned().unwrap_or(Value::Null);
+    if !(params.is_object() || params.is_null()) {
+        return rpc_error(id, -32602, "params must be an object");
+    }
+    match node.call(method, &params) {
+        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Err(RpcError(code, msg)) => rpc_error(id, code, msg),
+    }
+}
+
+/// `POST /`.
+pub(super) async fn rpc(
+    State(node): State<Arc<Node>>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Json<Value> {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return Json(rpc_error(
+                Value::Null,
+                -32600,
+                format!("request rejected: {e}"),
+            ));
+        }
+    };
+    let out = tokio::task::spawn_blocking(move || handle_body(&node, &body))
+        .await
+        .unwrap_or_else(|e| rpc_error(Value::Null, -32603, e.to_string()));
+    Json(out)
+}
+
+/// Answers one HTTP body: a JSON-RPC request or a batch of them.
+fn handle_body(node: &Node, body: &[u8]) -> Value {
+    match serde_json::from_slice(body) {
+        Err(e) => rpc_error(Value::Null, -32700, format!("parse error: {e}")),
+        Ok(Value::Array(batch)) if batch.is_empty() => {
+            rpc_error(Value::Null, -32600, "empty batch")
+        }
+        Ok(Value::Array(batch)) => {
+            Value::Array(batch.into_iter().map(|r| handle_one(node, r)).collect())
+        }
+        Ok(one) => handle_one(node, one),
+    }
+}
+
+/// The node's JSON-RPC handling without the HTTP server, on an in-memory dev chain: what the
+/// RPC fuzz target and tests drive with arbitrary request bodies.
+pub struct RpcHarness {
+    node: Node,
+}
+
+impl RpcHarness {
+    /// A node over a fresh in-memory chain with the dev accounts, blocks on demand only.
+    pub fn in_memory() -> Res<RpcHarness> {
+        let (chain, _) = Chain::builder().dev_accounts().in_memory()?;
+        Ok(RpcHarness {
+            node: Node::new(chain, Mode::Manual, Settings::default(), 16),
+        })
+    }
+
+    /// Answers `body` exactly as `POST /` would.
+    pub fn handle(&self, body: &[u8]) -> Value {
+        handle_body(&self.node, body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainvm_runtime::{Transaction, U256};
+
+    fn call(h: &RpcHarness, method: &str, params: Value) -> Value {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        h.handle(body.to_string().as_bytes())
+    }
+
+    fn send(h: &RpcHarness, tx: &SignedTransaction) -> Value {
+        call(
+            h,
+            "chainvm_sendRawTransaction",
+            json!({"tx": hex(&tx.encode())}),
+        )
+    }
+
+    #[test]
+    fn the_rpc_harness_answers_bad_bodies_with_error_objects() {
+        let h = RpcHarness::in_memory().unwrap();
+        let code = |body: &[u8]| h.handle(body)["error"]["code"].as_i64();
+        assert_eq!(code(b"{"), Some(-32700));
+        assert_eq!(code(b"\xff\xfe"), Some(-32700));
+        assert_eq!(code(b"[]"), Some(-32600));
+        assert_eq!(code(b"7"), Some(-32600));
+        assert_eq!(
+            code(br#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#),
+            Some(-32601)
+        );
+        assert_eq!(
+            code(br#"{"jsonrpc":"2.0","id":1,"method":"chainvm_sendRawTransaction","params":{"tx":"0x00"}}"#),
+            Some(-32000)
+        );
+        // A transaction the sender cannot pay for is refused at once, not acknowledged.
+        let key = &chainvm_runtime::chain::dev_keys()[1];
+        let broke = Transaction {
+            chain_id: 1337,
+            nonce: 0,
+            gas_limit: 1_000_000,
+            gas_price: U256::one(),
+            payload: Payload::Transfer {
+                to: Address::zero(),
+                amount: U256::MAX / 2,
+            },
+        }
+        .sign(key);
+        let answer = send(&h, &broke);
+        assert_eq!(answer["error"]["code"], json!(-32000), "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("insufficient funds")
+        );
+        let ok = h.handle(br#"{"jsonrpc":"2.0","id":1,"method":"chainvm_chainId"}"#);
+        assert_eq!(ok["result"], json!(1337));
+    }
+
+    #[test]
+    fn deploy_code_is_validated_at_admission() {
+        let h = RpcHarness::in_memory().unwrap();
+        let key = &chainvm_runtime::chain::dev_keys()[0];
+        let deploy = |code: Vec<u8>| {
+            Transaction {
+                chain_id: 1337,
+                nonce: 0,
+                gas_limit: 5_000_000_000,
+                gas_price: U256::one(),
+                payload: Payload::Deploy { code, args: vec![] },
+            }
+            .sign(key)
+        };
+        // No exported memory: it could never deploy.
+        let bad = wat::parse_str("(module (func (export \"f\")))").unwrap();
+        let answer = send(&h, &deploy(bad));
+        let message = answer["error"]["message"].as_str().unwrap_or("");
+        assert!(message.contains("invalid contract code"), "{answer}");
+        assert_eq!(call(&h, "chainvm_pending", Value::Null)["result"], 0);
+        let good = wat::parse_str(chainvm_runtime::embed::EXAMPLE_COUNTER_WAT).unwrap();
+        assert!(send(&h, &deploy(good)).get("result").is_some());
+        assert_eq!(call(&h, "chainvm_pending", Value::Null)["result"], 1);
+    }
+
+    #[test]
+    fn get_events_pages_with_a_cursor() {
+        let h = RpcHarness::in_memory().unwrap();
+        let key = &chainvm_runtime::chain::dev_keys()[0];
+        let tx = |nonce: u64, payload: Payload| {
+            Transaction {
+                chain_id: 1337,
+                nonce,
+                gas_limit: 5_000_000_000,
+                gas_price: U256::one(),
+                payload,
+            }
+            .sign(key)
+        };
+        let code = wat::parse_str(chainvm_runtime::embed::EXAMPLE_COUNTER_WAT).unwrap();
+        let deploy = tx(0, Payload::Deploy { code, args: vec![] });
+        assert!(send(&h, &deploy).get("result").is_some());
+        call(&h, "chainvm_produceBlock", Value::Null);
+        let receipt = call(
+            &h,
+            "chainvm_getReceipt",
+            json!({"hash": format!("{:?}", deploy.hash())}),
+        );
+        let counter: Address =
+            serde_json::from_value(receipt["result"]["receipt"]["contract_address"].clone())
+                .unwrap();
+        // Seven events over three blocks (3 + 3 + 1).
+        for n in 1..=7u64 {
+            let incr = Payload::Call {
+                contract: counter,
+                method: "incr".into(),
+                args: vec![],
+                value: U256::zero(),
+            };
+            assert!(send(&h, &tx(n, incr)).get("result").is_some());
+            if n % 3 == 0 {
+                call(&h, "chainvm_produceBlock", Value::Null);
+            }
+        }
+        call(&h, "chainvm_produceBlock", Value::Null);
+        let contract = hex(counter.as_bytes());
+        let all = call(&h, "chainvm_getEvents", json!({"contract": contract}));
+        assert_eq!(all["result"]["next"], Value::Null);
+        let all = all["result"]["events"].as_array().unwrap().clone();
+        assert_eq!(all.len(), 7);
+        let (mut got, mut cursor, mut pages) = (Vec::new(), Value::Null, 0);
+        loop {
+            let page = call(
+                &h,
+                "chainvm_getEvents",
+                json!({"contract": contract, "limit": 2, "cursor": cursor}),
+            );
+            let events = page["result"]["events"].as_array().unwrap();
+            assert!(events.len() <= 2, "{page}");
+            got.extend(events.iter().cloned());
+            pages += 1;
+            cursor = page["result"]["next"].clone();
+            if cursor.is_null() {
+                break;
+            }
+        }
+        assert_eq!(got, all);
+        assert_eq!(pages, 4);
+        let bad = call(&h, "chainvm_getEvents", json!({"cursor": "here"}));
+        assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    }
+}

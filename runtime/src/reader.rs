@@ -1,0 +1,329 @@
+//! [`ChainReader`]: the read side of a [`Chain`], usable from any thread without the `Chain`
+//! itself (and so without whatever lock a server keeps it under).
+//!
+//! It shares the chain's store and VM through `Arc`s; every call reads one consistent
+//! snapshot of the latest committed block (redb MVCC), so a view, a simulation or a query runs
+//! beside block production instead of waiting for it, and a slow one never delays a block.
+//! Nothing here writes.
+
+use crate::block::SignedHeader;
+use crate::chain::{ChainError, StoredBlock};
+use crate::embed::{EventCursor, EventFilter, EventLimits, EventPage, page_events};
+use crate::executor::{Executor, ViewCall};
+use crate::host::BlockContext;
+use crate::layout::{self, Account};
+use crate::params::ChainParams;
+use crate::receipt::{ExecError, GasReport, Receipt};
+use crate::state::{Overlay, Proof, Snapshot, StateReader, Store};
+use crate::tx::SignedTransaction;
+use crate::types::{Address, H256};
+use chainvm_vm::Vm;
+use std::sync::Arc;
+
+/// Read-only access to the latest committed state and history of a chain. Cheap to clone;
+/// `Send + Sync`. Obtained from [`crate::Chain::reader`].
+#[derive(Clone)]
+pub struct ChainReader {
+    store: Arc<Store>,
+    vm: Arc<Vm>,
+    params: Arc<ChainParams>,
+    validator: Address,
+}
+
+/// The value of a state key, its proof and the root it proves against.
+pub type Proven = (Option<Vec<u8>>, Proof, H256);
+
+/// A transaction found by hash: (height, index in the block, transaction, receipt).
+pub type Located = (u64, u32, SignedTransaction, Receipt);
+
+impl ChainReader {
+    pub(crate) fn new(
+        store: Arc<Store>,
+        vm: Arc<Vm>,
+        params: ChainParams,
+        validator: Address,
+    ) -> ChainReader {
+        ChainReader {
+            store,
+            vm,
+            params: Arc::new(params),
+            validator,
+        }
+    }
+
+    /// The chain's parameters.
+    pub fn params(&self) -> &ChainParams {
+        &self.params
+    }
+
+    /// The VM (shared with the chain: same module cache).
+    pub fn vm(&self) -> &Vm {
+        &self.vm
+    }
+
+    /// An executor over the shared VM (admission checks, code validation).
+    pub fn executor(&self) -> Executor<'_> {
+        Executor::new(&self.vm, &self.params)
+    }
+
+    /// A consistent view of the latest committed state.
+    pub fn snapshot(&self) -> Result<Snapshot, ChainError> {
+        Ok(self.store.snapshot()?)
+    }
+
+    /// Height of the latest block.
+    pub fn height(&self) -> Result<u64, ChainError> {
+        Ok(self.store.latest()?.map_or(0, |(h, _)| h))
+    }
+
+    /// The signed header at `height`.
+    pub fn header(&self, height: u64) -> Result<Option<SignedHeader>, ChainError> {
+        match self.store.header(height)? {
+            None => Ok(None),
+            Some(bytes) => SignedHeader::decode(&bytes)
+                .map(Some)
+                .map_err(|e| ChainError::Fault(format!("header {height} does not decode: {e}"))),
+        }
+    }
+
+    /// The height of the block with this hash.
+    pub fn height_of(&self, hash: &H256) -> Result<Option<u64>, ChainError> {
+        Ok(self.store.height_of(&hash.0)?)
+    }
+
+    /// The block at `height` with its transactions and receipts.
+    pub fn block(&self, height: u64) -> Result<Option<StoredBlock>, ChainError> {
+        let Some(header) = self.header(height)? else {
+            return Ok(None);
+        };
+        let mut txs = Vec::new();
+        for (tx, receipt) in self.store.block_body(height)? {
+            let tx = SignedTransaction::decode(&tx)
+                .map_err(|e| ChainError::Fault(format!("stored tx: {e}")))?;
+            let receipt = Receipt::decode(&receipt)
+                .map_err(|e| ChainError::Fault(format!("stored receipt: {e}")))?;
+            txs.push((tx, receipt));
+        }
+        Ok(Some(StoredBlock { header, txs }))
+    }
+
+    /// A transaction by hash, with where it is and its receipt.
+    pub fn transaction(&self, hash: &H256) -> Result<Option<Located>, ChainError> {
+        let Some((height, index)) = self.store.tx_location(&hash.0)? else {
+            return Ok(None);
+        };
+        let block = self
+            .block(height)?
+            .ok_or_else(|| ChainError::Fault(format!("block {height} missing")))?;
+        let (tx, receipt) = block
+            .txs
+            .into_iter()
+            .nth(index as usize)
+            .ok_or_else(|| ChainError::Fault("transaction index out of range".into()))?;
+        Ok(Some((height, index, tx, receipt)))
+    }
+
+    /// The account at `address` (empty if none).
+    pub fn account(&self, address: &Address) -> Result<Account, ChainError> {
+        Ok(layout::account(&self.store.snapshot()?, address)?)
+    }
+
+    /// The code of the contract at `address`, if any.
+    pub fn code(&self, address: &Address) -> Result<Option<Vec<u8>>, ChainError> {
+        let snap = self.store.snapshot()?;
+        let Some(hash) = layout::account(&snap, address)?.code_hash else {
+            return Ok(None);
+        };
+        Ok(snap.get(&layout::code_key(&hash))?)
+    }
+
+    /// A raw state key's value at `version` (latest if `None`) with its proof and root.
+    pub fn prove(&self, key: &[u8], version: Option<u64>) -> Result<Proven, ChainError> {
+        let snap = self.store.snapshot()?;
+        let v = match version {
+            Some(v) => v,
+            None => snap.version().map_or(0, |(v, _)| v),
+        };
+        let root = snap.root_at(v)?;
+        let (value, proof) = snap.prove(v, key)?;
+        Ok((value, proof, H256(root)))
+    }
+
+    /// One page of matching events (see [`crate::Chain::events_page`]).
+    pub fn events_page(
+        &self,
+        filter: &EventFilter,
+        cursor: Option<EventCursor>,
+        limits: EventLimits,
+    ) -> Result<EventPage, ChainError> {
+        page_events(self.height()?, |h| self.block(h), filter, cursor, limits)
+    }
+
+    /// The context a call on `snap` sees: the next height, the latest block's time and this
+    /// node's validator as proposer (what [`crate::Chain::view`] uses).
+    fn view_context(&self, snap: &Snapshot) -> Result<BlockContext, ChainError> {
+        let (height, _) = snap.version().unwrap_or((0, [0; 32]));
+        let timestamp = self.header(height)?.map_or(0, |h| h.header.timestamp);
+        Ok(BlockContext {
+            height: height + 1,
+            timestamp,
+            proposer: self.validator,
+        })
+    }
+
+    /// Runs a read-only call against the latest state with at most `gas_limit` gas: no
+    /// transaction, no block, no fee. The caller bounds `gas_limit` (it is wall time).
+    pub fn view(
+        &self,
+        caller: Address,
+        contract: Address,
+        method: &str,
+        args: &[u8],
+        gas_limit: u64,
+    ) -> Result<(Result<Vec<u8>, ExecError>, GasReport), ChainError> {
+        let snap = self.store.snapshot()?;
+        let ctx = self.view_context(&snap)?;
+        let call = ViewCall {
+            caller,
+            contract,
+            method,
+            args,
+            gas_limit,
+        };
+        Ok(self.executor().view(&snap, &ctx, &call)?)
+    }
+
+    /// Executes `tx` as if it were in the next block, committing nothing (gas estimation).
+    /// Unlike [`crate::Chain::simulate`] it does not ask whether this node proposes next: the
+    /// context is the next height, one second past the latest block (or now, if later), with
+    /// this node's validator as proposer.
+    pub fn simulate(&self, tx: &SignedTransaction) -> Result<Receipt, ChainError> {
+        let snap = self.store.snapshot()?;
+        let mut ctx = self.view_context(&snap)?;
+        // Node-local wall time for a dry run; it never reaches a block.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        ctx.timestamp = now.max(ctx.timestamp.saturating_add(1));
+        let mut overlay = Overlay::new(&snap);
+        Ok(self.executor().apply(&mut overlay, &ctx, tx)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Chain;
+    use crate::embed::EXAMPLE_COUNTER_WAT;
+    use serde_json::json;
+
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+
+    #[test]
+    fn a_reader_sees_what_the_chain_commits_from_another_thread() {
+        assert_send_sync::<ChainReader>();
+        let (mut chain, keys) = Chain::builder().dev_accounts().in_memory().unwrap();
+        let code = wat::parse_str(EXAMPLE_COUNTER_WAT).unwrap();
+        let counter = chain.deploy(&keys[0], &code, json!(null)).unwrap().address;
+        let reader = chain.reader();
+        chain
+            .call(&keys[0], counter, "incr", json!(null), crate::U256::zero())
+            .unwrap();
+        let (out, _) = std::thread::spawn(move || {
+            reader
+                .view(Address::zero(), counter, "get", &[], 1_000_000_000)
+                .unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(out.unwrap(), 1u64.to_le_bytes());
+        let reader = chain.reader();
+        assert_eq!(reader.height().unwrap(), chain.height().unwrap());
+        assert_eq!(
+            reader.account(&keys[0].address()).unwrap(),
+            chain.account(&keys[0].address()).unwrap()
+        );
+        assert_eq!(
+            reader.code(&counter).unwrap(),
+            chain.code(&counter).unwrap()
+        );
+        let h = chain.height().unwrap();
+        assert_eq!(
+            reader.block(h).unwrap().unwrap().header,
+            chain.block(h).unwrap().unwrap().header
+        );
+    }
+
+    #[test]
+    fn events_page_by_count_and_block_range_and_resume_where_they_stopped() {
+        let (mut chain, keys) = Chain::builder().dev_accounts().in_memory().unwrap();
+        let code = wat::parse_str(EXAMPLE_COUNTER_WAT).unwrap();
+        let counter = chain.deploy(&keys[0], &code, json!(null)).unwrap().address;
+        for _ in 0..7 {
+            chain
+                .call(&keys[0], counter, "incr", json!(null), crate::U256::zero())
+                .unwrap();
+        }
+        // Three events in one block: pages also stop and resume inside a block.
+        let nonce = chain.account(&keys[1].address()).unwrap().nonce;
+        let txs: Vec<_> = (0..3)
+            .map(|i| {
+                crate::Transaction {
+                    chain_id: chain.params().chain_id,
+                    nonce: nonce + i,
+                    gas_limit: crate::embed::DEFAULT_GAS,
+                    gas_price: crate::U256::one(),
+                    payload: crate::Payload::Call {
+                        contract: counter,
+                        method: "incr".into(),
+                        args: vec![],
+                        value: crate::U256::zero(),
+                    },
+                }
+                .sign(&keys[1])
+            })
+            .collect();
+        let block = chain.produce_block(&txs).unwrap();
+        assert!(block.results.iter().all(|r| r.is_ok()));
+        chain.advance_blocks(5).unwrap();
+        let filter = EventFilter {
+            contract: Some(counter),
+            ..EventFilter::default()
+        };
+        let all = chain.events(&filter).unwrap();
+        assert_eq!(all.len(), 10);
+        let reader = chain.reader();
+        for limits in [
+            EventLimits {
+                max_blocks: 1_000,
+                max_events: 3,
+            },
+            EventLimits {
+                max_blocks: 2,
+                max_events: 1_000,
+            },
+            EventLimits {
+                max_blocks: 1,
+                max_events: 1,
+            },
+        ] {
+            let (mut got, mut cursor, mut pages) = (Vec::new(), None, 0);
+            loop {
+                let page = reader.events_page(&filter, cursor, limits).unwrap();
+                assert!(page.events.len() <= limits.max_events);
+                let blocks: std::collections::BTreeSet<u64> =
+                    page.events.iter().map(|e| e.block).collect();
+                assert!(blocks.len() as u64 <= limits.max_blocks);
+                assert_eq!(page, chain.events_page(&filter, cursor, limits).unwrap());
+                got.extend(page.events);
+                pages += 1;
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(got, all, "{limits:?}");
+            assert!(pages > 2, "{limits:?}: more than one page");
+        }
+    }
+}
