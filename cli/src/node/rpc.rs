@@ -212,7 +212,7 @@ impl Node {
                     .map_err(|e| RpcError(-32603, e.to_string()))?;
                 Ok(Value::Array(
                     vs.iter()
-                        .map(|(a, v)| json!({"address": hex(a.as_bytes()), "stake": v.stake.to_string(), "public_key": hex(&v.public_key)}))
+                        .map(|(a, v)| json!({"address": hex(a.as_bytes()), "stake": v.stake.to_string(), "shares": v.shares.to_string(), "commission_bps": v.commission_bps, "public_key": hex(&v.public_key)}))
                         .collect(),
                 ))
             }
