@@ -74,7 +74,10 @@ fn self_referential_structs_are_refused_when_read() {
     // an enum variant, and through another type.
     let cases = [
         (vec![strukt("A", &[("a", "A")])], "A -> A"),
-        (vec![strukt("Node", &[("children", "Vec<Node>")])], "Node -> Node"),
+        (
+            vec![strukt("Node", &[("children", "Vec<Node>")])],
+            "Node -> Node",
+        ),
         (
             vec![
                 strukt("A", &[("x", "u8"), ("b", "B")]),
@@ -96,7 +99,10 @@ fn self_referential_structs_are_refused_when_read() {
             other => panic!("expected Recursive, got {other:?}"),
         }
         let msg = AbiError::Limit(err).to_string();
-        assert!(msg.contains("contains itself") && msg.contains(path), "{msg}");
+        assert!(
+            msg.contains("contains itself") && msg.contains(path),
+            "{msg}"
+        );
     }
     // A type nobody uses is still checked: the limits hold for the whole ABI.
     let unused = wasm(&json!([]), &[strukt("Loop", &[("l", "Vec<Loop>")])]);
@@ -106,7 +112,11 @@ fn self_referential_structs_are_refused_when_read() {
 #[test]
 fn huge_array_types_are_refused_without_allocating() {
     let start = Instant::now();
-    for ty in ["[();1000000000000]", "[u8; 18446744073709551616]", "Vec<[u64; 65537]>"] {
+    for ty in [
+        "[();1000000000000]",
+        "[u8; 18446744073709551616]",
+        "Vec<[u64; 65537]>",
+    ] {
         let err = limit_of(&wasm(&returning(ty), &[]));
         assert!(matches!(err, LimitError::ArrayLen { .. }), "{ty}: {err:?}");
         assert!(err.to_string().contains("MAX_ARRAY_LEN"), "{err}");
@@ -143,7 +153,10 @@ fn deeply_nested_types_are_refused_without_deep_recursion() {
     // Through a chain of named types, each holding the next.
     let mut types = Vec::new();
     for i in 0..200 {
-        types.push(strukt(&format!("N{i}"), &[("next", &format!("N{}", i + 1))]));
+        types.push(strukt(
+            &format!("N{i}"),
+            &[("next", &format!("N{}", i + 1))],
+        ));
     }
     types.push(strukt("N200", &[("end", "u8")]));
     assert!(matches!(
@@ -249,7 +262,8 @@ fn hostile_length_prefixes_in_value_bytes_are_refused_up_front() {
         Err(AbiError::Limit(LimitError::Decoded { .. }))
     ));
     // Events go through the same decoder.
-    let ev = json!({"kind": "event", "name": "Boom", "fields": [{"name": "xs", "type": "Vec<()>"}]});
+    let ev =
+        json!({"kind": "event", "name": "Boom", "fields": [{"name": "xs", "type": "Vec<()>"}]});
     let abi = ContractAbi::from_wasm(&wasm(&json!([]), &[ev])).unwrap();
     assert!(matches!(
         abi.decode_event(b"Boom", &[0xff; 4]),
@@ -304,7 +318,10 @@ fn the_runtime_deploys_a_bad_abi_and_the_json_helpers_report_it() {
     let err = chain
         .call(&keys[0], address, "incr", json!(null), U256::zero())
         .unwrap_err();
-    assert!(err.to_string().contains("type `Loop` contains itself"), "{err}");
+    assert!(
+        err.to_string().contains("type `Loop` contains itself"),
+        "{err}"
+    );
     let err = chain.view_json(address, "get", json!(null)).unwrap_err();
     assert!(err.to_string().contains("contains itself"), "{err}");
 }

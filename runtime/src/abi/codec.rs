@@ -7,7 +7,8 @@
 //! seen, and refuses a prefix whose elements cannot fit the bytes left.
 
 use super::limits::MAX_DECODED_BYTES;
-use super::types::{Body, RField, Resolved, Ty, cost, tuple_like};
+use super::shape::cost;
+use super::types::{Body, RField, Resolved, Ty, tuple_like};
 use super::{AbiError, hex, json_kind, parse_hex};
 use serde_json::{Map, Value, json};
 
@@ -221,7 +222,9 @@ impl Resolved {
         let tuple = tuple_like(fields);
         match v {
             Value::Object(o) if !tuple => {
-                if let Some((extra, x)) = o.iter().find(|(k, _)| !fields.iter().any(|f| &f.name == *k))
+                if let Some((extra, x)) = o
+                    .iter()
+                    .find(|(k, _)| !fields.iter().any(|f| &f.name == *k))
                 {
                     return Err(AbiError::WrongType {
                         path: format!("{path}.{extra}"),
@@ -330,7 +333,11 @@ impl Resolved {
                 // Every element charges at least this much: refuse the whole vector up front
                 // rather than decode elements of nothing (`Vec<()>`) until the budget runs out.
                 let each = shape.min_json.saturating_add(cost::SEPARATOR);
-                budget.charge((n as u64).saturating_mul(each).saturating_add(cost::CONTAINER))?;
+                budget.charge(
+                    (n as u64)
+                        .saturating_mul(each)
+                        .saturating_add(cost::CONTAINER),
+                )?;
                 budget.refund((n as u64).saturating_mul(each));
                 let mut a = Vec::with_capacity(n.min(PREALLOCATE));
                 for _ in 0..n {
@@ -424,5 +431,54 @@ impl Resolved {
             o.insert(f.name.clone(), self.decode_value(&f.ty, r, budget)?);
         }
         Ok(Value::Object(o))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::types::parse_ty;
+    use crate::abi::{Field, TypeDef};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn the_budget_charges_at_least_the_json_it_builds() {
+        let field = |n: &str, t: &str| Field {
+            name: n.into(),
+            ty: t.into(),
+        };
+        let mut types = BTreeMap::new();
+        types.insert(
+            "P".to_string(),
+            TypeDef::Struct {
+                name: "P".into(),
+                fields: vec![
+                    field("who", "Address"),
+                    field("n", "i128"),
+                    field("ok", "bool"),
+                ],
+            },
+        );
+        let r = Resolved::new(&[], &types).unwrap();
+        let ty = parse_ty("(Vec<P>, Option<String>, [u8; 3], Vec<u16>)", &r.by_name).unwrap();
+        let mut data = 2u32.to_le_bytes().to_vec();
+        for i in 0..2u8 {
+            data.extend([i; 20]);
+            data.extend((-1i128).to_le_bytes());
+            data.push(i);
+        }
+        data.extend([
+            1, 2, 0, 0, 0, b'h', b'i', 7, 8, 9, 2, 0, 0, 0, 0xff, 0xff, 1, 0,
+        ]);
+        let mut budget = Budget::new();
+        let mut r_data = data.as_slice();
+        let v = r.decode_value(&ty, &mut r_data, &mut budget).unwrap();
+        assert!(r_data.is_empty());
+        let used = MAX_DECODED_BYTES as u64 - budget.0;
+        let json = serde_json::to_string(&v).unwrap().len() as u64;
+        assert!(
+            used >= json && used < 2 * json,
+            "charged {used} for {json} bytes: {v}"
+        );
     }
 }

@@ -22,12 +22,14 @@
 //! The runtime does **not** refuse such contracts at deploy: consensus never parses the ABI,
 //! so what a node accepts stays independent of this parser and of these limits, which may
 //! change without a protocol version. The ABI only matters to display and JSON paths:
-//! `Chain::deploy`, `Chain::call` and `Chain::view_json` return the error; `chainvm events`
-//! and receipt printing show the raw hex data with a warning; the node's JSON-RPC does not
-//! decode with ABIs at all.
+//! `Chain::deploy`, `Chain::call` and `Chain::view_json` return the error (before sending
+//! anything); `chainvm events` shows the raw hex data with a warning on stderr, `chainvm
+//! deploy` warns and sends no ABI-encoded arguments, and CLI receipts show what does not
+//! decode as raw hex; the node's JSON-RPC does not decode with ABIs at all.
 
 mod codec;
 pub mod limits;
+mod shape;
 mod types;
 
 pub use limits::{
@@ -456,7 +458,13 @@ impl ContractAbi {
     }
 
     /// Decodes all of `data` as one `ty` (written `ty_str`); `what` names it in errors.
-    fn decode_all(&self, ty: &Ty, ty_str: &str, data: &[u8], what: &str) -> Result<Value, AbiError> {
+    fn decode_all(
+        &self,
+        ty: &Ty,
+        ty_str: &str,
+        data: &[u8],
+        what: &str,
+    ) -> Result<Value, AbiError> {
         let mut r = data;
         let fail = |reason: String| AbiError::Decode {
             what: what.to_string(),
