@@ -325,3 +325,68 @@ fn the_runtime_deploys_a_bad_abi_and_the_json_helpers_report_it() {
     let err = chain.view_json(address, "get", json!(null)).unwrap_err();
     assert!(err.to_string().contains("contains itself"), "{err}");
 }
+
+/// Type strings from Rust's type grammar (with some garbage), some referring to the ABI's own
+/// (possibly recursive) types or to types it does not define.
+fn type_string() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    const LEAVES: &[&str] = &[
+        "u8", "u64", "i128", "bool", "String", "Address", "A", "B", "E", "()",
+    ];
+    const GARBAGE: &[&str] = &["Missing", "Vec<", ">", "[u8;", "(,)"];
+    prop_oneof![
+        20 => prop::sample::select(LEAVES),
+        1 => prop::sample::select(GARBAGE),
+    ]
+    .prop_map(str::to_string)
+    .prop_recursive(12, 64, 3, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|t| format!("Vec<{t}>")),
+            inner.clone().prop_map(|t| format!("Option<{t}>")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}, {b})")),
+            (inner, prop::sample::select(&[0usize, 3, 70_000][..]))
+                .prop_map(|(t, n)| format!("[{t}; {n}]")),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Whatever the ABI's types, reading it and decoding bytes or encoding JSON with it ends
+    /// in a value or an error: no panic, no overflow, and output within the budget.
+    #[test]
+    fn random_abis_read_and_decode_without_panicking(
+        ret in type_string(),
+        a in type_string(),
+        b in type_string(),
+        e in type_string(),
+        // Mostly zeros and ones (empty vectors, `None`, first variants) so that values decode.
+        data in proptest::collection::vec(proptest::prop_oneof![
+            3 => proptest::strategy::Just(0u8),
+            1 => proptest::strategy::Just(1u8),
+            1 => proptest::prelude::any::<u8>(),
+        ], 0..64),
+    ) {
+        let types = [
+            strukt("A", &[("x", &a), ("y", &b)]),
+            strukt("B", &[("0", &a)]),
+            json!({"kind": "enum", "name": "E", "variants": [
+                {"name": "One", "fields": []},
+                {"name": "Two", "fields": [{"name": "v", "type": e}]}]}),
+        ];
+        let methods = json!([{"name": "get", "kind": "call", "args": [{"name": "v", "type": ret}],
+            "returns": ret, "error": "E"}]);
+        if let Ok(abi) = ContractAbi::from_wasm(&wasm(&methods, &types)) {
+            // Every prefix, so that some decode exactly (most bytes leave a trailing rest).
+            for n in 0..=data.len() {
+                if let Ok(v) = abi.decode_return("get", &data[..n]) {
+                    proptest::prop_assert!(v.to_string().len() <= MAX_DECODED_BYTES);
+                    let _ = abi.encode_args("get", &json!([v]));
+                }
+            }
+            let _ = abi.decode_error("get", &data);
+            let _ = abi.encode_args("get", &json!([null]));
+        }
+    }
+}

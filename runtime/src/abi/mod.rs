@@ -23,7 +23,8 @@
 //! so what a node accepts stays independent of this parser and of these limits, which may
 //! change without a protocol version. The ABI only matters to display and JSON paths:
 //! `Chain::deploy`, `Chain::call` and `Chain::view_json` return the error (before sending
-//! anything); `chainvm events` shows the raw hex data with a warning on stderr, `chainvm
+//! anything; a value that does not decode after a call is `null` in `Called`, as ever);
+//! `chainvm events` shows the raw hex data with a warning on stderr, `chainvm
 //! deploy` warns and sends no ABI-encoded arguments, and CLI receipts show what does not
 //! decode as raw hex; the node's JSON-RPC does not decode with ABIs at all.
 
