@@ -6,7 +6,7 @@ use crate::util::{
     parse_hex, resolve, save_alias, signer,
 };
 use crate::{Cli, Command, TxOpts, build, demo};
-use chainvm_runtime::abi::{ContractAbi, hex};
+use chainvm_runtime::abi::{AbiError, ContractAbi, hex};
 use chainvm_runtime::chain::{DEV_SEED, dev_keys};
 use chainvm_runtime::{
     Address, Chain, ErrorCode, GenesisConfig, H256, Keypair, Payload, Receipt, SignedTransaction,
@@ -387,7 +387,14 @@ fn deploy(
     // The same deploy-time rules the chain applies, checked here for a precise message.
     chainvm_vm::validate::validate(&code, &Default::default())
         .map_err(|e| CliError(format!("{}: invalid contract: {e}", file.display())))?;
-    let abi = ContractAbi::from_wasm(&code).ok();
+    let abi = match ContractAbi::from_wasm(&code) {
+        Ok(a) => Some(a),
+        Err(AbiError::NoAbi) => None,
+        Err(e) => {
+            eprintln!("warning: {}: ABI not used: {e}", file.display());
+            None
+        }
+    };
     let args = parse_args(args)?;
     let encoded = match &abi {
         Some(a) if a.method("init").is_ok() => a.encode_args("init", &args)?,
@@ -651,14 +658,22 @@ fn events(
                 {
                     continue;
                 }
-                let abi = abis
-                    .entry(e.contract)
-                    .or_insert_with(|| contract_abi(&chain, &e.contract).ok());
-                let data = abi
-                    .as_ref()
-                    .and_then(|a| a.decode_event(&e.topic, &e.data).ok().flatten())
-                    .map(|(_, d)| d)
-                    .unwrap_or_else(|| json!(hex(&e.data)));
+                let abi = abis.entry(e.contract).or_insert_with(|| {
+                    contract_abi(&chain, &e.contract)
+                        .inspect_err(|err| {
+                            let c = hex(e.contract.as_bytes());
+                            eprintln!("warning: events of {c} shown as raw hex: {err}");
+                        })
+                        .ok()
+                });
+                let data = match abi.as_ref().map(|a| a.decode_event(&e.topic, &e.data)) {
+                    Some(Ok(Some((_, d)))) => d,
+                    Some(Err(err)) => {
+                        eprintln!("warning: event in block {h} shown as raw hex: {err}");
+                        json!(hex(&e.data))
+                    }
+                    _ => json!(hex(&e.data)),
+                };
                 let topic = String::from_utf8_lossy(&e.topic).into_owned();
                 human += &format!(
                     "block {h} {:?} {} {topic} {data}{}\n",

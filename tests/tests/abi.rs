@@ -176,3 +176,14 @@ fn contract_sizes_are_small() {
         assert!(size < 64 * 1024, "{name} is {size} bytes");
     }
 }
+
+#[test]
+fn sample_contracts_are_far_inside_the_abi_limits() {
+    use chainvm_runtime::abi::MAX_ABI_BYTES;
+    for name in ["escrow", "voting", "token", "probe"] {
+        let abi = ContractAbi::from_wasm(&contract_wasm(name)).unwrap();
+        let size = serde_json::to_string(&abi).unwrap().len();
+        println!("{name}: ABI about {size} bytes");
+        assert!(size < MAX_ABI_BYTES / 8, "{name}: {size}");
+    }
+}
