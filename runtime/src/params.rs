@@ -35,6 +35,27 @@ pub struct ChainParams {
     pub block_reward: u128,
     /// Fraction of stake slashed for double signing, in basis points.
     pub slash_bps: u32,
+    /// Most event bytes (topic + data, reverted events included) one transaction may emit;
+    /// the emit that would exceed it fails its call with `EventBytesExceeded`. One event is
+    /// further capped by the host ABI (`chainvm_abi::limits`: 256-byte topic, 64 KiB data).
+    #[serde(default = "default_max_event_bytes_per_tx")]
+    pub max_event_bytes_per_tx: u64,
+    /// Most event bytes one block may carry, so a block's events always fit the node's
+    /// buffers. A transaction may emit at most what is left of it (and its own cap): the
+    /// emit that would exceed it fails its call with `EventBytesExceeded` (scope `block`),
+    /// so a block never goes over, decided in block order by producer and verifier alike.
+    #[serde(default = "default_max_event_bytes_per_block")]
+    pub max_event_bytes_per_block: u64,
+}
+
+/// 1 MiB of events per transaction.
+fn default_max_event_bytes_per_tx() -> u64 {
+    1 << 20
+}
+
+/// 8 MiB of events per block.
+fn default_max_event_bytes_per_block() -> u64 {
+    8 << 20
 }
 
 impl Default for ChainParams {
@@ -53,6 +74,8 @@ impl Default for ChainParams {
             unbonding_period: 10,
             block_reward: 2_000_000_000_000_000_000,
             slash_bps: 500,
+            max_event_bytes_per_tx: default_max_event_bytes_per_tx(),
+            max_event_bytes_per_block: default_max_event_bytes_per_block(),
         }
     }
 }
