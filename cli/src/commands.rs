@@ -9,8 +9,8 @@ use crate::{Cli, Command, TxOpts, build, demo};
 use chainvm_runtime::abi::{AbiError, ContractAbi, hex};
 use chainvm_runtime::chain::{DEV_SEED, dev_keys};
 use chainvm_runtime::{
-    Address, Chain, ErrorCode, GenesisConfig, H256, Keypair, Payload, Receipt, SignedTransaction,
-    Transaction, U256,
+    Address, Chain, ErrorCode, ErrorDetail, GenesisConfig, H256, Keypair, Payload, Receipt,
+    SignedTransaction, Transaction, U256,
 };
 use serde_json::{Value, json};
 use std::path::Path;
@@ -285,16 +285,23 @@ pub fn receipt_json(
     })
 }
 
-/// The one-line error of a failed receipt.
-pub fn receipt_failure(receipt: &Receipt, gas_limit: u64, decoded: &Value) -> CliError {
+/// The one-line error of a failed receipt; `abi` (if known) lists the contract's methods
+/// when the one called does not exist.
+pub fn receipt_failure(
+    receipt: &Receipt,
+    gas_limit: u64,
+    decoded: &Value,
+    abi: Option<&ContractAbi>,
+) -> CliError {
     let Some(e) = &receipt.error else {
         return CliError("transaction failed".into());
     };
-    let at = e
-        .location
-        .as_ref()
-        .map(|l| format!(" at {l}"))
-        .unwrap_or_default();
+    let at = match &e.detail {
+        ErrorDetail::Panic {
+            location: Some(l), ..
+        } => format!(" at {l}"),
+        _ => String::new(),
+    };
     CliError(match e.code {
         ErrorCode::OutOfGas => format!(
             "out of gas: used {} of the {} gas limit (raise it with --gas)",
@@ -303,9 +310,14 @@ pub fn receipt_failure(receipt: &Receipt, gas_limit: u64, decoded: &Value) -> Cl
         ErrorCode::ContractPanic if !decoded.is_null() => {
             format!("contract returned error {decoded}{at}")
         }
-        ErrorCode::ContractPanic => format!("contract panicked: {}{at}", e.message),
-        ErrorCode::Trap => format!("contract trapped: {}", e.message),
-        _ => e.message.clone(),
+        ErrorCode::ContractPanic => format!("contract panicked: {e}"),
+        ErrorCode::Trap => format!("contract trapped: {e}"),
+        _ => {
+            let methods: Vec<String> = abi
+                .map(|a| a.methods.iter().map(|m| m.name.clone()).collect())
+                .unwrap_or_default();
+            e.describe_with_methods(&methods)
+        }
     })
 }
 
@@ -367,7 +379,7 @@ fn print_receipt(
     if receipt.is_success() {
         Ok(())
     } else {
-        Err(receipt_failure(receipt, tx.tx.gas_limit, &v["return"]))
+        Err(receipt_failure(receipt, tx.tx.gas_limit, &v["return"], abi))
     }
 }
 
@@ -490,10 +502,7 @@ fn view(
             emit(j, &v.to_string(), &json!({"return": v, "gas": gas.total}));
             Ok(())
         }
-        Err(e) => {
-            let at = e.location.map(|l| format!(" at {l}")).unwrap_or_default();
-            fail(format!("view failed: {}{at}", e.message))
-        }
+        Err(e) => fail(format!("view failed: {e}")),
     }
 }
 

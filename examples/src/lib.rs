@@ -78,7 +78,7 @@ impl Backend {
             .map_err(ApiError::from)?;
         if !r.receipt.is_success() {
             let reason = if r.value.is_null() {
-                r.receipt.error.map(|e| e.message).unwrap_or_default()
+                r.receipt.error.map(|e| e.to_string()).unwrap_or_default()
             } else {
                 r.value
                     .as_str()

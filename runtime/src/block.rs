@@ -1,6 +1,7 @@
 //! Block headers, their signatures, double-sign evidence and stake-weighted proposer selection.
 
 use crate::crypto;
+use crate::failure::EvidenceFault;
 use crate::state::tree::root_from_scratch;
 use crate::types::{Address, H256, U256, codec, keccak};
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -107,19 +108,19 @@ pub struct DoubleSign {
 impl DoubleSign {
     /// Checks the evidence against the offender's key: same height and proposer, different
     /// blocks, both signatures valid.
-    pub fn check(&self, public_key: &[u8; 32]) -> Result<(), &'static str> {
+    pub fn check(&self, public_key: &[u8; 32]) -> Result<(), EvidenceFault> {
         let (a, b) = (&self.a.header, &self.b.header);
         if a.height != b.height {
-            return Err("headers are at different heights");
+            return Err(EvidenceFault::HeightsDiffer);
         }
         if a.proposer != b.proposer {
-            return Err("headers have different proposers");
+            return Err(EvidenceFault::ProposersDiffer);
         }
         if a.hash() == b.hash() {
-            return Err("the two headers are the same block");
+            return Err(EvidenceFault::SameHeader);
         }
         if !self.a.verify(public_key) || !self.b.verify(public_key) {
-            return Err("a signature is not the proposer's");
+            return Err(EvidenceFault::BadSignature);
         }
         Ok(())
     }

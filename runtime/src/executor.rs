@@ -9,15 +9,18 @@
 //! value transfers) but the fee for the gas used stays paid. Unused gas is refunded and the fee
 //! goes to the block's proposer.
 
-use crate::host::{self, BlockContext, CallOutcome, Env, Frame, StorageStats, Tx, load_contract};
+use crate::host::{
+    self, BlockContext, CallOutcome, Env, EventBudget, Frame, StorageStats, Tx, load_contract,
+};
 use crate::layout::{self, account, set_account};
 use crate::params::ChainParams;
-use crate::receipt::{ErrorCode, Event, ExecError, GasReport, Receipt, Status};
+use crate::receipt::{ErrorDetail, Event, EvidenceFault, ExecError, GasReport, Receipt, Status};
 use crate::staking;
 use crate::state::{Overlay, StateReader, StoreError};
 use crate::tx::{Payload, SignedTransaction};
 use crate::types::{Address, H256, U256, contract_address, keccak};
 use chainvm_vm::{Vm, VmError};
+use std::cell::Cell;
 
 /// Name of the constructor entry point run at deploy.
 pub const CONSTRUCTOR: &str = "init";
@@ -115,15 +118,29 @@ impl From<VmError> for ApplyError {
 }
 
 /// Applies transactions to a state overlay.
+///
+/// One executor applies one block: it counts the event bytes of the receipts it produced, and
+/// each transaction may emit at most what is left of `max_event_bytes_per_block` (see
+/// [`ChainParams::max_event_bytes_per_block`]). Use a new executor for every block.
 pub struct Executor<'a> {
     vm: &'a Vm,
     params: &'a ChainParams,
+    block_event_bytes: Cell<u64>,
 }
 
 impl<'a> Executor<'a> {
-    /// An executor for a chain with these parameters.
+    /// An executor for a chain with these parameters, at the start of a block.
     pub fn new(vm: &'a Vm, params: &'a ChainParams) -> Self {
-        Executor { vm, params }
+        Executor {
+            vm,
+            params,
+            block_event_bytes: Cell::new(0),
+        }
+    }
+
+    /// Event bytes (topic + data, reverted events included) of the receipts produced so far.
+    pub fn block_event_bytes(&self) -> u64 {
+        self.block_event_bytes.get()
     }
 
     /// Decodes a transaction received as bytes: oversized or malformed input is refused.
@@ -278,6 +295,7 @@ impl<'a> Executor<'a> {
         let checkpoint = state.checkpoint();
         let mut events: Vec<Event> = Vec::new();
         let mut stats = StorageStats::default();
+        let mut budget = EventBudget::new(self.params, self.block_event_bytes.get());
         let mut report = GasReport {
             intrinsic,
             ..GasReport::default()
@@ -294,6 +312,7 @@ impl<'a> Executor<'a> {
                 state: &mut *state,
                 events: &mut events,
                 stats: &mut stats,
+                budget: &mut budget,
             };
             match &t.payload {
                 Payload::Transfer { to, amount } => {
@@ -340,11 +359,10 @@ impl<'a> Executor<'a> {
                     let offender = evidence.a.header.proposer;
                     let key = staking::validator(&*txs.state, &offender)?.map(|v| v.public_key);
                     match key.map(|k| evidence.check(&k)) {
-                        None => CallOutcome::failed(
-                            ErrorCode::InvalidEvidence,
-                            "the offender is not a validator",
-                        ),
-                        Some(Err(why)) => CallOutcome::failed(ErrorCode::InvalidEvidence, why),
+                        None => CallOutcome::failed(ErrorDetail::InvalidEvidence(
+                            EvidenceFault::NotAValidator,
+                        )),
+                        Some(Err(why)) => CallOutcome::failed(ErrorDetail::InvalidEvidence(why)),
                         Some(Ok(())) => {
                             let height = evidence.a.header.height;
                             match staking::slash(
@@ -354,10 +372,9 @@ impl<'a> Executor<'a> {
                                 self.params.slash_bps,
                             )? {
                                 Some(_) => CallOutcome::ok(),
-                                None => CallOutcome::failed(
-                                    ErrorCode::InvalidEvidence,
-                                    "this double sign was already slashed",
-                                ),
+                                None => CallOutcome::failed(ErrorDetail::InvalidEvidence(
+                                    EvidenceFault::AlreadySlashed,
+                                )),
                             }
                         }
                     }
@@ -391,6 +408,8 @@ impl<'a> Executor<'a> {
         proposer.balance += U256::from(gas_used) * t.gas_price;
         set_account(state, &block.proposer, &proposer);
 
+        self.block_event_bytes
+            .set(self.block_event_bytes.get().saturating_add(budget.used));
         let success = outcome.error.is_none();
         Ok(Receipt {
             tx_hash,
@@ -426,15 +445,16 @@ impl<'a> Executor<'a> {
             o
         };
         if account(&*tx.state, &address)?.code_hash.is_some() {
-            return Ok(CallOutcome::failed(
-                ErrorCode::InvalidCode,
-                "a contract already exists at this address",
-            ));
+            return Ok(CallOutcome::failed(ErrorDetail::ContractExists { address }));
         }
         let contract = match self.vm.load(&code_hash.0, code) {
             Ok(c) => c,
             Err(VmError::Validation(e)) => {
-                return Ok(CallOutcome::failed(ErrorCode::InvalidCode, e.to_string()));
+                // The rule and its numbers only: the validator's (and wasmparser's) message
+                // stays out of the receipt.
+                return Ok(CallOutcome::failed(ErrorDetail::InvalidCode(
+                    e.rejection().into(),
+                )));
             }
             Err(e) => return Err(e.into()),
         };
@@ -459,10 +479,7 @@ impl<'a> Executor<'a> {
                 &frame,
             )?))
         } else if !args.is_empty() {
-            Ok(with_hash(CallOutcome::failed(
-                ErrorCode::NoSuchMethod,
-                format!("constructor arguments given but the contract has no `{CONSTRUCTOR}`"),
-            )))
+            Ok(with_hash(CallOutcome::failed(ErrorDetail::NoConstructor)))
         } else {
             Ok(with_hash(CallOutcome::ok()))
         }
@@ -485,6 +502,7 @@ impl<'a> Executor<'a> {
         let mut overlay = Overlay::new(state);
         let mut events = Vec::new();
         let mut stats = StorageStats::default();
+        let mut budget = EventBudget::new(self.params, 0);
         let env = Env {
             vm: self.vm,
             params: self.params,
@@ -494,6 +512,7 @@ impl<'a> Executor<'a> {
             state: &mut overlay,
             events: &mut events,
             stats: &mut stats,
+            budget: &mut budget,
         };
         let frame = Frame {
             caller,
@@ -544,19 +563,10 @@ pub struct ViewCall<'a> {
 }
 
 /// The outcome of a staking payload.
-fn staked(r: Result<(), staking::StakingError>) -> CallOutcome {
-    use staking::StakingError as E;
+fn staked(r: Result<(), ErrorDetail>) -> CallOutcome {
     match r {
         Ok(()) => CallOutcome::ok(),
-        Err(e) => {
-            let code = match e {
-                E::InsufficientBalance { .. } | E::InsufficientStake { .. } => {
-                    ErrorCode::InsufficientFunds
-                }
-                _ => ErrorCode::StakingRefused,
-            };
-            CallOutcome::failed(code, e.to_string())
-        }
+        Err(detail) => CallOutcome::failed(detail),
     }
 }
 

@@ -7,13 +7,13 @@
 
 use crate::layout::{self, account, set_account};
 use crate::params::ChainParams;
-use crate::receipt::{ErrorCode, Event, ExecError};
+use crate::receipt::{ErrorCode, ErrorDetail, Event, EventScope, ExecError, SourceLocation};
 use crate::state::{Overlay, StateReader, StoreError};
 use crate::types::{Address, H256, U256, u256_bytes};
 use chainvm_abi::error_code;
 use chainvm_vm::{
-    CallContext, CallRequest, CallResult, Contract, GasBreakdown, Host, HostFault, Outcome,
-    TransferError, Vm, VmError,
+    CallContext, CallRequest, CallResult, Contract, EventError, GasBreakdown, Host, HostFault,
+    Outcome, TransferError, Vm, VmError,
 };
 use std::sync::Arc;
 
@@ -42,11 +42,65 @@ pub(crate) struct StorageStats {
     pub written: u64,
 }
 
+/// The event bytes a transaction may emit: its own cap, or what is left of the block's if
+/// that is less.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventBudget {
+    /// Event bytes (topic + data) emitted so far, reverted events included.
+    pub used: u64,
+    /// Most the transaction may emit.
+    pub allowance: u64,
+    /// Which cap `allowance` comes from.
+    pub scope: EventScope,
+    /// That cap's size (what a refusal reports).
+    pub limit: u64,
+}
+
+impl EventBudget {
+    /// The budget of a transaction in a block whose earlier transactions emitted
+    /// `block_used` event bytes.
+    pub fn new(params: &ChainParams, block_used: u64) -> EventBudget {
+        let left = params.max_event_bytes_per_block.saturating_sub(block_used);
+        let (allowance, scope, limit) = if left < params.max_event_bytes_per_tx {
+            (left, EventScope::Block, params.max_event_bytes_per_block)
+        } else {
+            let cap = params.max_event_bytes_per_tx;
+            (cap, EventScope::Transaction, cap)
+        };
+        EventBudget {
+            used: 0,
+            allowance,
+            scope,
+            limit,
+        }
+    }
+
+    /// Takes `bytes` from the budget, or refuses (taking nothing).
+    fn take(&mut self, bytes: u64) -> bool {
+        match self.used.checked_add(bytes) {
+            Some(total) if total <= self.allowance => {
+                self.used = total;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The error of a refused event.
+    fn exceeded(&self) -> ErrorDetail {
+        ErrorDetail::EventBytesExceeded {
+            scope: self.scope,
+            limit: self.limit,
+        }
+    }
+}
+
 /// Mutable per-transaction state shared by all frames of a call tree.
 pub(crate) struct Tx<'a, R> {
     pub state: &'a mut Overlay<R>,
     pub events: &'a mut Vec<Event>,
     pub stats: &'a mut StorageStats,
+    pub budget: &'a mut EventBudget,
 }
 
 /// The result of one contract call.
@@ -76,13 +130,9 @@ impl CallOutcome {
     }
 
     /// Failure before (or instead of) execution: no gas used beyond what was charged.
-    pub fn failed(code: ErrorCode, message: impl Into<String>) -> CallOutcome {
+    pub fn failed(detail: ErrorDetail) -> CallOutcome {
         CallOutcome {
-            error: Some(ExecError {
-                code,
-                message: message.into(),
-                location: None,
-            }),
+            error: Some(ExecError::new(detail)),
             ..CallOutcome::ok()
         }
     }
@@ -92,26 +142,26 @@ fn fault(e: StoreError) -> VmError {
     VmError::Host(HostFault(e.to_string()))
 }
 
-/// Turns a VM outcome into a receipt error.
-pub(crate) fn exec_error(outcome: &Outcome) -> Option<ExecError> {
-    let (code, message, location) = match outcome {
+/// Turns a VM outcome into a receipt error: the VM's own codes and the contract's data, never
+/// a message from wasmtime or the host. `budget` says which cap a refused event hit.
+pub(crate) fn exec_error(outcome: &Outcome, budget: &EventBudget) -> Option<ExecError> {
+    let detail = match outcome {
         Outcome::Success => return None,
-        Outcome::OutOfGas => (ErrorCode::OutOfGas, "out of gas".to_string(), None),
-        Outcome::Panic(p) => (
-            ErrorCode::ContractPanic,
-            p.message.clone(),
-            p.file
-                .as_ref()
-                .map(|f| format!("{f}:{}:{}", p.line, p.column)),
-        ),
-        Outcome::Trap { kind, message } => (ErrorCode::Trap, format!("{kind:?}: {message}"), None),
-        Outcome::NoSuchEntry(m) => (ErrorCode::NoSuchMethod, format!("no method `{m}`"), None),
+        Outcome::OutOfGas => ErrorDetail::OutOfGas,
+        Outcome::Panic(p) => ErrorDetail::Panic {
+            message: p.message.clone(),
+            location: p.file.as_ref().map(|file| SourceLocation {
+                file: file.clone(),
+                line: p.line,
+                column: p.column,
+            }),
+        },
+        Outcome::Unreachable => ErrorDetail::Unreachable,
+        Outcome::Trap { kind } => ErrorDetail::Trap((*kind).into()),
+        Outcome::EventBytesExceeded => budget.exceeded(),
+        Outcome::NoSuchEntry(m) => ErrorDetail::NoSuchMethod { method: m.clone() },
     };
-    Some(ExecError {
-        code,
-        message,
-        location,
-    })
+    Some(ExecError::new(detail))
 }
 
 /// Loads the compiled contract with this code hash, reading the code only on a cache miss.
@@ -198,6 +248,7 @@ pub(crate) fn execute_frame<R: StateReader>(
             state: &mut *tx.state,
             events: &mut *tx.events,
             stats: &mut *tx.stats,
+            budget: &mut *tx.budget,
         },
         stack: frames,
     };
@@ -210,7 +261,7 @@ pub(crate) fn execute_frame<R: StateReader>(
         &mut host,
     )?;
     Ok(CallOutcome {
-        error: exec_error(&exec.outcome),
+        error: exec_error(&exec.outcome, tx.budget),
         gas_used: exec.gas_used,
         gas: exec.gas,
         return_data: exec.return_data,
@@ -235,28 +286,27 @@ pub(crate) fn call<R: StateReader>(
         ..
     } = *frame;
     let Some(code_hash) = account(&*tx.state, &target).map_err(fault)?.code_hash else {
-        return Ok(CallOutcome::failed(
-            ErrorCode::NoContract,
-            format!("no contract at {target:?}"),
-        ));
+        return Ok(CallOutcome::failed(ErrorDetail::NoContract {
+            address: target,
+        }));
     };
     let contract = load_contract(env.vm, tx.state, &code_hash)?;
     if !contract.has_entry(method) {
-        let methods = contract.info().entry_points.join(", ");
-        let mut out = CallOutcome::failed(
-            ErrorCode::NoSuchMethod,
-            format!("contract has no method `{method}` (it has: {methods})"),
-        );
+        // The method list is display-time information (the contract's ABI), not receipt data.
+        let mut out = CallOutcome::failed(ErrorDetail::NoSuchMethod {
+            method: method.to_string(),
+        });
         out.code_hash = Some(code_hash);
         return Ok(out);
     }
     let checkpoint = tx.state.checkpoint();
     let first_event = tx.events.len();
     if !move_value(tx.state, &caller, &target, value).map_err(fault)? {
-        return Ok(CallOutcome::failed(
-            ErrorCode::InsufficientFunds,
-            format!("{caller:?} cannot attach {value}"),
-        ));
+        let available = account(&*tx.state, &caller).map_err(fault)?.balance;
+        return Ok(CallOutcome::failed(ErrorDetail::InsufficientBalance {
+            needed: value,
+            available,
+        }));
     }
     let outcome = execute_frame(env, tx, stack, &contract, frame)?;
     if outcome.error.is_some() {
@@ -347,31 +397,38 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
         })
     }
 
-    fn emit_event(&mut self, topic: &[u8], data: &[u8]) -> Result<(), HostFault> {
+    fn emit_event(
+        &mut self,
+        topic: &[u8],
+        data: &[u8],
+    ) -> Result<Result<(), EventError>, HostFault> {
+        if !self.tx.budget.take((topic.len() + data.len()) as u64) {
+            return Ok(Err(EventError::LimitReached));
+        }
         self.tx.events.push(Event {
             contract: self.me(),
             topic: topic.to_vec(),
             data: data.to_vec(),
             reverted: false,
         });
-        Ok(())
+        Ok(Ok(()))
     }
 
+    /// A failed call reaches the caller as a code only: the error code, plus the callee's
+    /// return data (its encoded typed error, if it set one). No message text, so neither what
+    /// the caller sees nor what reading it costs depends on any wording.
     fn call_contract(&mut self, request: CallRequest) -> Result<CallResult, HostFault> {
-        let refuse = |code: i32, msg: &str| CallResult {
+        let refuse = |code: i32| CallResult {
             code,
             gas_used: 0,
-            data: msg.as_bytes().to_vec(),
+            data: Vec::new(),
         };
         let target = Address::from(request.to);
         if self.stack.len() >= self.env.params.max_call_depth as usize {
-            return Ok(refuse(
-                error_code::DEPTH_EXCEEDED,
-                "call depth limit reached",
-            ));
+            return Ok(refuse(error_code::DEPTH_EXCEEDED));
         }
         if !self.env.params.allow_reentrancy && self.stack.contains(&target) {
-            return Ok(refuse(error_code::REENTRANCY, "reentrant call rejected"));
+            return Ok(refuse(error_code::REENTRANCY));
         }
         let me = self.me();
         let frame = Frame {
@@ -393,14 +450,10 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
                 _ => error_code::CALLEE_FAILED,
             },
         };
-        let data = match outcome.error {
-            None => outcome.return_data,
-            Some(e) => e.to_string().into_bytes(),
-        };
         Ok(CallResult {
             code,
             gas_used: outcome.gas_used,
-            data,
+            data: outcome.return_data,
         })
     }
 }

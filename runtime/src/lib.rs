@@ -1,6 +1,6 @@
 //! chainvm runtime: the Merkle-committed [`state`], accounts, signed [`tx`] transactions, the
 //! host API over the state ([`host`]) and the [`executor`] that applies transactions and
-//! produces [`receipt`]s, on top of [`chainvm_vm`].
+//! produces [`receipt`]s (failures in [`failure`]: codes and typed fields only), on top of [`chainvm_vm`].
 
 pub mod abi;
 pub mod block;
@@ -8,6 +8,7 @@ pub mod chain;
 pub mod crypto;
 pub mod embed;
 pub mod executor;
+pub mod failure;
 pub mod genesis;
 pub mod host;
 pub mod layout;
@@ -28,6 +29,6 @@ pub use genesis::Genesis;
 pub use host::BlockContext;
 pub use params::ChainParams;
 pub use reader::ChainReader;
-pub use receipt::{ErrorCode, Event, ExecError, GasReport, Receipt, Status};
+pub use receipt::{ErrorCode, ErrorDetail, Event, ExecError, GasReport, Receipt, Status, TrapCode};
 pub use tx::{Payload, SignedTransaction, Transaction};
 pub use types::{Address, H256, U256};

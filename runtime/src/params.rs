@@ -39,6 +39,27 @@ pub struct ChainParams {
     /// Who may register new validators (genesis validators are registered by genesis).
     #[serde(default)]
     pub registration: Registration,
+    /// Most event bytes (topic + data, reverted events included) one transaction may emit;
+    /// the emit that would exceed it fails its call with `EventBytesExceeded`. One event is
+    /// further capped by the host ABI (`chainvm_abi::limits`: 256-byte topic, 64 KiB data).
+    #[serde(default = "default_max_event_bytes_per_tx")]
+    pub max_event_bytes_per_tx: u64,
+    /// Most event bytes one block may carry, so a block's events always fit the node's
+    /// buffers. A transaction may emit at most what is left of it (and its own cap): the
+    /// emit that would exceed it fails its call with `EventBytesExceeded` (scope `block`),
+    /// so a block never goes over, decided in block order by producer and verifier alike.
+    #[serde(default = "default_max_event_bytes_per_block")]
+    pub max_event_bytes_per_block: u64,
+}
+
+/// 1 MiB of events per transaction.
+fn default_max_event_bytes_per_tx() -> u64 {
+    1 << 20
+}
+
+/// 8 MiB of events per block.
+fn default_max_event_bytes_per_block() -> u64 {
+    8 << 20
 }
 
 impl Default for ChainParams {
@@ -58,6 +79,8 @@ impl Default for ChainParams {
             block_reward: 2_000_000_000_000_000_000,
             slash_bps: 500,
             registration: Registration::Closed,
+            max_event_bytes_per_tx: default_max_event_bytes_per_tx(),
+            max_event_bytes_per_block: default_max_event_bytes_per_block(),
         }
     }
 }

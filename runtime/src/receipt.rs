@@ -5,6 +5,11 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use crate::failure::{
+    CodeRejection, ErrorCode, ErrorDetail, EventScope, EvidenceFault, ExecError,
+    RegistrationRefusal, SourceLocation, TrapCode,
+};
+
 /// Gas and call count of one host function.
 #[derive(
     Debug,
@@ -81,54 +86,6 @@ pub enum Status {
     Failed,
 }
 
-/// Machine-readable failure kinds.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// Ran out of gas.
-    OutOfGas,
-    /// The contract panicked or returned an error.
-    ContractPanic,
-    /// A wasm trap (division by zero, out-of-bounds access, stack overflow...).
-    Trap,
-    /// The contract has no such method.
-    NoSuchMethod,
-    /// No contract at the address.
-    NoContract,
-    /// The deployed code was rejected by validation.
-    InvalidCode,
-    /// Not enough balance or stake for the operation.
-    InsufficientFunds,
-    /// Double-sign evidence that does not hold (or was already used).
-    InvalidEvidence,
-    /// A staking operation the rules refuse (unknown validator, registration not allowed,
-    /// already registered, not signed by the registered key, commission out of range).
-    StakingRefused,
-}
-
-/// Why a transaction failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
-pub struct ExecError {
-    /// What kind of failure.
-    pub code: ErrorCode,
-    /// Human-readable message.
-    pub message: String,
-    /// Source location (`file:line:column`) for contract panics.
-    pub location: Option<String>,
-}
-
-impl std::fmt::Display for ExecError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.message)?;
-        if let Some(l) = &self.location {
-            write!(f, " at {l}")?;
-        }
-        Ok(())
-    }
-}
-
 /// An event emitted by a contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 pub struct Event {
@@ -146,6 +103,13 @@ pub struct Event {
     pub reverted: bool,
 }
 
+impl Event {
+    /// Bytes counted against the event caps: topic plus data.
+    pub fn size(&self) -> u64 {
+        (self.topic.len() + self.data.len()) as u64
+    }
+}
+
 /// The result of one transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 pub struct Receipt {
@@ -161,7 +125,7 @@ pub struct Receipt {
     pub gas_used: u64,
     /// Where the gas went.
     pub gas: GasReport,
-    /// Return data of a successful call.
+    /// Return data: a successful call's result, or the encoded typed error a failed call set.
     pub return_data: Vec<u8>,
     /// Events, in order, including those of reverted calls (marked).
     pub events: Vec<Event>,
@@ -171,7 +135,7 @@ pub struct Receipt {
         deserialize_with = "codec::opt_h160::deserialize"
     )]
     pub contract_address: Option<Address>,
-    /// Why it failed.
+    /// Why it failed: a code and typed fields, never host text (see [`crate::failure`]).
     pub error: Option<ExecError>,
 }
 

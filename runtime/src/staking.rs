@@ -12,6 +12,7 @@
 //! - **Unbonding is O(1) per operation**: each entry is its own state key under its release
 //!   height, with a per-height count; releasing a height reads exactly the entries due then.
 
+use crate::failure::{ErrorDetail, RegistrationRefusal};
 use crate::layout::{self, account, set_account};
 use crate::state::{Overlay, StateReader, StoreError};
 use crate::types::{Address, U256, address_of, codec};
@@ -126,47 +127,8 @@ pub struct Supply {
     pub slashed: U256,
 }
 
-/// Why a staking operation was refused (it then changes nothing but the fee).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum StakingError {
-    /// The sender's balance is below the amount.
-    #[error("balance {available} is below the amount {needed}")]
-    InsufficientBalance {
-        /// The amount asked for.
-        needed: U256,
-        /// The balance.
-        available: U256,
-    },
-    /// The delegation is smaller than the amount to unbond.
-    #[error("delegated stake {available} is below the amount {needed}")]
-    InsufficientStake {
-        /// The amount asked for.
-        needed: U256,
-        /// The delegation's current value.
-        available: U256,
-    },
-    /// No registered validator has that address.
-    #[error("no validator is registered at that address")]
-    NoSuchValidator,
-    /// The chain's registration policy does not admit this key.
-    #[error("the chain's genesis does not allow this key to register as a validator")]
-    NotPermitted,
-    /// The key is already a validator.
-    #[error("this key is already registered as a validator")]
-    AlreadyRegistered,
-    /// The registration was not signed by the key it registers.
-    #[error("a registration must be signed by the consensus key it registers")]
-    KeyMismatch,
-    /// Commission above 100 %.
-    #[error("commission {0} bps is above 10000")]
-    CommissionTooHigh(u32),
-    /// The amount buys no share (or the pool has been slashed to nothing).
-    #[error("the amount is too small to buy a share of this validator's pool")]
-    AmountTooSmall,
-}
-
 /// The outcome of a staking operation: refused (with why) or done.
-pub type Staked<T = ()> = Result<Result<T, StakingError>, StoreError>;
+pub type Staked<T = ()> = Result<Result<T, ErrorDetail>, StoreError>;
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt {
@@ -242,7 +204,7 @@ pub fn set_supply<R: StateReader>(state: &mut Overlay<R>, s: &Supply) {
 fn debit<R: StateReader>(state: &mut Overlay<R>, who: &Address, amount: U256) -> Staked {
     let mut acct = account(state, who)?;
     if acct.balance < amount {
-        return Ok(Err(StakingError::InsufficientBalance {
+        return Ok(Err(ErrorDetail::InsufficientBalance {
             needed: amount,
             available: acct.balance,
         }));
@@ -276,16 +238,24 @@ pub fn register<R: StateReader>(
 ) -> Staked {
     let address = address_of(&public_key);
     if address != *sender {
-        return Ok(Err(StakingError::KeyMismatch));
+        return Ok(Err(ErrorDetail::RegistrationRefused(
+            RegistrationRefusal::KeyMismatch,
+        )));
     }
     if !policy.allows(&address) {
-        return Ok(Err(StakingError::NotPermitted));
+        return Ok(Err(ErrorDetail::RegistrationRefused(
+            RegistrationRefusal::NotPermitted,
+        )));
     }
     if commission_bps > BPS {
-        return Ok(Err(StakingError::CommissionTooHigh(commission_bps)));
+        return Ok(Err(ErrorDetail::RegistrationRefused(
+            RegistrationRefusal::CommissionOutOfRange,
+        )));
     }
     if validator(state, &address)?.is_some() {
-        return Ok(Err(StakingError::AlreadyRegistered));
+        return Ok(Err(ErrorDetail::RegistrationRefused(
+            RegistrationRefusal::AlreadyRegistered,
+        )));
     }
     bond_new(state, &address, public_key, commission_bps, amount)
 }
@@ -326,7 +296,9 @@ pub fn delegate<R: StateReader>(
     amount: U256,
 ) -> Staked {
     let Some(mut v) = validator(state, validator_addr)? else {
-        return Ok(Err(StakingError::NoSuchValidator));
+        return Ok(Err(ErrorDetail::NoSuchValidator {
+            address: *validator_addr,
+        }));
     };
     let minted = if v.shares.is_zero() {
         amount
@@ -337,7 +309,7 @@ pub fn delegate<R: StateReader>(
         mul_div(amount, v.shares, v.stake)
     };
     if minted.is_zero() {
-        return Ok(Err(StakingError::AmountTooSmall));
+        return Ok(Err(ErrorDetail::StakeTooSmall));
     }
     if let Err(e) = debit(state, delegator, amount)? {
         return Ok(Err(e));
@@ -367,12 +339,14 @@ pub fn undelegate<R: StateReader>(
     release_height: u64,
 ) -> Staked {
     let Some(mut v) = validator(state, validator_addr)? else {
-        return Ok(Err(StakingError::NoSuchValidator));
+        return Ok(Err(ErrorDetail::NoSuchValidator {
+            address: *validator_addr,
+        }));
     };
     let held = delegation(state, validator_addr, delegator)?;
     let available = tokens_of(&v, held);
     if v.stake.is_zero() || amount > available {
-        return Ok(Err(StakingError::InsufficientStake {
+        return Ok(Err(ErrorDetail::InsufficientStake {
             needed: amount,
             available,
         }));

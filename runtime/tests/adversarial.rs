@@ -8,7 +8,8 @@ mod common;
 
 use chainvm_abi::error_code;
 use chainvm_runtime::{
-    Address, Chain, ErrorCode, Keypair, Payload, Receipt, Status, Transaction, U256,
+    Address, Chain, ErrorCode, ErrorDetail, Keypair, Payload, Receipt, Status, Transaction,
+    TrapCode, U256,
 };
 
 const IMPORTS: &str = r#"
@@ -181,15 +182,10 @@ fn adversarial_contracts_end_deterministically_bounded_and_charged() {
             "shape {i}: {:?}",
             r.error
         );
-        assert!(
-            r.error
-                .as_ref()
-                .unwrap()
-                .message
-                .to_lowercase()
-                .contains("stackoverflow"),
-            "shape {i}: {:?}",
-            r.error
+        assert_eq!(
+            r.error.as_ref().unwrap().detail,
+            ErrorDetail::Trap(TrapCode::StackOverflow),
+            "shape {i}"
         );
     }
 
@@ -237,18 +233,27 @@ fn adversarial_contracts_end_deterministically_bounded_and_charged() {
     assert_eq!(r.return_data.len(), 262_144);
     assert_eq!(r.gas.storage_bytes_written, 256 + 65_536);
 
-    // Huge events: maximum-size events until out of gas. Their total is bounded by gas.
+    // Huge events: maximum-size events forever, with plenty of gas. Their total is bounded
+    // by the per-transaction cap, not by gas: the emit past it fails the call.
     let c = t.deploy(module(
         2,
         r#"(func (export "run") (loop $l
              (call $emit (i32.const 0) (i32.const 256) (i32.const 0) (i32.const 65536)) (br $l)))"#,
     ));
-    let r = t.call(c, "run", vec![], 200_000_000);
-    assert_eq!(code_of(&r), Some(ErrorCode::OutOfGas));
+    let r = t.call(c, "run", vec![], 20_000_000_000);
+    assert_eq!(code_of(&r), Some(ErrorCode::EventBytesExceeded));
+    assert!(
+        r.gas_used < 20_000_000_000,
+        "a refused event is charged what was used"
+    );
     // A failed call's events are kept in the receipt but marked reverted.
     assert!(r.events.iter().all(|e| e.reverted));
-    let bytes: usize = r.events.iter().map(|e| e.data.len() + e.topic.len()).sum();
-    assert!(bytes < 20 << 20, "events bounded by gas: {bytes} bytes");
+    let bytes: u64 = r.events.iter().map(|e| e.size()).sum();
+    let cap = t.chains[0].params().max_event_bytes_per_tx;
+    assert!(
+        bytes <= cap && bytes > cap - 65_792,
+        "events bounded by the cap: {bytes} bytes"
+    );
 
     // Reentrancy: A calls B, B calls back into A and is refused; A returns B's answer.
     let a = t.deploy(module(

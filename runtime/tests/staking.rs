@@ -5,9 +5,10 @@
 
 use chainvm_runtime::block::{DoubleSign, SignedHeader};
 use chainvm_runtime::chain::{DEV_COMMISSION_BPS, dev_keys};
+use chainvm_runtime::failure::RegistrationRefusal;
 use chainvm_runtime::staking::{self, Registration};
 use chainvm_runtime::{
-    Address, Chain, ErrorCode, GenesisConfig, Keypair, Payload, SignedTransaction, Transaction,
+    Address, Chain, ErrorDetail, GenesisConfig, Keypair, Payload, SignedTransaction, Transaction,
     U256,
 };
 
@@ -107,10 +108,16 @@ fn registration_needs_the_keys_signature_and_the_genesis_policy() {
     // Account 1 registering someone else's key (here the dev validator's): refused.
     let r = send(&mut chain, &keys[1], register(&validator));
     assert!(!r.is_success());
-    assert_eq!(r.error.unwrap().code, ErrorCode::StakingRefused);
+    assert_eq!(
+        r.error.unwrap().detail,
+        ErrorDetail::RegistrationRefused(RegistrationRefusal::KeyMismatch)
+    );
     // Its own key: the dev chain is permissioned to its genesis validator only.
     let r = send(&mut chain, &keys[1], register(&keys[1]));
-    assert_eq!(r.error.unwrap().code, ErrorCode::StakingRefused);
+    assert_eq!(
+        r.error.unwrap().detail,
+        ErrorDetail::RegistrationRefused(RegistrationRefusal::NotPermitted)
+    );
     let snap = chain.snapshot().unwrap();
     assert_eq!(staking::validators(&snap).unwrap().len(), 1);
     drop(snap);
@@ -137,9 +144,8 @@ fn open_registration_adds_a_weighted_validator_and_slashing_is_pro_rata() {
         },
     );
     assert_eq!(
-        r.error.unwrap().code,
-        ErrorCode::StakingRefused,
-        "commission"
+        r.error.unwrap().detail,
+        ErrorDetail::RegistrationRefused(RegistrationRefusal::CommissionOutOfRange)
     );
     let r = send(
         &mut chain,
@@ -160,7 +166,10 @@ fn open_registration_adds_a_weighted_validator_and_slashing_is_pro_rata() {
             amount: bond,
         },
     );
-    assert_eq!(r.error.unwrap().code, ErrorCode::StakingRefused, "twice");
+    assert_eq!(
+        r.error.unwrap().detail,
+        ErrorDetail::RegistrationRefused(RegistrationRefusal::AlreadyRegistered)
+    );
     // Two delegators with a 1:3 split of the newcomer's delegations.
     for (k, n) in [(&keys[6], 1u64), (&keys[7], 3u64)] {
         let r = send(

@@ -242,7 +242,14 @@ fn wrong_callers_missing_funds_and_unknown_deals_are_rejected_with_typed_errors(
     let r = c.call(SELLER, e, "mark_delivered", json!({"id": 42}), 0);
     assert_eq!(error(&r), "NotFound");
     // The error carries the method's source location.
-    let loc = r.receipt.error.as_ref().unwrap().location.as_ref().unwrap();
+    let loc = r
+        .receipt
+        .error
+        .as_ref()
+        .unwrap()
+        .location()
+        .unwrap()
+        .to_string();
     assert!(
         loc.starts_with("escrow/src/lib.rs:") || loc.contains("escrow"),
         "{loc}"

@@ -115,5 +115,8 @@ fn views_cannot_write_storage_and_bad_arguments_abort_cleanly() {
     );
     let err = r.error.unwrap();
     assert_eq!(err.code, ErrorCode::ContractPanic);
-    assert_eq!(err.message, "invalid arguments for `transfer`");
+    assert_eq!(
+        err.panic_message(),
+        Some("invalid arguments for `transfer`")
+    );
 }

@@ -31,7 +31,9 @@ impl std::fmt::Display for Panic {
     }
 }
 
-/// A wasm trap other than running out of gas or panicking.
+/// A wasm trap other than running out of gas or panicking: chainvm's own classification of
+/// wasmtime's trap kinds (`Vm::classify` is the one match), never a dependency's text, so
+/// it can reach consensus data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TrapKind {
     /// The deterministic, instrumented stack budget was exceeded.
@@ -52,23 +54,43 @@ pub enum TrapKind {
     Other,
 }
 
+impl std::fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TrapKind::StackOverflow => "stack overflow (the deterministic stack limit)",
+            TrapKind::MemoryOutOfBounds => "out-of-bounds memory access",
+            TrapKind::DivisionByZero => "integer division by zero",
+            TrapKind::IntegerOverflow => "integer overflow",
+            TrapKind::BadConversionToInteger => "invalid conversion to integer",
+            TrapKind::BadIndirectCall => "bad indirect call",
+            TrapKind::BadHostArgument => "invalid host call argument",
+            TrapKind::Other => "trap",
+        })
+    }
+}
+
 /// How an execution ended. Gas used follows DESIGN.md section 2: out of gas and traps use the
-/// whole limit; success and panics use what was measured.
+/// whole limit; success, panics, `unreachable` and refused events use what was measured.
+///
+/// No variant carries text from wasmtime or the host: only contract data (a panic's message
+/// and location, a method name) and chainvm's own codes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
     /// The entry point returned and gas was left.
     Success,
     /// Gas ran out (including "finished overdrawn").
     OutOfGas,
-    /// The contract panicked (`abort` or `unreachable`).
+    /// The contract panicked through `abort` (the SDK's panic handler).
     Panic(Panic),
+    /// The contract executed `unreachable` (a panic without a message).
+    Unreachable,
     /// A wasm trap or rejected host-call argument.
     Trap {
         /// What kind.
         kind: TrapKind,
-        /// wasmtime's or the host's description.
-        message: String,
     },
+    /// The host refused an event: the transaction's or block's event bytes are used up.
+    EventBytesExceeded,
     /// The module exports no entry point of that name.
     NoSuchEntry(String),
 }
@@ -86,7 +108,9 @@ impl std::fmt::Display for Outcome {
             Outcome::Success => write!(f, "success"),
             Outcome::OutOfGas => write!(f, "out of gas"),
             Outcome::Panic(p) => write!(f, "panicked: {p}"),
-            Outcome::Trap { kind, message } => write!(f, "trapped ({kind:?}): {message}"),
+            Outcome::Unreachable => write!(f, "panicked: unreachable executed"),
+            Outcome::Trap { kind } => write!(f, "trapped: {kind}"),
+            Outcome::EventBytesExceeded => write!(f, "event bytes exceeded"),
             Outcome::NoSuchEntry(name) => write!(f, "no entry point `{name}`"),
         }
     }

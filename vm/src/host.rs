@@ -50,7 +50,8 @@ pub struct CallResult {
     pub code: i32,
     /// Gas the callee used (at most the request's `gas_limit`); charged to the caller.
     pub gas_used: u64,
-    /// The callee's return data on success, or its error message on failure.
+    /// The callee's return data: its result on success; on failure what it set before
+    /// failing (the encoded typed error of an SDK `Err`), or nothing. Never host text.
     pub data: Vec<u8>,
 }
 
@@ -59,6 +60,14 @@ pub struct CallResult {
 pub enum TransferError {
     /// The contract's balance is below the amount.
     InsufficientFunds,
+}
+
+/// Why an event was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventError {
+    /// The transaction's (or block's) event-byte allowance would be exceeded. The execution
+    /// ends with [`crate::Outcome::EventBytesExceeded`].
+    LimitReached,
 }
 
 /// A failure of the host itself (a database error, a broken invariant). It aborts the
@@ -87,8 +96,13 @@ pub trait Host {
         to: &Address,
         amount: &Amount,
     ) -> Result<Result<(), TransferError>, HostFault>;
-    /// Records an event emitted by the executing contract.
-    fn emit_event(&mut self, topic: &[u8], data: &[u8]) -> Result<(), HostFault>;
+    /// Records an event emitted by the executing contract, or refuses it when the event-byte
+    /// allowance is used up (the execution then fails).
+    fn emit_event(
+        &mut self,
+        topic: &[u8],
+        data: &[u8],
+    ) -> Result<Result<(), EventError>, HostFault>;
     /// Runs another contract. The implementation enforces depth and reentrancy rules, moves
     /// the value, and reverts the callee's writes if it fails.
     fn call_contract(&mut self, request: CallRequest) -> Result<CallResult, HostFault>;

@@ -6,7 +6,7 @@
 
 use crate::error::Panic;
 use crate::gas::GasBreakdown;
-use crate::host::{Address, CallContext, CallRequest, Host, HostFault, TransferError};
+use crate::host::{Address, CallContext, CallRequest, EventError, Host, HostFault, TransferError};
 use crate::schedule::HostCosts;
 use chainvm_abi::{self as abi, error_code, limits, names};
 use sha3::{Digest, Keccak256};
@@ -23,9 +23,13 @@ pub(crate) enum HostTrap {
     /// The contract aborted (panicked) with a message and location.
     #[error("contract panicked: {0}")]
     Abort(Panic),
-    /// The contract passed arguments the host ABI does not accept.
+    /// The contract passed arguments the host ABI does not accept. The text is for
+    /// debugging only: the outcome carries just [`crate::TrapKind::BadHostArgument`].
     #[error("invalid host call argument: {0}")]
     BadArgument(String),
+    /// The host refused an event (event-byte allowance used up).
+    #[error("event bytes exceeded")]
+    EventRefused,
     /// The host itself failed.
     #[error(transparent)]
     Fault(HostFault),
@@ -472,7 +476,10 @@ pub(crate) fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
             let dl = check_len(dl, limits::MAX_EVENT_DATA_LEN, "event data")?;
             let topic = charged_read(&mut c, f, tp, tl, costs.event_per_byte)?;
             let data = charged_read(&mut c, f, dp, dl, costs.event_per_byte)?;
-            host_result(c.data_mut().host().emit_event(&topic, &data))
+            match host_result(c.data_mut().host().emit_event(&topic, &data))? {
+                Ok(()) => Ok(()),
+                Err(EventError::LimitReached) => trap(HostTrap::EventRefused),
+            }
         },
     )?;
 

@@ -1,7 +1,7 @@
 //! chainvm-vm: contract wasm bytes to validated, instrumented, compiled, deterministic,
 //! gas-metered execution on wasmtime.
 //!
-//! One file per concern: [`validate`] (deploy-time rules), [`instrument`] (deterministic stack
+//! One file per concern: [`validate`] (deploy-time rules), [`rejection`] (their text-free form), [`instrument`] (deterministic stack
 //! counter), [`schedule`] (gas costs), [`engine`] (wasmtime settings), [`host`] (the trait the
 //! chain implements), `imports` (the host functions and their charging), [`cache`] (compiled
 //! modules), [`vm`] (load and execute, result rules) and [`testing`] (an in-memory host).
@@ -16,6 +16,7 @@ pub mod gas;
 pub mod host;
 mod imports;
 pub mod instrument;
+pub mod rejection;
 pub mod schedule;
 pub mod testing;
 pub mod validate;
@@ -26,8 +27,10 @@ pub use config::{RuntimeLimits, ValidationLimits, VmConfig};
 pub use error::{Outcome, Panic, TrapKind, VmError};
 pub use gas::{GasBreakdown, HostFnGas};
 pub use host::{
-    Address, Amount, CallContext, CallRequest, CallResult, Host, HostFault, TransferError,
+    Address, Amount, CallContext, CallRequest, CallResult, EventError, Host, HostFault,
+    TransferError,
 };
+pub use rejection::{Rejection, ValidationRule};
 pub use schedule::GasSchedule;
 pub use validate::{ModuleInfo, ValidationError};
 pub use vm::{Contract, Execution, Vm, code_hash};

@@ -125,6 +125,12 @@ pub struct GasSchedule {
 }
 
 impl Default for GasSchedule {
+    /// Version 3: the costs of version 2; what is charged changes in two places. A failed
+    /// `call_contract` hands the caller only the callee's return data (its typed error, or
+    /// nothing) instead of an error message, so reading it with `return_data` costs
+    /// `write_per_byte` on those bytes only; and an `emit_event` past the transaction's or
+    /// block's event-byte cap (chain parameters) ends the call with measured gas.
+    ///
     /// Version 2: version 1 re-priced from the calibration in `BENCHMARKS.md`
     /// (`cargo bench -p chainvm-bench -- calibrate`): loads, multiplication, division, branches,
     /// calls, bulk-memory base, floats, the host-call base, keccak and `balance` were at or
@@ -132,7 +138,7 @@ impl Default for GasSchedule {
     /// end-to-end cost (tree update and durable commit included).
     fn default() -> Self {
         GasSchedule {
-            version: 2,
+            version: 3,
             ops: OperatorCosts {
                 local: 2,
                 alu: 4,

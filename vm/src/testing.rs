@@ -1,6 +1,8 @@
 //! An in-memory [`Host`] for testing the VM without a chain.
 
-use crate::host::{Address, Amount, CallRequest, CallResult, Host, HostFault, TransferError};
+use crate::host::{
+    Address, Amount, CallRequest, CallResult, EventError, Host, HostFault, TransferError,
+};
 use std::collections::BTreeMap;
 
 /// A host backed by plain maps: storage, a balance, recorded transfers and events, and a
@@ -15,6 +17,8 @@ pub struct MockHost {
     pub transfers: Vec<(Address, u128)>,
     /// Events emitted, in order (topic, data).
     pub events: Vec<(Vec<u8>, Vec<u8>)>,
+    /// If set, events are refused once their topic and data bytes would exceed this.
+    pub max_event_bytes: Option<usize>,
     /// Calls requested, in order.
     pub calls: Vec<CallRequest>,
     /// What every `call_contract` answers.
@@ -63,9 +67,20 @@ impl Host for MockHost {
         self.transfers.push((*to, v));
         Ok(Ok(()))
     }
-    fn emit_event(&mut self, topic: &[u8], data: &[u8]) -> Result<(), HostFault> {
+    fn emit_event(
+        &mut self,
+        topic: &[u8],
+        data: &[u8],
+    ) -> Result<Result<(), EventError>, HostFault> {
+        let used: usize = self.events.iter().map(|(t, d)| t.len() + d.len()).sum();
+        if self
+            .max_event_bytes
+            .is_some_and(|max| used + topic.len() + data.len() > max)
+        {
+            return Ok(Err(EventError::LimitReached));
+        }
         self.events.push((topic.to_vec(), data.to_vec()));
-        Ok(())
+        Ok(Ok(()))
     }
     fn call_contract(&mut self, request: CallRequest) -> Result<CallResult, HostFault> {
         self.calls.push(request);

@@ -6,6 +6,7 @@
 //! result also carries what instrumentation needs: each function's stack-frame model.
 
 use crate::config::ValidationLimits;
+pub use crate::rejection::{ElementRule, ExportRule, Limit};
 use chainvm_abi as abi;
 use thiserror::Error;
 use wasmparser::{
@@ -102,12 +103,20 @@ pub enum ValidationError {
     /// A start section is present.
     #[error("start functions are not allowed")]
     StartFunction,
-    /// More than one table, or a table that is too large.
-    #[error("tables: {0}")]
-    Table(String),
+    /// More than one table.
+    #[error("tables: {0} tables, at most 1 allowed")]
+    TableCount(u32),
+    /// A table that is too large.
+    #[error("tables: initial size {size} exceeds the limit of {max}")]
+    TableTooLarge {
+        /// Declared initial size.
+        size: u64,
+        /// The limit.
+        max: u32,
+    },
     /// Element segments other than active function lists for table 0.
     #[error("element segments: {0}")]
-    Element(String),
+    Element(ElementRule),
     /// Passive data segments (only `memory.init` could use them, and it is forbidden).
     #[error("passive data segments are not allowed")]
     PassiveData,
@@ -117,13 +126,13 @@ pub enum ValidationError {
         /// Export name.
         name: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: ExportRule,
     },
     /// A count above its cap (`what` names the limit).
     #[error("too many {what}: {found} exceeds the limit of {max}{}", func.map(|f| format!(" (function {f})")).unwrap_or_default())]
     TooMany {
         /// Which limit.
-        what: &'static str,
+        what: Limit,
         /// Function the count belongs to, if per function.
         func: Option<u32>,
         /// The count found.
@@ -157,7 +166,7 @@ pub struct ModuleInfo {
     pub initial_pages: u32,
 }
 
-fn too_many(what: &'static str, func: Option<u32>, found: u64, max: u32) -> ValidationError {
+fn too_many(what: Limit, func: Option<u32>, found: u64, max: u32) -> ValidationError {
     ValidationError::TooMany {
         what,
         func,
@@ -167,7 +176,7 @@ fn too_many(what: &'static str, func: Option<u32>, found: u64, max: u32) -> Vali
 }
 
 fn check_count(
-    what: &'static str,
+    what: Limit,
     func: Option<u32>,
     found: u64,
     max: u32,
@@ -277,13 +286,13 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                                 check_value_types(f.params(), "function parameter")?;
                                 check_value_types(f.results(), "function result")?;
                                 check_count(
-                                    "params",
+                                    Limit::Params,
                                     None,
                                     f.params().len() as u64,
                                     limits.max_params,
                                 )?;
                                 check_count(
-                                    "results",
+                                    Limit::Results,
                                     None,
                                     f.results().len() as u64,
                                     limits.max_results,
@@ -327,7 +336,7 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                     func_types.push(ty);
                 }
                 check_count(
-                    "imports",
+                    Limit::Imports,
                     None,
                     info.imported_funcs as u64,
                     limits.max_imports,
@@ -341,13 +350,13 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                     total_params += params;
                 }
                 check_count(
-                    "functions",
+                    Limit::Functions,
                     None,
                     func_types.len() as u64,
                     limits.max_functions,
                 )?;
                 check_count(
-                    "params in total",
+                    Limit::TotalParams,
                     None,
                     total_params,
                     limits.max_total_params,
@@ -359,16 +368,14 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                     let t = t.map_err(invalid)?;
                     n += 1;
                     if t.ty.initial > limits.max_table_elements as u64 {
-                        return Err(ValidationError::Table(format!(
-                            "initial size {} exceeds the limit of {}",
-                            t.ty.initial, limits.max_table_elements
-                        )));
+                        return Err(ValidationError::TableTooLarge {
+                            size: t.ty.initial,
+                            max: limits.max_table_elements,
+                        });
                     }
                 }
                 if n > 1 {
-                    return Err(ValidationError::Table(format!(
-                        "{n} tables, at most 1 allowed"
-                    )));
+                    return Err(ValidationError::TableCount(n));
                 }
             }
             Payload::MemorySection(reader) => {
@@ -390,7 +397,12 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                     check_value_types(&[g.ty.content_type], "global")?;
                     info.globals += 1;
                 }
-                check_count("globals", None, info.globals as u64, limits.max_globals)?;
+                check_count(
+                    Limit::Globals,
+                    None,
+                    info.globals as u64,
+                    limits.max_globals,
+                )?;
             }
             Payload::ExportSection(reader) => {
                 let mut n = 0u64;
@@ -400,7 +412,7 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                     if e.name.starts_with(RESERVED_PREFIX) {
                         return Err(ValidationError::Export {
                             name: e.name.into(),
-                            reason: "names starting with `__chainvm` are reserved",
+                            reason: ExportRule::Reserved,
                         });
                     }
                     match e.kind {
@@ -411,19 +423,19 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                         ExternalKind::Memory => {
                             return Err(ValidationError::Export {
                                 name: e.name.into(),
-                                reason: "the memory may only be exported as `memory`",
+                                reason: ExportRule::MemoryName,
                             });
                         }
                         ExternalKind::Global => {}
                         _ => {
                             return Err(ValidationError::Export {
                                 name: e.name.into(),
-                                reason: "only functions, the memory and globals may be exported",
+                                reason: ExportRule::Kind,
                             });
                         }
                     }
                 }
-                check_count("exports", None, n, limits.max_exports)?;
+                check_count(Limit::Exports, None, n, limits.max_exports)?;
             }
             Payload::StartSection { .. } => return Err(ValidationError::StartFunction),
             Payload::ElementSection(reader) => {
@@ -438,17 +450,13 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                             ..
                         }
                     ) {
-                        return Err(ValidationError::Element(
-                            "only active segments for table 0 are allowed".into(),
-                        ));
+                        return Err(ValidationError::Element(ElementRule::NotActiveTable0));
                     }
                     if !matches!(e.items, ElementItems::Functions(_)) {
-                        return Err(ValidationError::Element(
-                            "only function-index lists are allowed".into(),
-                        ));
+                        return Err(ValidationError::Element(ElementRule::NotFunctionList));
                     }
                 }
-                check_count("element segments", None, n, limits.max_element_segments)?;
+                check_count(Limit::ElementSegments, None, n, limits.max_element_segments)?;
             }
             Payload::DataSection(reader) => {
                 let mut n = 0u64;
@@ -459,13 +467,13 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                         return Err(ValidationError::PassiveData);
                     }
                 }
-                check_count("data segments", None, n, limits.max_data_segments)?;
+                check_count(Limit::DataSegments, None, n, limits.max_data_segments)?;
             }
             Payload::CodeSectionEntry(body) => {
                 let func = info.funcs.len() as u32;
                 if body.range().len() > limits.max_body_size as usize {
                     return Err(too_many(
-                        "bytes in a function body",
+                        Limit::BodyBytes,
                         Some(func),
                         body.range().len() as u64,
                         limits.max_body_size,
@@ -494,14 +502,14 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                     let (count, ty) = local.map_err(invalid)?;
                     check_value_types(&[ty], "local")?;
                     locals += count as u64;
-                    check_count("locals", Some(func), locals, limits.max_locals)?;
+                    check_count(Limit::Locals, Some(func), locals, limits.max_locals)?;
                     frame += count as u64 * val_bytes(ty) as u64;
                     fv.define_locals(body.range().start, count, ty)
                         .map_err(invalid)?;
                 }
                 total_locals += locals;
                 check_count(
-                    "locals in total",
+                    Limit::TotalLocals,
                     None,
                     total_locals,
                     limits.max_total_locals,
@@ -517,11 +525,11 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                     match &op {
                         Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
                             blocks += 1;
-                            check_count("blocks", Some(func), blocks, limits.max_blocks)?;
+                            check_count(Limit::Blocks, Some(func), blocks, limits.max_blocks)?;
                         }
                         Operator::BrTable { targets } => {
                             check_count(
-                                "br_table targets",
+                                Limit::BrTableTargets,
                                 Some(func),
                                 targets.len() as u64,
                                 limits.max_br_table,
@@ -562,13 +570,13 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
         if !sig.params().is_empty() || !sig.results().is_empty() {
             return Err(ValidationError::Export {
                 name,
-                reason: "entry points must take no parameters and return nothing",
+                reason: ExportRule::EntrySignature,
             });
         }
         if index < info.imported_funcs {
             return Err(ValidationError::Export {
                 name,
-                reason: "host functions may not be re-exported",
+                reason: ExportRule::HostReexport,
             });
         }
         info.entry_points.push(name);

@@ -3,7 +3,7 @@
 use crate::cache::{self, CacheStats, DiskCache, MemoryCache};
 use crate::config::VmConfig;
 use crate::engine::build_engine;
-use crate::error::{Outcome, Panic, TrapKind, VmError};
+use crate::error::{Outcome, TrapKind, VmError};
 use crate::gas::GasBreakdown;
 use crate::host::{CallContext, Host};
 use crate::imports::{self, HostTrap, StoreData};
@@ -410,7 +410,10 @@ impl Vm {
         };
         gas.wasm = gas_used.saturating_sub(gas.total());
         // Kept on success and on panics (where it carries a typed error); dropped otherwise.
-        let return_data = if matches!(outcome, Outcome::Success | Outcome::Panic(_)) {
+        let return_data = if matches!(
+            outcome,
+            Outcome::Success | Outcome::Panic(_) | Outcome::Unreachable
+        ) {
             std::mem::take(&mut store.data_mut().return_data)
         } else {
             Vec::new()
@@ -434,13 +437,14 @@ impl Vm {
             return Ok(match t {
                 HostTrap::OutOfGas => (Outcome::OutOfGas, false),
                 HostTrap::Abort(p) => (Outcome::Panic(p.clone()), true),
-                HostTrap::BadArgument(m) => (
+                HostTrap::BadArgument(_) => (
                     Outcome::Trap {
                         kind: TrapKind::BadHostArgument,
-                        message: m.clone(),
                     },
                     false,
                 ),
+                // A refusal, not a fault of the code: charged what it used, like a panic.
+                HostTrap::EventRefused => (Outcome::EventBytesExceeded, true),
                 HostTrap::Fault(f) => return Err(VmError::Host(f.clone())),
             });
         }
@@ -459,15 +463,7 @@ impl Vm {
                 if height > self.config.runtime.max_stack_bytes {
                     TrapKind::StackOverflow
                 } else {
-                    return Ok((
-                        Outcome::Panic(Panic {
-                            message: "unreachable executed".into(),
-                            file: None,
-                            line: 0,
-                            column: 0,
-                        }),
-                        true,
-                    ));
+                    return Ok((Outcome::Unreachable, true));
                 }
             }
             Trap::MemoryOutOfBounds | Trap::HeapMisaligned => TrapKind::MemoryOutOfBounds,
@@ -479,13 +475,8 @@ impl Vm {
             }
             _ => TrapKind::Other,
         };
-        Ok((
-            Outcome::Trap {
-                kind,
-                message: trap.to_string(),
-            },
-            false,
-        ))
+        // Only chainvm's own kind goes on: wasmtime's text never reaches an outcome.
+        Ok((Outcome::Trap { kind }, false))
     }
 }
 

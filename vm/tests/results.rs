@@ -44,7 +44,7 @@ fn unreachable_is_a_panic_with_measured_gas() {
     let code = fixture("traps.wat");
     let c = load(&vm, &code);
     let e = run(&vm, &c, "unreachable", &[], 10_000_000);
-    assert!(matches!(e.outcome, Outcome::Panic(ref p) if p.message == "unreachable executed"));
+    assert_eq!(e.outcome, Outcome::Unreachable);
     let fixed = fixed_gas(&vm.config().schedule, code.len(), 1);
     // The thunk's entry (98) and nothing else: its exit never runs.
     assert_eq!(e.gas_used, fixed + 98);
@@ -197,4 +197,31 @@ fn cross_contract_call_forwards_gas_and_charges_what_the_callee_used() {
         e.gas.host["call_contract"].gas,
         h.base + h.call_contract + h.read_per_byte * (20 + 8 + 3 + 32) + 1234
     );
+}
+
+#[test]
+fn a_refused_event_ends_the_call_with_measured_gas_and_no_text() {
+    let vm = vm();
+    let c = load(&vm, &fixture("host.wat"));
+    // The fixture's event is 5 topic + 6 data bytes: allowed at 11, refused at 10.
+    let mut host = MockHost {
+        max_event_bytes: Some(11),
+        ..MockHost::default()
+    };
+    let ok = run_with(&vm, &c, "emit", &[], 10_000_000, &mut host);
+    assert_eq!(ok.outcome, Outcome::Success);
+    let mut host = MockHost {
+        max_event_bytes: Some(10),
+        ..MockHost::default()
+    };
+    let e = run_with(&vm, &c, "emit", &[], 10_000_000, &mut host);
+    assert_eq!(e.outcome, Outcome::EventBytesExceeded);
+    assert!(host.events.is_empty());
+    // Measured, not the limit: the same work as the successful emit, charged up to the
+    // refusal (everything but the thunk's exit).
+    assert!(
+        e.gas_used < 10_000_000 && e.gas_used <= ok.gas_used,
+        "{e:?}"
+    );
+    assert_eq!(e.gas.total(), e.gas_used);
 }

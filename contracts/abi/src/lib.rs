@@ -101,7 +101,8 @@ host_fns! {
     /// `(addr_ptr, method_ptr, method_len, args_ptr, args_len, value_ptr, gas) -> code`: call
     /// another contract's method with attached value, forwarding at most `gas`
     /// (0 = all that is left). Returns 0 on success or an [`error_code`]; the callee's
-    /// return data (or error message) is then readable with `return_data`.
+    /// return data is then readable with `return_data` (on failure: what the callee set
+    /// before failing, e.g. its encoded typed error, or nothing; never a message).
     CALL_CONTRACT = "call_contract"(I32, I32, I32, I32, I32, I32, I64) -> (I32);
     /// `(out_ptr, out_cap) -> len`: copy the return data of the last `call_contract` to
     /// `out_ptr` if it fits; always returns its length.

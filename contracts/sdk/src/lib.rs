@@ -384,13 +384,14 @@ pub fn emit<E: Event>(event: &E) {
     }
 }
 
-/// Why a cross-contract call failed (the [`chainvm_abi::error_code`] status), with the
-/// callee's error message.
+/// Why a cross-contract call failed (the [`chainvm_abi::error_code`] status), with what the
+/// callee set as return data before failing (its encoded typed error, or nothing: the host
+/// passes codes, never message text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallError {
     /// Status code.
     pub code: i32,
-    /// The callee's error message (UTF-8, lossy).
+    /// The callee's return data read as UTF-8 (lossy); empty unless it set some.
     pub message: String,
 }
 
