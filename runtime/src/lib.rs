@@ -17,6 +17,7 @@ pub mod staking;
 pub mod state;
 pub mod tx;
 pub mod types;
+pub mod verify;
 
 pub use chain::{Chain, ChainError, GenesisConfig};
 pub use chainvm_vm as vm;
@@ -29,3 +30,4 @@ pub use params::ChainParams;
 pub use receipt::{ErrorCode, Event, ExecError, GasReport, Receipt, Status};
 pub use tx::{Payload, SignedTransaction, Transaction};
 pub use types::{Address, H256, U256};
+pub use verify::{BlockMismatch, Replay, VerifyError};
