@@ -169,6 +169,9 @@ pub enum ChainError {
     /// A node fault (VM or state inconsistency): the block was not committed.
     #[error("node fault: {0}")]
     Fault(String),
+    /// A stored block does not match its re-execution ([`Chain::verify`]).
+    #[error(transparent)]
+    Invalid(#[from] crate::verify::VerifyError),
 }
 
 impl From<ApplyError> for ChainError {
@@ -209,8 +212,10 @@ pub struct BlockTimings {
     pub execution: std::time::Duration,
     /// Hashing the changed keys into the new state root (shared paths hashed once).
     pub state_root: std::time::Duration,
-    /// Building and signing the header, and the store's durable write transaction.
-    pub commit: std::time::Duration,
+    /// Building the transaction and receipt roots and the header, and signing it.
+    pub header: std::time::Duration,
+    /// The store's durable write transaction (block, state rows and tree nodes; fsync).
+    pub durable_write: std::time::Duration,
 }
 
 /// A stored block with its transactions and receipts.
@@ -629,8 +634,10 @@ impl Chain {
             txs: included.iter().map(|t| (t.hash().0, t.encode())).collect(),
             receipts: receipts.iter().map(|r| r.encode()).collect(),
         };
+        timings.header = started.elapsed();
+        let started = Instant::now();
         self.store.commit(staged, &record)?;
-        timings.commit = started.elapsed();
+        timings.durable_write = started.elapsed();
         if !self.subscribers.is_empty() {
             let note = crate::embed::BlockNotification {
                 header: signed.clone(),
@@ -699,135 +706,10 @@ impl Chain {
         };
         Ok(Executor::new(&self.vm, &self.config.params).view(&snap, &ctx, &call)?)
     }
-
-    /// Re-checks every stored block (signatures, parent links, transaction and receipt
-    /// roots, stored state roots recomputed from the tree nodes) and re-executes the whole
-    /// chain from genesis in memory, comparing every receipt and state root.
-    pub fn verify(&self) -> Result<VerifyReport, ChainError> {
-        let latest = self.height()?;
-        let replay = Chain::in_memory(self.config.clone(), &self.validator)?;
-        let snap = self.store.snapshot()?;
-        let fail = |h: u64, what: String| ChainError::Fault(format!("block {h}: {what}"));
-        let mut report = VerifyReport::default();
-        let mut parent: Option<SignedHeader> = None;
-        for h in 0..=latest {
-            let block = self.block(h)?.ok_or_else(|| fail(h, "missing".into()))?;
-            let header = &block.header.header;
-            if header.height != h {
-                return Err(fail(h, format!("header says height {}", header.height)));
-            }
-            if H256(snap.root_at(h)?) != header.state_root {
-                return Err(fail(
-                    h,
-                    "stored root differs from the header's state root".into(),
-                ));
-            }
-            if snap.recompute_root(h)?.0 != header.state_root.0 {
-                return Err(fail(
-                    h,
-                    "state root does not recompute from the stored nodes".into(),
-                ));
-            }
-            let txs: Vec<_> = block.txs.iter().map(|(t, _)| t.encode()).collect();
-            let receipts: Vec<_> = block.txs.iter().map(|(_, r)| r.encode()).collect();
-            if list_root(&txs) != header.txs_root || list_root(&receipts) != header.receipts_root {
-                return Err(fail(h, "transaction or receipt root mismatch".into()));
-            }
-            if let Some(p) = &parent {
-                if header.parent_hash != p.header.hash() {
-                    return Err(fail(
-                        h,
-                        "parent hash does not link to the previous block".into(),
-                    ));
-                }
-                if header.timestamp <= p.header.timestamp {
-                    return Err(fail(h, "timestamp does not increase".into()));
-                }
-                // Replay: same proposer choice, same receipts, same root.
-                let rsnap = replay.store.snapshot()?;
-                let validators: Vec<_> = staking::validators(&rsnap)?.into_iter().collect();
-                let chosen = select_proposer(
-                    &validators
-                        .iter()
-                        .map(|(a, v)| (*a, v.stake))
-                        .collect::<Vec<_>>(),
-                    &p.header.hash(),
-                );
-                if chosen != Some(header.proposer) {
-                    return Err(fail(
-                        h,
-                        "proposer is not the one stake-weighted selection chose".into(),
-                    ));
-                }
-                let key = validators
-                    .iter()
-                    .find(|(a, _)| *a == header.proposer)
-                    .map(|(_, v)| v.public_key)
-                    .ok_or_else(|| fail(h, "proposer is not a validator".into()))?;
-                if !block.header.verify(&key) {
-                    return Err(fail(h, "bad proposer signature".into()));
-                }
-                let ctx = BlockContext {
-                    height: h,
-                    timestamp: header.timestamp,
-                    proposer: header.proposer,
-                };
-                let stored: Vec<_> = block.txs.iter().map(|(t, _)| t.clone()).collect();
-                let (writes, results, _) = execute_block(
-                    &replay.vm,
-                    &self.config.params,
-                    &rsnap,
-                    &ctx,
-                    &stored,
-                    &mut BlockTimings::default(),
-                )?;
-                drop(rsnap);
-                for (i, (r, (_, stored_receipt))) in results.iter().zip(&block.txs).enumerate() {
-                    match r {
-                        Ok(r) if r == stored_receipt => {}
-                        Ok(_) => {
-                            return Err(fail(
-                                h,
-                                format!("transaction {i} re-executes to a different receipt"),
-                            ));
-                        }
-                        Err(e) => {
-                            return Err(fail(
-                                h,
-                                format!("transaction {i} is not admissible on replay: {e}"),
-                            ));
-                        }
-                    }
-                }
-                let staged = replay.store.stage(writes)?;
-                if staged.root != header.state_root.0 {
-                    return Err(fail(h, "re-execution gives a different state root".into()));
-                }
-                replay.store.commit(
-                    staged,
-                    &BlockRecord {
-                        height: h,
-                        hash: header.hash().0,
-                        header: block.header.encode(),
-                        txs: vec![],
-                        receipts: vec![],
-                    },
-                )?;
-                report.transactions += block.txs.len() as u64;
-            } else if H256(replay.store.latest()?.map_or([0; 32], |(_, r)| r)) != header.state_root
-            {
-                return Err(fail(h, "genesis state differs from genesis.json".into()));
-            }
-            report.state_root = header.state_root;
-            report.blocks += 1;
-            parent = Some(block.header);
-        }
-        Ok(report)
-    }
 }
 
 /// A block's state writes, one result per submitted transaction, and the included ones.
-type ExecutedBlock = (
+pub(crate) type ExecutedBlock = (
     StateWrites,
     Vec<Result<Receipt, AdmissionError>>,
     Vec<SignedTransaction>,
@@ -840,7 +722,7 @@ type ExecutedBlock = (
 /// Signatures are checked up front, in parallel; a transaction whose signature fails is
 /// re-checked in order by the executor, so it is refused with exactly the error (and in the
 /// position) that sequential checking gives.
-fn execute_block(
+pub(crate) fn execute_block(
     vm: &Vm,
     params: &ChainParams,
     snap: &Snapshot,

@@ -19,6 +19,7 @@ pub mod staking;
 pub mod state;
 pub mod tx;
 pub mod types;
+pub mod verify;
 
 pub use chain::{Chain, ChainError, GenesisConfig};
 pub use chainvm_vm as vm;
@@ -32,3 +33,4 @@ pub use reader::ChainReader;
 pub use receipt::{ErrorCode, ErrorDetail, Event, ExecError, GasReport, Receipt, Status, TrapCode};
 pub use tx::{Payload, SignedTransaction, Transaction};
 pub use types::{Address, H256, U256};
+pub use verify::{BlockMismatch, Replay, VerifyError};

@@ -4,14 +4,33 @@
 //! All four must agree on outcome, gas (and its breakdown), return data and host state; and
 //! deploying and calling each module on two independent chains gives identical receipts and
 //! state roots.
+//!
+//! Generation also covers bulk memory and reference types. chainvm allows `memory.copy` and
+//! `memory.fill`, and refuses table, reference, `memory.init` and `data.drop` instructions:
+//! modules with those must be refused with the same error on every engine path (nothing
+//! compiled, no artifact written) and with identical failed deploy receipts on both chains.
+//! The test counts with wasmparser how many modules used each kind of instruction and fails
+//! if too few did, so it cannot pass by never generating them.
 
 mod common;
 
 use arbitrary::Unstructured;
 use chainvm_runtime::vm::testing::MockHost;
 use chainvm_runtime::vm::{CallContext, Vm, VmConfig, code_hash};
-use chainvm_runtime::{Chain, Keypair, Payload, Transaction, U256};
+use chainvm_runtime::{Chain, ErrorCode, Keypair, Payload, Receipt, Status, Transaction, U256};
 use sha3::{Digest, Keccak256};
+use wasmparser::{Operator, Parser, Payload as Section, ValType};
+
+/// Seeds drawn for the MVP feature set (about half give a module chainvm accepts).
+const MVP_SEEDS: u32 = 200;
+/// Modules using `memory.copy`/`memory.fill` to run; bulk-memory seeds are drawn until this
+/// many used one (most random modules never have three i32 operands on the stack for them;
+/// the rest add nothing the MVP cases do not).
+const BULK_MODULES: usize = 30;
+/// Most bulk-memory seeds drawn looking for them.
+const BULK_SEEDS: u32 = 3_000;
+/// Seeds drawn with bulk memory and reference types (almost all are refused).
+const REFERENCE_SEEDS: u32 = 150;
 
 /// Host functions generated code may import (random arguments: most calls trap on a bad
 /// pointer, which is as deterministic as anything else).
@@ -28,7 +47,21 @@ const IMPORTS: &str = r#"(module
   (import "env" "keccak256" (func (param i32 i32 i32)))
   (import "env" "caller" (func (param i32))))"#;
 
-fn smith_config() -> wasm_smith::Config {
+/// Which wasm features a case's generator enables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Features {
+    /// The MVP features rustc emits, with active data segments and one table.
+    Mvp,
+    /// Plus bulk memory, without data or element segments or tables: `memory.copy` and
+    /// `memory.fill` (allowed; with segments most modules would also use the refused
+    /// `memory.init`, `data.drop`, `table.copy` or `elem.drop`).
+    BulkMemory,
+    /// Plus bulk memory and reference types with data and element segments: mostly refused
+    /// (table and reference instructions, `memory.init`, `data.drop`, passive elements).
+    BulkAndReferenceTypes,
+}
+
+fn smith_config(features: Features) -> wasm_smith::Config {
     let mut c = wasm_smith::Config {
         available_imports: Some(wat::parse_str(IMPORTS).unwrap()),
         exports: Some(
@@ -37,14 +70,14 @@ fn smith_config() -> wasm_smith::Config {
         ),
         ..wasm_smith::Config::default()
     };
-    // Only what chainvm's validator accepts (it would reject the rest, wasting the case).
+    // Otherwise only what chainvm's validator accepts (it would reject the rest, wasting
+    // the case).
     c.min_memories = 0; // the `exports` module already brings the one memory
     c.max_memories = 1;
     c.max_memory32_bytes = 4 * 65_536;
     c.memory64_enabled = false;
     c.simd_enabled = false;
     c.relaxed_simd_enabled = false;
-    c.reference_types_enabled = false;
     c.gc_enabled = false;
     c.exceptions_enabled = false;
     c.threads_enabled = false;
@@ -52,22 +85,135 @@ fn smith_config() -> wasm_smith::Config {
     c.wide_arithmetic_enabled = false;
     c.custom_page_sizes_enabled = false;
     c.extended_const_enabled = false;
-    c.bulk_memory_enabled = false;
     c.allow_start_export = false;
     c.max_tables = 1;
+    c.max_table_elements = 1_000;
     c.max_funcs = 20;
     c.max_instructions = 300;
     c.max_data_segments = 4;
     c.max_element_segments = 4;
+    c.bulk_memory_enabled = features != Features::Mvp;
+    c.reference_types_enabled = features == Features::BulkAndReferenceTypes;
+    if features == Features::BulkMemory {
+        c.max_memories = 0; // only the exported one, so none of them are wasted on "multiple memories"
+        c.max_tables = 0;
+        c.max_data_segments = 0;
+        c.max_element_segments = 0;
+    }
     c
 }
 
-/// 8 KiB of deterministic pseudo-random bytes for case `i`.
-fn entropy(i: u32) -> Vec<u8> {
+/// Which bulk-memory and reference-types instructions a module's code uses.
+#[derive(Debug, Default, Clone, Copy)]
+struct Uses {
+    /// `memory.copy` or `memory.fill` (allowed).
+    bulk_allowed: bool,
+    /// `memory.init` or `data.drop` (refused: passive data).
+    bulk_forbidden: bool,
+    /// `ref.*`, `table.*`, `elem.drop` or a typed `select` of a reference (refused).
+    reference: bool,
+}
+
+impl Uses {
+    /// Reads every function body of `code` with wasmparser (independently of the validator
+    /// under test).
+    fn of(code: &[u8]) -> Uses {
+        let mut u = Uses::default();
+        for section in Parser::new(0).parse_all(code) {
+            let Ok(Section::CodeSectionEntry(body)) = section else {
+                continue;
+            };
+            let Ok(mut ops) = body.get_operators_reader() else {
+                continue;
+            };
+            while !ops.eof() {
+                let Ok(op) = ops.read() else { break };
+                match op {
+                    Operator::MemoryCopy { .. } | Operator::MemoryFill { .. } => {
+                        u.bulk_allowed = true
+                    }
+                    Operator::MemoryInit { .. } | Operator::DataDrop { .. } => {
+                        u.bulk_forbidden = true
+                    }
+                    Operator::RefNull { .. }
+                    | Operator::RefIsNull
+                    | Operator::RefFunc { .. }
+                    | Operator::TableGet { .. }
+                    | Operator::TableSet { .. }
+                    | Operator::TableGrow { .. }
+                    | Operator::TableSize { .. }
+                    | Operator::TableFill { .. }
+                    | Operator::TableCopy { .. }
+                    | Operator::TableInit { .. }
+                    | Operator::ElemDrop { .. }
+                    | Operator::TypedSelect {
+                        ty: ValType::Ref(_),
+                    } => u.reference = true,
+                    _ => {}
+                }
+            }
+        }
+        u
+    }
+
+    /// Whether chainvm must refuse the module for its instructions.
+    fn forbidden(self) -> bool {
+        self.bulk_forbidden || self.reference
+    }
+}
+
+/// The generated modules to run: (label, code, instructions used).
+fn cases() -> Vec<(String, Vec<u8>, Uses)> {
+    let mut out = Vec::new();
+    let generate = |features: Features, i: u32| {
+        let bytes = entropy(features, i);
+        let module =
+            wasm_smith::Module::new(smith_config(features), &mut Unstructured::new(&bytes)).ok()?;
+        let code = module.to_bytes();
+        let uses = Uses::of(&code);
+        Some((format!("{features:?} seed {i}"), code, uses))
+    };
+    for i in 0..MVP_SEEDS {
+        out.extend(generate(Features::Mvp, i));
+    }
+    let mut bulk = 0;
+    for i in 0..BULK_SEEDS {
+        if bulk == BULK_MODULES {
+            break;
+        }
+        if let Some(case) = generate(Features::BulkMemory, i)
+            && case.2.bulk_allowed
+        {
+            bulk += 1;
+            out.push(case);
+        }
+    }
+    for i in 0..REFERENCE_SEEDS {
+        out.extend(generate(Features::BulkAndReferenceTypes, i));
+    }
+    out
+}
+
+/// How `vm` answers a request to load `code` the validator refuses: the error's text.
+fn refusal(vm: &Vm, code: &[u8]) -> String {
+    match vm.load(&code_hash(code), code) {
+        Ok(_) => "loaded".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// 8 KiB of deterministic pseudo-random bytes for seed `i` of `features` (the MVP seeds are
+/// the ones this test has always used).
+fn entropy(features: Features, i: u32) -> Vec<u8> {
     (0u32..256)
         .flat_map(|j| {
             let mut h = Keccak256::new();
             h.update(b"chainvm differential");
+            match features {
+                Features::Mvp => {}
+                Features::BulkMemory => h.update(b"bulk memory"),
+                Features::BulkAndReferenceTypes => h.update(b"reference types"),
+            }
             h.update(i.to_le_bytes());
             h.update(j.to_le_bytes());
             h.finalize().to_vec()
@@ -95,7 +241,7 @@ fn observe(vm: &Vm, code: &[u8]) -> String {
     }
 }
 
-fn send(c: &mut Chain, key: &Keypair, payload: Payload) -> Vec<u8> {
+fn send(c: &mut Chain, key: &Keypair, payload: Payload, case: &str) -> Receipt {
     let tx = Transaction {
         chain_id: c.params().chain_id,
         nonce: c.account(&key.address()).unwrap().nonce,
@@ -104,7 +250,8 @@ fn send(c: &mut Chain, key: &Keypair, payload: Payload) -> Vec<u8> {
         payload,
     }
     .sign(key);
-    c.submit(&tx).expect("admitted").encode()
+    c.submit(&tx)
+        .unwrap_or_else(|e| panic!("case {case}: not executed: {e}"))
 }
 
 #[test]
@@ -118,52 +265,82 @@ fn generated_modules_agree_across_engines_caches_artifacts_and_chains() {
         .unwrap()
     };
     let warm = Vm::new(VmConfig::default()).unwrap();
+    // Two engines on one disk cache that only ever see refused modules: neither may compile
+    // or write anything, over the whole run.
+    let (refusing_writer, refusing_reader) = (disk(), disk());
     let key = chainvm_runtime::chain::dev_keys().remove(0);
     let (mut chain_a, mut chain_b) = (common::dev_chain(), common::dev_chain());
     let (mut generated, mut valid, mut succeeded) = (0, 0, 0);
-    for i in 0..400u32 {
-        let bytes = entropy(i);
-        let Ok(module) = wasm_smith::Module::new(smith_config(), &mut Unstructured::new(&bytes))
-        else {
-            continue;
-        };
+    // Modules using allowed bulk-memory instructions that validated and ran; modules using
+    // refused instructions (reference/table, passive-data bulk memory) that were refused.
+    let (mut bulk_ran, mut reference_refused, mut bulk_refused) = (0, 0, 0);
+    for (i, code, uses) in cases() {
         generated += 1;
-        let code = module.to_bytes();
-        if let Err(e) = warm.validate(&code) {
-            if generated <= 5 {
-                println!("case {i} rejected: {e}");
+        match warm.validate(&code) {
+            Err(e) => {
+                if uses.reference {
+                    reference_refused += 1;
+                }
+                if uses.bulk_forbidden {
+                    bulk_refused += 1;
+                }
+                // Refused alike on every engine path, and nothing compiled or written.
+                let expected = e.to_string();
+                for (what, vm) in [
+                    ("cold engine", &Vm::new(VmConfig::default()).unwrap()),
+                    ("warm engine", &warm),
+                    ("warm engine, again", &warm),
+                    ("disk cache, writer", &refusing_writer),
+                    ("disk cache, reader", &refusing_reader),
+                ] {
+                    assert_eq!(refusal(vm, &code), expected, "case {i}: {what}");
+                }
+                for vm in [&refusing_writer, &refusing_reader] {
+                    assert_eq!(vm.cache_stats().compiles, 0, "case {i}: compiled");
+                    assert_eq!(vm.cache_stats().disk_hits, 0, "case {i}: read");
+                }
+                let artifact = refusing_writer.artifact_path(&code_hash(&code)).unwrap();
+                assert!(!artifact.exists(), "case {i}: artifact written");
             }
-            continue;
-        }
-        valid += 1;
-        let cold = observe(&Vm::new(VmConfig::default()).unwrap(), &code);
-        let first = observe(&warm, &code);
-        let again = observe(&warm, &code);
-        let writer = disk();
-        let compiled = observe(&writer, &code);
-        assert_eq!(writer.cache_stats().compiles, 1, "case {i}: compiled once");
-        let reader = disk();
-        let deserialised = observe(&reader, &code);
-        assert_eq!(
-            reader.cache_stats().disk_hits,
-            1,
-            "case {i}: artifact was read"
-        );
-        assert_eq!(
-            reader.cache_stats().compiles,
-            0,
-            "case {i}: nothing recompiled"
-        );
-        for (what, got) in [
-            ("warm engine, first call", &first),
-            ("warm engine, cached", &again),
-            ("disk cache, compiled", &compiled),
-            ("disk cache, deserialised", &deserialised),
-        ] {
-            assert_eq!(&cold, got, "case {i}: {what} differs from a cold engine");
-        }
-        if cold.starts_with("Success") {
-            succeeded += 1;
+            Ok(_) => {
+                assert!(
+                    !uses.forbidden(),
+                    "case {i}: a module with refused instructions ({uses:?}) validated"
+                );
+                valid += 1;
+                let cold = observe(&Vm::new(VmConfig::default()).unwrap(), &code);
+                let first = observe(&warm, &code);
+                let again = observe(&warm, &code);
+                let writer = disk();
+                let compiled = observe(&writer, &code);
+                assert_eq!(writer.cache_stats().compiles, 1, "case {i}: compiled once");
+                let reader = disk();
+                let deserialised = observe(&reader, &code);
+                assert_eq!(
+                    reader.cache_stats().disk_hits,
+                    1,
+                    "case {i}: artifact was read"
+                );
+                assert_eq!(
+                    reader.cache_stats().compiles,
+                    0,
+                    "case {i}: nothing recompiled"
+                );
+                for (what, got) in [
+                    ("warm engine, first call", &first),
+                    ("warm engine, cached", &again),
+                    ("disk cache, compiled", &compiled),
+                    ("disk cache, deserialised", &deserialised),
+                ] {
+                    assert_eq!(&cold, got, "case {i}: {what} differs from a cold engine");
+                }
+                if cold.starts_with("Success") {
+                    succeeded += 1;
+                }
+                if uses.bulk_allowed {
+                    bulk_ran += 1;
+                }
+            }
         }
 
         // The same module through deploy and call on two chains.
@@ -176,11 +353,17 @@ fn generated_modules_agree_across_engines_caches_artifacts_and_chains() {
                     code: code.clone(),
                     args: Vec::new(),
                 },
+                &i,
             );
-            let address = c.block(c.height().unwrap()).unwrap().unwrap().txs[0]
-                .1
-                .contract_address;
-            let call = address.map(|contract| {
+            if uses.forbidden() {
+                assert_eq!(deployed.status, Status::Failed, "case {i}: deployed");
+                assert_eq!(
+                    deployed.error.as_ref().map(|e| e.code),
+                    Some(ErrorCode::InvalidCode),
+                    "case {i}"
+                );
+            }
+            let call = deployed.contract_address.map(|contract| {
                 send(
                     c,
                     &key,
@@ -190,17 +373,36 @@ fn generated_modules_agree_across_engines_caches_artifacts_and_chains() {
                         args: b"input".to_vec(),
                         value: U256::zero(),
                     },
+                    &i,
                 )
+                .encode()
             });
-            receipts.push((deployed, call, c.state_root().unwrap()));
+            receipts.push((deployed.encode(), call, c.state_root().unwrap()));
         }
         assert_eq!(receipts[0], receipts[1], "case {i}: chains disagree");
     }
-    println!("{generated} generated, {valid} valid, {succeeded} ran to success");
-    // The test must exercise something: most generated modules pass validation.
+    println!(
+        "{generated} generated, {valid} valid, {succeeded} ran to success; bulk memory: \
+         {bulk_ran} valid modules with memory.copy/fill, {bulk_refused} refused with \
+         memory.init/data.drop; {reference_refused} refused with reference/table instructions"
+    );
+    // The test must exercise something: many generated modules pass validation and run, and
+    // many use the instructions this test is about.
     assert!(
-        valid >= 100,
+        valid >= 80,
         "only {valid} of {generated} modules were valid"
     );
     assert!(succeeded >= 10, "only {succeeded} ran to success");
+    assert!(
+        bulk_ran >= 20,
+        "only {bulk_ran} valid modules used memory.copy/fill"
+    );
+    assert!(
+        reference_refused >= 40,
+        "only {reference_refused} modules used reference/table instructions"
+    );
+    assert!(
+        bulk_refused >= 20,
+        "only {bulk_refused} modules used memory.init/data.drop"
+    );
 }

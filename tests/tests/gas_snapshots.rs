@@ -3,6 +3,9 @@
 //! host cost, the runtime's intrinsic costs or a contract's code changes a snapshot and fails
 //! here with a readable diff; `cargo insta review` (or `INSTA_UPDATE=always cargo test`)
 //! accepts the new numbers.
+//!
+//! Before a call is pinned its outcome is asserted ([`ok`] or [`fails`] with the contract's
+//! typed error), so a snapshot can only record what its name says.
 
 use chainvm_runtime::embed::Called;
 use chainvm_runtime::{Address, Chain, ErrorCode, GasReport, Keypair, Receipt, Status, U256};
@@ -35,6 +38,29 @@ fn snap_receipt(r: &Receipt) -> Snapshot {
         value: Value::Null,
         gas: r.gas.clone(),
     }
+}
+
+/// Asserts that the call succeeded, then hands it on to be pinned.
+#[track_caller]
+fn ok(s: Snapshot) -> Snapshot {
+    assert_eq!(
+        s.status,
+        Status::Success,
+        "expected success, got {:?}",
+        s.value
+    );
+    assert_eq!(s.error, None);
+    s
+}
+
+/// Asserts that the call failed with the contract's typed error `name` (a variant of the
+/// method's error type), then hands it on to be pinned.
+#[track_caller]
+fn fails(name: &str, s: Snapshot) -> Snapshot {
+    assert_eq!(s.status, Status::Failed, "expected {name}, got success");
+    assert_eq!(s.error, Some(ErrorCode::ContractPanic), "expected {name}");
+    assert_eq!(s.value, json!(name));
+    s
 }
 
 struct Env {
@@ -77,52 +103,58 @@ impl Env {
 fn escrow_gas() {
     let mut e = Env::new();
     let (c, deploy) = e.deploy("escrow", json!(null));
-    insta::assert_yaml_snapshot!("escrow_deploy", deploy);
+    insta::assert_yaml_snapshot!("escrow_deploy", ok(deploy));
     let create = |e: &Env| json!({"seller": e.addr(1), "arbiter": e.addr(2), "deadline_blocks": 3});
     let args = create(&e);
-    insta::assert_yaml_snapshot!("escrow_create", e.call(0, c, "create", args.clone(), 1000));
+    insta::assert_yaml_snapshot!(
+        "escrow_create",
+        ok(e.call(0, c, "create", args.clone(), 1000))
+    );
     insta::assert_yaml_snapshot!(
         "escrow_create_no_funds",
-        e.call(0, c, "create", args.clone(), 0)
+        fails("NoFunds", e.call(0, c, "create", args.clone(), 0))
     );
     insta::assert_yaml_snapshot!(
         "escrow_mark_delivered_not_seller",
-        e.call(0, c, "mark_delivered", json!([0]), 0)
+        fails("NotSeller", e.call(0, c, "mark_delivered", json!([0]), 0))
     );
     insta::assert_yaml_snapshot!(
         "escrow_mark_delivered",
-        e.call(1, c, "mark_delivered", json!([0]), 0)
+        ok(e.call(1, c, "mark_delivered", json!([0]), 0))
     );
-    insta::assert_yaml_snapshot!("escrow_confirm", e.call(0, c, "confirm", json!([0]), 0));
+    insta::assert_yaml_snapshot!("escrow_confirm", ok(e.call(0, c, "confirm", json!([0]), 0)));
     insta::assert_yaml_snapshot!(
         "escrow_confirm_double_release",
-        e.call(0, c, "confirm", json!([0]), 0)
+        fails("WrongState", e.call(0, c, "confirm", json!([0]), 0))
     );
-    e.call(0, c, "create", args.clone(), 500);
+    ok(e.call(0, c, "create", args.clone(), 500));
     insta::assert_yaml_snapshot!(
         "escrow_refund_before_deadline",
-        e.call(0, c, "refund", json!([1]), 0)
+        fails("DeadlineNotReached", e.call(0, c, "refund", json!([1]), 0))
     );
     e.chain.advance_blocks(5).unwrap();
-    insta::assert_yaml_snapshot!("escrow_refund", e.call(0, c, "refund", json!([1]), 0));
-    e.call(0, c, "create", args, 700);
-    insta::assert_yaml_snapshot!("escrow_dispute", e.call(1, c, "dispute", json!([2]), 0));
+    insta::assert_yaml_snapshot!("escrow_refund", ok(e.call(0, c, "refund", json!([1]), 0)));
+    ok(e.call(0, c, "create", args, 700));
+    insta::assert_yaml_snapshot!("escrow_dispute", ok(e.call(1, c, "dispute", json!([2]), 0)));
     insta::assert_yaml_snapshot!(
         "escrow_resolve_not_arbiter",
-        e.call(0, c, "resolve", json!([2, true]), 0)
+        fails("NotArbiter", e.call(0, c, "resolve", json!([2, true]), 0))
     );
     insta::assert_yaml_snapshot!(
         "escrow_resolve",
-        e.call(2, c, "resolve", json!([2, true]), 0)
+        ok(e.call(2, c, "resolve", json!([2, true]), 0))
     );
-    insta::assert_yaml_snapshot!("escrow_get_deal", e.call(3, c, "get_deal", json!([2]), 0));
+    insta::assert_yaml_snapshot!(
+        "escrow_get_deal",
+        ok(e.call(3, c, "get_deal", json!([2]), 0))
+    );
     insta::assert_yaml_snapshot!(
         "escrow_get_deal_missing",
-        e.call(3, c, "get_deal", json!([9]), 0)
+        ok(e.call(3, c, "get_deal", json!([9]), 0))
     );
     insta::assert_yaml_snapshot!(
         "escrow_deal_count",
-        e.call(3, c, "deal_count", json!(null), 0)
+        ok(e.call(3, c, "deal_count", json!(null), 0))
     );
 }
 
@@ -130,45 +162,72 @@ fn escrow_gas() {
 fn voting_gas() {
     let mut e = Env::new();
     let (c, deploy) = e.deploy("voting", json!(null));
-    insta::assert_yaml_snapshot!("voting_deploy", deploy);
+    insta::assert_yaml_snapshot!("voting_deploy", ok(deploy));
+    // Every call is a block of its own: the proposal is created in the next block, the
+    // not-started vote lands in the one after, and the first vote in `start` itself.
     let start = e.chain.height().unwrap() + 3;
-    let args = json!({"title": "t", "options": ["a", "b", "c"], "start": start, "end": start + 10, "voters": null});
+    let end = start + 10;
+    let args = json!({"title": "t", "options": ["a", "b", "c"], "start": start, "end": end, "voters": null});
     insta::assert_yaml_snapshot!(
         "voting_create_proposal",
-        e.call(0, c, "create_proposal", args, 0)
+        ok(e.call(0, c, "create_proposal", args, 0))
     );
-    let bad = json!({"title": "t", "options": ["a"], "start": start, "end": start + 10});
-    insta::assert_yaml_snapshot!(
-        "voting_create_proposal_bad_options",
-        e.call(0, c, "create_proposal", bad, 0)
+    assert!(
+        e.chain.height().unwrap() + 1 < start,
+        "the next block is before the window"
     );
     insta::assert_yaml_snapshot!(
         "voting_vote_not_started",
-        e.call(1, c, "vote", json!([0, 1]), 0)
+        fails("NotStarted", e.call(1, c, "vote", json!([0, 1]), 0))
     );
-    e.chain.advance_blocks(2).unwrap();
-    insta::assert_yaml_snapshot!("voting_vote", e.call(1, c, "vote", json!([0, 1]), 0));
-    insta::assert_yaml_snapshot!("voting_vote_again", e.call(1, c, "vote", json!([0, 2]), 0));
+    assert_eq!(
+        e.chain.height().unwrap() + 1,
+        start,
+        "the next block opens the window"
+    );
+    insta::assert_yaml_snapshot!("voting_vote", ok(e.call(1, c, "vote", json!([0, 1]), 0)));
+    insta::assert_yaml_snapshot!(
+        "voting_vote_again",
+        fails("AlreadyVoted", e.call(1, c, "vote", json!([0, 2]), 0))
+    );
     insta::assert_yaml_snapshot!(
         "voting_vote_bad_option",
-        e.call(2, c, "vote", json!([0, 9]), 0)
+        fails("BadOption", e.call(2, c, "vote", json!([0, 9]), 0))
+    );
+    // Refused before anything is read or written, so its place in the sequence is free.
+    let bad = json!({"title": "t", "options": ["a"], "start": start, "end": end});
+    insta::assert_yaml_snapshot!(
+        "voting_create_proposal_bad_options",
+        fails("BadOptions", e.call(0, c, "create_proposal", bad, 0))
     );
     insta::assert_yaml_snapshot!(
         "voting_finalize_not_ended",
-        e.call(0, c, "finalize", json!([0]), 0)
+        fails("NotEnded", e.call(0, c, "finalize", json!([0]), 0))
     );
-    insta::assert_yaml_snapshot!("voting_tally", e.call(0, c, "tally", json!([0]), 0));
+    insta::assert_yaml_snapshot!("voting_tally", ok(e.call(0, c, "tally", json!([0]), 0)));
     insta::assert_yaml_snapshot!(
         "voting_vote_of",
-        e.call(0, c, "vote_of", json!([0, e.addr(1)]), 0)
+        ok(e.call(0, c, "vote_of", json!([0, e.addr(1)]), 0))
     );
     insta::assert_yaml_snapshot!(
         "voting_get_proposal",
-        e.call(0, c, "get_proposal", json!([0]), 0)
+        ok(e.call(0, c, "get_proposal", json!([0]), 0))
     );
-    e.chain.advance_blocks(10).unwrap();
-    insta::assert_yaml_snapshot!("voting_vote_ended", e.call(3, c, "vote", json!([0, 0]), 0));
-    insta::assert_yaml_snapshot!("voting_finalize", e.call(0, c, "finalize", json!([0]), 0));
+    let height = e.chain.height().unwrap();
+    e.chain.advance_blocks(end - height).unwrap();
+    assert_eq!(
+        e.chain.height().unwrap(),
+        end,
+        "the next block is after the window"
+    );
+    insta::assert_yaml_snapshot!(
+        "voting_vote_ended",
+        fails("Ended", e.call(3, c, "vote", json!([0, 0]), 0))
+    );
+    insta::assert_yaml_snapshot!(
+        "voting_finalize",
+        ok(e.call(0, c, "finalize", json!([0]), 0))
+    );
 }
 
 #[test]
@@ -178,51 +237,57 @@ fn token_gas() {
         "token",
         json!({"name": "Token", "symbol": "TKN", "supply": "1000000"}),
     );
-    insta::assert_yaml_snapshot!("token_deploy", deploy);
+    insta::assert_yaml_snapshot!("token_deploy", ok(deploy));
     insta::assert_yaml_snapshot!(
         "token_transfer",
-        e.call(0, c, "transfer", json!([e.addr(1), "100"]), 0)
+        ok(e.call(0, c, "transfer", json!([e.addr(1), "100"]), 0))
     );
     insta::assert_yaml_snapshot!(
         "token_transfer_insufficient",
-        e.call(1, c, "transfer", json!([e.addr(2), "101"]), 0)
+        fails(
+            "InsufficientBalance",
+            e.call(1, c, "transfer", json!([e.addr(2), "101"]), 0)
+        )
     );
     insta::assert_yaml_snapshot!(
         "token_approve",
-        e.call(0, c, "approve", json!([e.addr(2), "50"]), 0)
+        ok(e.call(0, c, "approve", json!([e.addr(2), "50"]), 0))
     );
     insta::assert_yaml_snapshot!(
         "token_transfer_from",
-        e.call(
+        ok(e.call(
             2,
             c,
             "transfer_from",
             json!([e.addr(0), e.addr(3), "20"]),
             0
-        )
+        ))
     );
     insta::assert_yaml_snapshot!(
         "token_transfer_from_over_allowance",
-        e.call(
-            2,
-            c,
-            "transfer_from",
-            json!([e.addr(0), e.addr(3), "31"]),
-            0
+        fails(
+            "InsufficientAllowance",
+            e.call(
+                2,
+                c,
+                "transfer_from",
+                json!([e.addr(0), e.addr(3), "31"]),
+                0
+            )
         )
     );
     insta::assert_yaml_snapshot!(
         "token_balance_of",
-        e.call(0, c, "balance_of", json!([e.addr(1)]), 0)
+        ok(e.call(0, c, "balance_of", json!([e.addr(1)]), 0))
     );
     insta::assert_yaml_snapshot!(
         "token_allowance",
-        e.call(0, c, "allowance", json!([e.addr(0), e.addr(2)]), 0)
+        ok(e.call(0, c, "allowance", json!([e.addr(0), e.addr(2)]), 0))
     );
     insta::assert_yaml_snapshot!(
         "token_total_supply",
-        e.call(0, c, "total_supply", json!(null), 0)
+        ok(e.call(0, c, "total_supply", json!(null), 0))
     );
-    insta::assert_yaml_snapshot!("token_name", e.call(0, c, "name", json!(null), 0));
-    insta::assert_yaml_snapshot!("token_symbol", e.call(0, c, "symbol", json!(null), 0));
+    insta::assert_yaml_snapshot!("token_name", ok(e.call(0, c, "name", json!(null), 0)));
+    insta::assert_yaml_snapshot!("token_symbol", ok(e.call(0, c, "symbol", json!(null), 0)));
 }

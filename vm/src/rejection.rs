@@ -189,6 +189,8 @@ pub enum ValidationRule {
     Export(ExportRule),
     /// A count above its cap.
     TooMany(Limit),
+    /// An active element or data segment beyond the declared table or memory.
+    SegmentOutOfBounds,
 }
 
 impl ValidationRule {
@@ -218,6 +220,7 @@ impl ValidationRule {
             Export(ExportRule::Kind),
             Export(ExportRule::EntrySignature),
             Export(ExportRule::HostReexport),
+            SegmentOutOfBounds,
         ]
         .into_iter()
         .chain(Limit::ALL.into_iter().map(TooMany))
@@ -250,6 +253,7 @@ impl ValidationRule {
             Export(ExportRule::Kind) => 20,
             Export(ExportRule::EntrySignature) => 21,
             Export(ExportRule::HostReexport) => 22,
+            SegmentOutOfBounds => 23,
             TooMany(l) => 100 + l.code(),
         }
     }
@@ -358,6 +362,17 @@ impl ValidationError {
                 r.rule = ValidationRule::TooMany(*what);
                 (r.func, r.found, r.max) = (*func, *found, *max);
             }
+            E::SegmentOutOfBounds {
+                what,
+                index,
+                end,
+                size,
+                ..
+            } => {
+                r.rule = ValidationRule::SegmentOutOfBounds;
+                r.name = Some(format!("{what} segment {index}"));
+                (r.found, r.max) = (*end, *size);
+            }
         }
         r
     }
@@ -404,6 +419,9 @@ impl std::fmt::Display for Rejection {
             R::Element(e) => write!(f, "element segments: {e}"),
             R::PassiveData => write!(f, "passive data segments are not allowed"),
             R::Export(e) => write!(f, "export `{name}`: {e}"),
+            R::SegmentOutOfBounds => {
+                write!(f, "{name} ends at {found}, beyond the declared size {max}")
+            }
             R::TooMany(what) => {
                 write!(f, "too many {what}: {found} exceeds the limit of {max}")?;
                 match self.func {

@@ -15,7 +15,7 @@ use wasmparser::{
 };
 
 /// Bumped whenever a rule changes; part of the compiled-module cache key.
-pub const VALIDATION_VERSION: u32 = 1;
+pub const VALIDATION_VERSION: u32 = 2;
 
 /// Exports with this prefix are reserved for the VM's own instrumentation.
 pub const RESERVED_PREFIX: &str = "__chainvm";
@@ -117,6 +117,21 @@ pub enum ValidationError {
     /// Element segments other than active function lists for table 0.
     #[error("element segments: {0}")]
     Element(ElementRule),
+    /// An active segment that does not fit the table or memory the module declares:
+    /// instantiation would trap, so no call to the contract could ever run.
+    #[error("{what} segment {index} covers {start}..{end}, beyond the declared size {size}")]
+    SegmentOutOfBounds {
+        /// `element` or `data`.
+        what: &'static str,
+        /// The segment's index in its section.
+        index: u32,
+        /// Its offset.
+        start: u64,
+        /// Its offset plus its length.
+        end: u64,
+        /// Initial table elements or memory bytes.
+        size: u64,
+    },
     /// Passive data segments (only `memory.init` could use them, and it is forbidden).
     #[error("passive data segments are not allowed")]
     PassiveData,
@@ -242,6 +257,41 @@ fn forbidden(op: &Operator) -> Option<&'static str> {
     })
 }
 
+/// The value of a segment's offset, which must be a single `i32.const` (no globals can be
+/// imported, so nothing else could be a constant), as the unsigned offset wasm applies.
+fn const_offset(expr: &wasmparser::ConstExpr) -> Result<u64, ValidationError> {
+    let mut ops = expr.get_operators_reader();
+    match (ops.read(), ops.read()) {
+        (Ok(Operator::I32Const { value }), Ok(Operator::End)) if ops.eof() => {
+            Ok(value as u32 as u64)
+        }
+        _ => Err(ValidationError::Invalid(
+            "a segment offset must be one i32.const".into(),
+        )),
+    }
+}
+
+/// Refuses a segment `[start, start + len)` beyond `size`.
+fn check_segment(
+    what: &'static str,
+    index: u32,
+    start: u64,
+    len: u64,
+    size: u64,
+) -> Result<(), ValidationError> {
+    let end = start + len;
+    if end > size {
+        return Err(ValidationError::SegmentOutOfBounds {
+            what,
+            index,
+            start,
+            end,
+            size,
+        });
+    }
+    Ok(())
+}
+
 fn invalid(e: wasmparser::BinaryReaderError) -> ValidationError {
     ValidationError::Invalid(e.to_string())
 }
@@ -265,6 +315,7 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
         initial_pages: 0,
     };
     let mut memories = 0u32;
+    let mut table_elements = 0u64;
     let mut memory_exported = false;
     let mut exported_funcs: Vec<(String, u32)> = Vec::new();
     let mut total_params = 0u64;
@@ -367,6 +418,7 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                 for t in reader.clone() {
                     let t = t.map_err(invalid)?;
                     n += 1;
+                    table_elements = t.ty.initial;
                     if t.ty.initial > limits.max_table_elements as u64 {
                         return Err(ValidationError::TableTooLarge {
                             size: t.ty.initial,
@@ -452,8 +504,13 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                     ) {
                         return Err(ValidationError::Element(ElementRule::NotActiveTable0));
                     }
-                    if !matches!(e.items, ElementItems::Functions(_)) {
+                    let ElementItems::Functions(items) = &e.items else {
                         return Err(ValidationError::Element(ElementRule::NotFunctionList));
+                    };
+                    if let ElementKind::Active { offset_expr, .. } = &e.kind {
+                        let start = const_offset(offset_expr)?;
+                        let len = items.count() as u64;
+                        check_segment("element", n as u32 - 1, start, len, table_elements)?;
                     }
                 }
                 check_count(Limit::ElementSegments, None, n, limits.max_element_segments)?;
@@ -463,9 +520,12 @@ pub fn validate(code: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo, Va
                 for d in reader.clone() {
                     let d = d.map_err(invalid)?;
                     n += 1;
-                    if matches!(d.kind, wasmparser::DataKind::Passive) {
+                    let wasmparser::DataKind::Active { offset_expr, .. } = &d.kind else {
                         return Err(ValidationError::PassiveData);
-                    }
+                    };
+                    let start = const_offset(offset_expr)?;
+                    let bytes = info.initial_pages as u64 * 65_536;
+                    check_segment("data", n as u32 - 1, start, d.data.len() as u64, bytes)?;
                 }
                 check_count(Limit::DataSegments, None, n, limits.max_data_segments)?;
             }

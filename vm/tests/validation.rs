@@ -203,6 +203,34 @@ fn memory_rules() {
 }
 
 #[test]
+fn active_segments_must_fit_the_declared_table_and_memory() {
+    // Exactly filling the last table slot and the last byte of the one page is fine.
+    check(&module(
+        r#"(table 2 funcref) (func $f) (elem (i32.const 1) $f) (data (i32.const 65535) "x")"#,
+    ))
+    .unwrap();
+    // One past the end (offsets are unsigned: -1 is 2^32 - 1): instantiation would trap on
+    // every call, so the module is refused at deploy.
+    for (items, kind) in [
+        (
+            r#"(table 2 funcref) (func $f) (elem (i32.const 1) $f $f)"#,
+            "element",
+        ),
+        (
+            r#"(table 1 funcref) (func $f) (elem (i32.const -1) $f)"#,
+            "element",
+        ),
+        (r#"(data (i32.const 65535) "xy")"#, "data"),
+        (r#"(data (i32.const -1) "x")"#, "data"),
+    ] {
+        match check(&module(items)) {
+            Err(E::SegmentOutOfBounds { what, .. }) => assert_eq!(what, kind, "{items}"),
+            other => panic!("{items}: expected SegmentOutOfBounds, got {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn structural_rules() {
     assert!(matches!(
         check(&module("(func $f) (start $f)")),

@@ -124,7 +124,7 @@ pub fn run() {
                 "{:.0}% / {:.0}% / {:.0}%",
                 100.0 * secs(tm.execution) / secs(total),
                 100.0 * secs(tm.state_root) / secs(total),
-                100.0 * secs(tm.commit) / secs(total)
+                100.0 * secs(tm.header + tm.durable_write) / secs(total)
             ),
         ]);
     }

@@ -1,0 +1,344 @@
+//! Verification: a stored chain is re-executed from genesis and every block is checked against
+//! the replay, header field by header field.
+//!
+//! [`Replay`] holds the re-executed chain so far; [`Replay::check`] takes the next stored block,
+//! checks its height, parent link, timestamp, proposer (the stake-weighted choice), signature,
+//! transactions root, every receipt, receipts root, gas used and state root against
+//! re-execution, and only then applies it. [`Chain::verify`] adds the checks of the local store
+//! (stored roots, tree nodes) and feeds every block to a replay.
+
+use crate::block::{SignedHeader, list_root, select_proposer};
+use crate::chain::{BlockTimings, Chain, ChainError, GenesisConfig, StoredBlock, VerifyReport};
+use crate::crypto::Keypair;
+use crate::executor::AdmissionError;
+use crate::host::BlockContext;
+use crate::staking;
+use crate::state::{BlockRecord, Snapshot};
+use crate::types::{Address, H256};
+
+/// What a stored block got wrong, compared with its re-execution (or with the local store).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockMismatch {
+    /// The store has no block at this height.
+    #[error("missing from the store")]
+    Missing,
+    /// The header's height is not the parent's plus one.
+    #[error("header says height {found}, expected {expected}")]
+    Height {
+        /// The height the block is checked at.
+        expected: u64,
+        /// The header's height.
+        found: u64,
+    },
+    /// The header's parent hash is not the previous block's hash.
+    #[error("parent hash {found:?} does not link to the previous block {expected:?}")]
+    ParentHash {
+        /// Hash of the previous block.
+        expected: H256,
+        /// The header's parent hash.
+        found: H256,
+    },
+    /// The timestamp is not after the parent's.
+    #[error("timestamp {found} does not increase past the parent's {parent}")]
+    Timestamp {
+        /// The parent's timestamp.
+        parent: u64,
+        /// The header's timestamp.
+        found: u64,
+    },
+    /// The proposer is not the validator the stake-weighted selection chose.
+    #[error("proposer {found:?} is not the one stake-weighted selection chose ({chosen:?})")]
+    Proposer {
+        /// The chosen validator (none if no validator has stake).
+        chosen: Option<Address>,
+        /// The header's proposer.
+        found: Address,
+    },
+    /// The signature is not the proposer's over this header.
+    #[error("bad proposer signature")]
+    Signature,
+    /// The transactions root is not the root of the stored transactions.
+    #[error("transactions root {found:?} is not the root of the stored transactions {expected:?}")]
+    TxsRoot {
+        /// Root of the stored transactions.
+        expected: H256,
+        /// The header's root.
+        found: H256,
+    },
+    /// A stored transaction is refused on replay.
+    #[error("transaction {index} is not admissible on replay: {error}")]
+    NotAdmissible {
+        /// Position in the block.
+        index: usize,
+        /// Why re-execution refused it.
+        error: AdmissionError,
+    },
+    /// A stored receipt differs from the re-executed one.
+    #[error("transaction {index} re-executes to a different receipt")]
+    Receipt {
+        /// Position in the block.
+        index: usize,
+    },
+    /// The receipts root is not the root of the re-executed receipts.
+    #[error("receipts root {found:?} is not the root of the re-executed receipts {expected:?}")]
+    ReceiptsRoot {
+        /// Root of the re-executed receipts.
+        expected: H256,
+        /// The header's root.
+        found: H256,
+    },
+    /// The header's gas used is not the sum of the re-executed receipts' gas.
+    #[error("header gas_used {found} differs from the re-executed receipts' total {expected}")]
+    GasUsed {
+        /// Sum of the re-executed receipts' `gas_used`.
+        expected: u64,
+        /// The header's `gas_used`.
+        found: u64,
+    },
+    /// Re-execution ends in another state root than the header's.
+    #[error("re-execution gives state root {expected:?}, the header says {found:?}")]
+    StateRoot {
+        /// The re-executed root.
+        expected: H256,
+        /// The header's root.
+        found: H256,
+    },
+    /// The store's root for this height is not the header's.
+    #[error("stored root differs from the header's state root")]
+    StoredRoot,
+    /// The stored tree nodes do not hash to the header's root.
+    #[error("state root does not recompute from the stored nodes")]
+    RootRecompute,
+    /// The genesis state is not the one `genesis.json` gives.
+    #[error("genesis state differs from genesis.json")]
+    GenesisState,
+    /// The genesis header (or body) is not the one `genesis.json` gives.
+    #[error("genesis header differs from the one genesis.json gives")]
+    GenesisHeader,
+}
+
+/// A stored block that does not verify: its height and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("block {height}: {mismatch}")]
+pub struct VerifyError {
+    /// Height of the offending block.
+    pub height: u64,
+    /// What is wrong.
+    pub mismatch: BlockMismatch,
+}
+
+/// A chain re-executed from genesis, block by block: the reference each stored block is
+/// checked against before it is applied.
+pub struct Replay {
+    /// An in-memory chain holding the replayed state (it never proposes).
+    chain: Chain,
+    /// The last block checked; `None` before genesis.
+    parent: Option<SignedHeader>,
+    report: VerifyReport,
+}
+
+impl Replay {
+    /// A replay of the chain `config` describes, before its genesis block: the first block to
+    /// [`check`](Replay::check) is genesis.
+    pub fn new(config: &GenesisConfig) -> Result<Replay, ChainError> {
+        // The replay only re-executes; it never signs, so its local key is irrelevant.
+        let chain = Chain::in_memory(config.clone(), &Keypair::from_seed(&[0; 32]))?;
+        Ok(Replay {
+            chain,
+            parent: None,
+            report: VerifyReport::default(),
+        })
+    }
+
+    /// The header of the last block checked (`None` before genesis).
+    pub fn parent(&self) -> Option<&SignedHeader> {
+        self.parent.as_ref()
+    }
+
+    /// What has been checked so far.
+    pub fn report(&self) -> &VerifyReport {
+        &self.report
+    }
+
+    /// Checks `block` as the next block against re-execution and, if every field matches,
+    /// applies it. A refused block changes nothing: the replay stays at its parent.
+    pub fn check(&mut self, block: &StoredBlock) -> Result<(), ChainError> {
+        let height = self.parent.as_ref().map_or(0, |p| p.header.height + 1);
+        let fail = |mismatch| ChainError::from(VerifyError { height, mismatch });
+        match self.parent.clone() {
+            None => self.check_genesis(block).map_err(fail)?,
+            Some(parent) => self.check_next(&parent, block, height)?,
+        }
+        self.report.blocks += 1;
+        self.report.transactions += block.txs.len() as u64;
+        self.report.state_root = block.header.header.state_root;
+        self.parent = Some(block.header.clone());
+        Ok(())
+    }
+
+    fn check_genesis(&self, block: &StoredBlock) -> Result<(), BlockMismatch> {
+        let header = &block.header.header;
+        if header.height != 0 {
+            return Err(BlockMismatch::Height {
+                expected: 0,
+                found: header.height,
+            });
+        }
+        if self.chain.state_root().ok() != Some(header.state_root) {
+            return Err(BlockMismatch::GenesisState);
+        }
+        let expected = self.chain.header(0).ok().flatten();
+        if expected.as_ref() != Some(&block.header) || !block.txs.is_empty() {
+            return Err(BlockMismatch::GenesisHeader);
+        }
+        Ok(())
+    }
+
+    fn check_next(
+        &self,
+        parent: &SignedHeader,
+        block: &StoredBlock,
+        height: u64,
+    ) -> Result<(), ChainError> {
+        let fail = |mismatch| ChainError::from(VerifyError { height, mismatch });
+        let signed = &block.header;
+        let header = &signed.header;
+        if header.height != height {
+            return Err(fail(BlockMismatch::Height {
+                expected: height,
+                found: header.height,
+            }));
+        }
+        let parent_hash = parent.header.hash();
+        if header.parent_hash != parent_hash {
+            return Err(fail(BlockMismatch::ParentHash {
+                expected: parent_hash,
+                found: header.parent_hash,
+            }));
+        }
+        if header.timestamp <= parent.header.timestamp {
+            return Err(fail(BlockMismatch::Timestamp {
+                parent: parent.header.timestamp,
+                found: header.timestamp,
+            }));
+        }
+        // The proposer the replayed state chooses, and its key.
+        let store = self.chain.store();
+        let snap = store.snapshot()?;
+        let validators = staking::validators(&snap)?;
+        let stakes: Vec<_> = validators.iter().map(|(a, v)| (*a, v.stake)).collect();
+        let chosen = select_proposer(&stakes, &parent_hash);
+        let key = validators
+            .iter()
+            .find(|(a, _)| Some(*a) == chosen && *a == header.proposer)
+            .map(|(_, v)| v.public_key)
+            .ok_or_else(|| {
+                fail(BlockMismatch::Proposer {
+                    chosen,
+                    found: header.proposer,
+                })
+            })?;
+        if !signed.verify(&key) {
+            return Err(fail(BlockMismatch::Signature));
+        }
+        let txs: Vec<_> = block.txs.iter().map(|(t, _)| t.clone()).collect();
+        let txs_root = list_root(&txs.iter().map(|t| t.encode()).collect::<Vec<_>>());
+        if header.txs_root != txs_root {
+            return Err(fail(BlockMismatch::TxsRoot {
+                expected: txs_root,
+                found: header.txs_root,
+            }));
+        }
+
+        // Re-execute the stored transactions on the replayed state.
+        let ctx = BlockContext {
+            height,
+            timestamp: header.timestamp,
+            proposer: header.proposer,
+        };
+        let (writes, results, _) = crate::chain::execute_block(
+            self.chain.vm(),
+            self.chain.params(),
+            &snap,
+            &ctx,
+            &txs,
+            &mut BlockTimings::default(),
+        )?;
+        drop(snap);
+        let mut receipts = Vec::with_capacity(results.len());
+        for (index, (result, (_, stored))) in results.into_iter().zip(&block.txs).enumerate() {
+            match result {
+                Ok(r) if r == *stored => receipts.push(r),
+                Ok(_) => return Err(fail(BlockMismatch::Receipt { index })),
+                Err(error) => return Err(fail(BlockMismatch::NotAdmissible { index, error })),
+            }
+        }
+        let receipts_root = list_root(&receipts.iter().map(|r| r.encode()).collect::<Vec<_>>());
+        if header.receipts_root != receipts_root {
+            return Err(fail(BlockMismatch::ReceiptsRoot {
+                expected: receipts_root,
+                found: header.receipts_root,
+            }));
+        }
+        let gas_used: u64 = receipts.iter().map(|r| r.gas_used).sum();
+        if header.gas_used != gas_used {
+            return Err(fail(BlockMismatch::GasUsed {
+                expected: gas_used,
+                found: header.gas_used,
+            }));
+        }
+        let staged = store.stage(writes)?;
+        if H256(staged.root) != header.state_root {
+            return Err(fail(BlockMismatch::StateRoot {
+                expected: H256(staged.root),
+                found: header.state_root,
+            }));
+        }
+        store.commit(
+            staged,
+            &BlockRecord {
+                height,
+                hash: header.hash().0,
+                header: signed.encode(),
+                txs: vec![],
+                receipts: vec![],
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// Checks the local store's copy of block `height`: the root it stores for that height is the
+/// header's, and the stored tree nodes hash to it.
+fn check_stored_root(snap: &Snapshot, height: u64, block: &StoredBlock) -> Result<(), ChainError> {
+    let fail = |mismatch| ChainError::from(VerifyError { height, mismatch });
+    let root = block.header.header.state_root;
+    if H256(snap.root_at(height)?) != root {
+        return Err(fail(BlockMismatch::StoredRoot));
+    }
+    if snap.recompute_root(height)?.0 != root.0 {
+        return Err(fail(BlockMismatch::RootRecompute));
+    }
+    Ok(())
+}
+
+impl Chain {
+    /// Re-checks every stored block (stored state roots recomputed from the tree nodes) and
+    /// re-executes the whole chain from genesis in memory, checking every header field
+    /// (height, parent hash, timestamp, proposer, signature, roots, gas used) and every
+    /// receipt against the replay (see [`Replay::check`]).
+    pub fn verify(&self) -> Result<VerifyReport, ChainError> {
+        let latest = self.height()?;
+        let mut replay = Replay::new(self.genesis_config())?;
+        let snap = self.store().snapshot()?;
+        for height in 0..=latest {
+            let block = self.block(height)?.ok_or(VerifyError {
+                height,
+                mismatch: BlockMismatch::Missing,
+            })?;
+            check_stored_root(&snap, height, &block)?;
+            replay.check(&block)?;
+        }
+        Ok(replay.report)
+    }
+}
