@@ -216,14 +216,23 @@ impl Mempool {
         if full(self) {
             self.expire(now);
         }
+        // Evict worse transactions until it fits; if it cannot, put them back.
+        let mut evicted = Vec::new();
         while full(self) {
-            match self.worst(&sender) {
-                Some((victim, key)) if key < (ready, tx.tx.gas_price) => {
-                    if let Some(last) = self.by_sender[&victim].txs.keys().next_back().copied() {
-                        self.remove(&victim, last);
+            let victim = match self.worst(&sender) {
+                Some((victim, key)) if key < (ready, tx.tx.gas_price) => self
+                    .by_sender
+                    .get(&victim)
+                    .and_then(|q| Some((q.base, *q.txs.keys().next_back()?)))
+                    .and_then(|(b, last)| Some((victim, b, last, self.remove(&victim, last)?))),
+                _ => None,
+            };
+            match victim {
+                Some(v) => evicted.push(v),
+                None => {
+                    for (a, b, n, e) in evicted.into_iter().rev() {
+                        self.restore(a, b, n, e);
                     }
-                }
-                _ => {
                     return Err(
                         "mempool full (of transactions that pay at least as much)".to_string()
                     );
@@ -249,6 +258,16 @@ impl Mempool {
         self.len += 1;
         self.bytes += bytes;
         Ok(Admitted { hash, ready })
+    }
+
+    /// Puts back an entry evicted from `sender`'s queue (whose base was `base`).
+    fn restore(&mut self, sender: Address, base: u64, nonce: u64, e: Entry) {
+        let q = self.by_sender.entry(sender).or_default();
+        q.base = q.base.max(base);
+        self.known.insert(e.hash);
+        self.len += 1;
+        self.bytes += e.bytes;
+        q.txs.insert(nonce, e);
     }
 
     /// The sender (other than `except`) whose last queued transaction is the worst: gapped
@@ -506,6 +525,31 @@ mod tests {
         }
         let err = full.insert(tx(&alice, 0, 2), &funded(0), now).unwrap_err();
         assert!(err.contains("mempool full"), "{err}");
+        assert_eq!(full.len(), 3);
+        // Too big to fit even after evicting every cheaper one: refused, and nothing lost.
+        let mut tight = Mempool::new(PoolLimits {
+            bytes: 2 * tx(&alice, 0, 1).encode().len(),
+            ..PoolLimits::default()
+        });
+        tight
+            .insert(tx(&Keypair::derive("t", 0), 0, 1), &funded(0), now)
+            .unwrap();
+        tight
+            .insert(tx(&Keypair::derive("t", 1), 0, 9), &funded(0), now)
+            .unwrap();
+        let big = Transaction {
+            chain_id: 1,
+            nonce: 0,
+            gas_limit: 1_000_000,
+            gas_price: U256::from(5),
+            payload: Payload::Deploy {
+                code: vec![0; 100],
+                args: vec![],
+            },
+        }
+        .sign(&alice);
+        assert!(tight.insert(big, &funded(0), now).is_err());
+        assert_eq!(tight.len(), 2, "the cheaper one was put back");
         full.insert(tx(&alice, 0, 3), &funded(0), now).unwrap();
         let prices: Vec<U256> = full
             .select(|_| 0, 10)
