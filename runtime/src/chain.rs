@@ -10,139 +10,26 @@
 use crate::abi::{hex, parse_hex};
 use crate::block::{Header, SignedHeader, list_root, select_proposer};
 use crate::crypto::Keypair;
-use crate::executor::{AdmissionError, ApplyError, Executor, ViewCall};
-use crate::genesis::Genesis;
+use crate::executor::{AdmissionError, ApplyError, Executor};
 use crate::host::BlockContext;
-use crate::layout::{self, Account};
+use crate::layout::Account;
 use crate::params::ChainParams;
+use crate::reader::{Located, Proven};
 use crate::receipt::{ExecError, GasReport, Receipt};
 use crate::staking;
-use crate::staking::Registration;
-use crate::state::{
-    BlockRecord, Overlay, Proof, Snapshot, StateReader, StateWrites, Store, StoreError,
-};
+use crate::state::{BlockRecord, Overlay, Snapshot, StateWrites, Store, StoreError};
 use crate::tx::SignedTransaction;
-use crate::types::{Address, H256, U256, address_of};
+use crate::types::{Address, H256, U256};
 use chainvm_vm::Vm;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Seed phrase of the dev accounts every `chainvm init` creates (like anvil's mnemonic).
-pub const DEV_SEED: &str = "chainvm dev accounts";
-/// Number of dev accounts.
-pub const DEV_ACCOUNTS: u32 = 10;
-/// Balance of each dev account: 10^24.
-pub fn dev_balance() -> U256 {
-    U256::exp10(24)
-}
-
-/// Version of the execution rules outside the VM (state layout, staking, block rules). A home
-/// created under another version is refused with a clear error instead of misread. The gas
-/// schedule has its own version in the VM.
-///
-/// - 1: the first chain.
-/// - 2: validator registration and delegation by pool shares, unbonding keyed by release height.
-pub const PROTOCOL_VERSION: u32 = 2;
-
-/// The chain's genesis: parameters, initial accounts and validators, and time. Stored as
-/// `genesis.json` in the home.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GenesisConfig {
-    /// The [`PROTOCOL_VERSION`] the chain was created with.
-    pub protocol_version: u32,
-    /// Chain parameters.
-    pub params: ChainParams,
-    /// Genesis timestamp (seconds).
-    pub timestamp: u64,
-    /// Funded accounts.
-    pub accounts: Vec<(Address, U256)>,
-    /// Validators registered at genesis.
-    pub validators: Vec<GenesisValidator>,
-}
-
-/// A validator registered at genesis.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GenesisValidator {
-    /// Its address: the address of its public key.
-    pub address: Address,
-    /// Its ed25519 consensus key (hex).
-    pub public_key: String,
-    /// Its self-bond.
-    pub stake: U256,
-    /// Share of block rewards it keeps before delegators are paid, in basis points.
-    pub commission_bps: u32,
-}
-
-/// Commission of the dev chain's validator: 10 %.
-pub const DEV_COMMISSION_BPS: u32 = 1_000;
-
-impl GenesisConfig {
-    /// A dev chain: the ten dev accounts funded, one validator with stake, and registration
-    /// permitted to that validator only (so no dev account can become a proposer the node
-    /// has no key for; staking from them is delegation).
-    pub fn dev(chain_id: u64, validator: &Keypair, timestamp: u64) -> GenesisConfig {
-        let params = ChainParams {
-            chain_id,
-            registration: Registration::Permissioned(vec![validator.address()]),
-            ..ChainParams::default()
-        };
-        GenesisConfig {
-            protocol_version: PROTOCOL_VERSION,
-            params,
-            timestamp,
-            accounts: dev_keys()
-                .iter()
-                .map(|k| (k.address(), dev_balance()))
-                .collect(),
-            validators: vec![GenesisValidator {
-                address: validator.address(),
-                public_key: hex(&validator.public()),
-                stake: U256::exp10(24),
-                commission_bps: DEV_COMMISSION_BPS,
-            }],
-        }
-    }
-
-    fn genesis(&self) -> Result<Genesis, ChainError> {
-        let validators = self
-            .validators
-            .iter()
-            .map(|v| {
-                let pk: [u8; 32] = parse_hex(&v.public_key)
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| {
-                        ChainError::Config(format!("bad validator key {}", v.public_key))
-                    })?;
-                if address_of(&pk) != v.address {
-                    return Err(ChainError::Config(format!(
-                        "validator {:?} is not the address of its key {}",
-                        v.address, v.public_key
-                    )));
-                }
-                if v.commission_bps > staking::BPS {
-                    return Err(ChainError::Config(format!(
-                        "validator {:?}: commission {} bps is above 10000",
-                        v.address, v.commission_bps
-                    )));
-                }
-                Ok((v.address, pk, v.stake, v.commission_bps))
-            })
-            .collect::<Result<_, ChainError>>()?;
-        Ok(Genesis {
-            accounts: self.accounts.clone(),
-            validators,
-        })
-    }
-}
-
-/// The dev account keys, derived from [`DEV_SEED`].
-pub fn dev_keys() -> Vec<Keypair> {
-    (0..DEV_ACCOUNTS)
-        .map(|i| Keypair::derive(DEV_SEED, i))
-        .collect()
-}
+pub use crate::genesis::{
+    DEV_ACCOUNTS, DEV_COMMISSION_BPS, DEV_SEED, GenesisConfig, GenesisValidator, PROTOCOL_VERSION,
+    dev_balance, dev_keys,
+};
 
 /// Why a chain operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -264,6 +151,8 @@ enum Clock {
 pub struct Chain {
     store: Arc<Store>,
     vm: Arc<Vm>,
+    /// The read side over the same store and VM: every query goes through it.
+    reader: crate::reader::ChainReader,
     config: GenesisConfig,
     validator: Keypair,
     home: Option<PathBuf>,
@@ -373,9 +262,17 @@ impl Chain {
         let mut vm_config = config.params.vm_config();
         vm_config.cache_dir = home.as_ref().map(|h| h.join("cache"));
         let vm = Arc::new(Vm::new(vm_config)?);
+        let store = Arc::new(store);
+        let reader = crate::reader::ChainReader::new(
+            store.clone(),
+            vm.clone(),
+            config.params.clone(),
+            validator.address(),
+        );
         let chain = Chain {
-            store: Arc::new(store),
+            store,
             vm,
+            reader,
             config,
             validator,
             home,
@@ -444,12 +341,7 @@ impl Chain {
     /// A handle for reading the latest committed state without this `Chain` (views,
     /// simulations, queries on other threads while blocks are produced).
     pub fn reader(&self) -> crate::reader::ChainReader {
-        crate::reader::ChainReader::new(
-            self.store.clone(),
-            self.vm.clone(),
-            self.config.params.clone(),
-            self.validator.address(),
-        )
+        self.reader.clone()
     }
 
     /// The home directory, if on disk.
@@ -469,12 +361,12 @@ impl Chain {
 
     /// A consistent view of the latest state.
     pub fn snapshot(&self) -> Result<Snapshot, ChainError> {
-        Ok(self.store.snapshot()?)
+        self.reader.snapshot()
     }
 
     /// Height of the latest block.
     pub fn height(&self) -> Result<u64, ChainError> {
-        Ok(self.store.latest()?.map_or(0, |(h, _)| h))
+        self.reader.height()
     }
 
     /// The latest state root.
@@ -484,83 +376,38 @@ impl Chain {
 
     /// The signed header at `height`.
     pub fn header(&self, height: u64) -> Result<Option<SignedHeader>, ChainError> {
-        match self.store.header(height)? {
-            None => Ok(None),
-            Some(bytes) => SignedHeader::decode(&bytes)
-                .map(Some)
-                .map_err(|e| ChainError::Fault(format!("header {height} does not decode: {e}"))),
-        }
+        self.reader.header(height)
     }
 
     /// The height of the block with this hash.
     pub fn height_of(&self, hash: &H256) -> Result<Option<u64>, ChainError> {
-        Ok(self.store.height_of(&hash.0)?)
+        self.reader.height_of(hash)
     }
 
     /// The block at `height` with its transactions and receipts.
     pub fn block(&self, height: u64) -> Result<Option<StoredBlock>, ChainError> {
-        let Some(header) = self.header(height)? else {
-            return Ok(None);
-        };
-        let mut txs = Vec::new();
-        for (tx, receipt) in self.store.block_body(height)? {
-            let tx = SignedTransaction::decode(&tx)
-                .map_err(|e| ChainError::Fault(format!("stored tx: {e}")))?;
-            let receipt = Receipt::decode(&receipt)
-                .map_err(|e| ChainError::Fault(format!("stored receipt: {e}")))?;
-            txs.push((tx, receipt));
-        }
-        Ok(Some(StoredBlock { header, txs }))
+        self.reader.block(height)
     }
 
     /// A transaction by hash: (height, index, transaction, receipt).
-    pub fn transaction(
-        &self,
-        hash: &H256,
-    ) -> Result<Option<(u64, u32, SignedTransaction, Receipt)>, ChainError> {
-        let Some((height, index)) = self.store.tx_location(&hash.0)? else {
-            return Ok(None);
-        };
-        let block = self
-            .block(height)?
-            .ok_or_else(|| ChainError::Fault(format!("block {height} missing")))?;
-        let (tx, receipt) = block
-            .txs
-            .into_iter()
-            .nth(index as usize)
-            .ok_or_else(|| ChainError::Fault("transaction index out of range".into()))?;
-        Ok(Some((height, index, tx, receipt)))
+    pub fn transaction(&self, hash: &H256) -> Result<Option<Located>, ChainError> {
+        self.reader.transaction(hash)
     }
 
     /// The account at `address` (empty if none).
     pub fn account(&self, address: &Address) -> Result<Account, ChainError> {
-        Ok(layout::account(&self.store.snapshot()?, address)?)
+        self.reader.account(address)
     }
 
     /// The code of the contract at `address`, if any.
     pub fn code(&self, address: &Address) -> Result<Option<Vec<u8>>, ChainError> {
-        let snap = self.store.snapshot()?;
-        let Some(hash) = layout::account(&snap, address)?.code_hash else {
-            return Ok(None);
-        };
-        Ok(snap.get(&layout::code_key(&hash))?)
+        self.reader.code(address)
     }
 
     /// The value of a raw state key at `version` (latest if `None`) with its proof, and the
     /// root it proves against.
-    pub fn prove(
-        &self,
-        key: &[u8],
-        version: Option<u64>,
-    ) -> Result<(Option<Vec<u8>>, Proof, H256), ChainError> {
-        let snap = self.store.snapshot()?;
-        let v = match version {
-            Some(v) => v,
-            None => snap.version().map_or(0, |(v, _)| v),
-        };
-        let root = snap.root_at(v)?;
-        let (value, proof) = snap.prove(v, key)?;
-        Ok((value, proof, H256(root)))
+    pub fn prove(&self, key: &[u8], version: Option<u64>) -> Result<Proven, ChainError> {
+        self.reader.prove(key, version)
     }
 
     fn next_context(&self, snap: &Snapshot) -> Result<(BlockContext, SignedHeader), ChainError> {
@@ -689,22 +536,7 @@ impl Chain {
         args: &[u8],
         gas_limit: u64,
     ) -> Result<(Result<Vec<u8>, ExecError>, GasReport), ChainError> {
-        let snap = self.store.snapshot()?;
-        let (height, _) = snap.version().unwrap_or((0, [0; 32]));
-        let timestamp = self.header(height)?.map_or(0, |h| h.header.timestamp);
-        let ctx = BlockContext {
-            height: height + 1,
-            timestamp,
-            proposer: self.validator.address(),
-        };
-        let call = ViewCall {
-            caller,
-            contract,
-            method,
-            args,
-            gas_limit,
-        };
-        Ok(Executor::new(&self.vm, &self.config.params).view(&snap, &ctx, &call)?)
+        self.reader.view(caller, contract, method, args, gas_limit)
     }
 }
 

@@ -1,9 +1,16 @@
-//! The genesis state: funded accounts, validators with stake, and the supply counters.
+//! The genesis: its configuration (`genesis.json`: protocol version, parameters, accounts,
+//! validators, time), the dev accounts, and the state it writes (funded accounts, validators
+//! with their self-bond, the supply counters).
 
+use crate::abi::{hex, parse_hex};
+use crate::chain::ChainError;
+use crate::crypto::Keypair;
 use crate::layout::{account, set_account};
-use crate::staking::{self, Supply};
+use crate::params::ChainParams;
+use crate::staking::{self, Registration, Supply};
 use crate::state::{Overlay, StateWrites, StoreError};
-use crate::types::{Address, U256};
+use crate::types::{Address, U256, address_of};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What the chain starts with.
@@ -50,4 +57,119 @@ impl Genesis {
         );
         Ok(o.into_writes())
     }
+}
+
+/// Seed phrase of the dev accounts every `chainvm init` creates (like anvil's mnemonic).
+pub const DEV_SEED: &str = "chainvm dev accounts";
+/// Number of dev accounts.
+pub const DEV_ACCOUNTS: u32 = 10;
+/// Balance of each dev account: 10^24.
+pub fn dev_balance() -> U256 {
+    U256::exp10(24)
+}
+
+/// Version of the execution rules outside the VM (state layout, staking, block rules). A home
+/// created under another version is refused with a clear error instead of misread. The gas
+/// schedule has its own version in the VM.
+///
+/// - 1: the first chain.
+/// - 2: validator registration and delegation by pool shares, unbonding keyed by release height.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The chain's genesis: parameters, initial accounts and validators, and time. Stored as
+/// `genesis.json` in the home.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisConfig {
+    /// The [`PROTOCOL_VERSION`] the chain was created with.
+    pub protocol_version: u32,
+    /// Chain parameters.
+    pub params: ChainParams,
+    /// Genesis timestamp (seconds).
+    pub timestamp: u64,
+    /// Funded accounts.
+    pub accounts: Vec<(Address, U256)>,
+    /// Validators registered at genesis.
+    pub validators: Vec<GenesisValidator>,
+}
+
+/// A validator registered at genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisValidator {
+    /// Its address: the address of its public key.
+    pub address: Address,
+    /// Its ed25519 consensus key (hex).
+    pub public_key: String,
+    /// Its self-bond.
+    pub stake: U256,
+    /// Share of block rewards it keeps before delegators are paid, in basis points.
+    pub commission_bps: u32,
+}
+
+/// Commission of the dev chain's validator: 10 %.
+pub const DEV_COMMISSION_BPS: u32 = 1_000;
+
+impl GenesisConfig {
+    /// A dev chain: the ten dev accounts funded, one validator with stake, and registration
+    /// permitted to that validator only (so no dev account can become a proposer the node
+    /// has no key for; staking from them is delegation).
+    pub fn dev(chain_id: u64, validator: &Keypair, timestamp: u64) -> GenesisConfig {
+        let params = ChainParams {
+            chain_id,
+            registration: Registration::Permissioned(vec![validator.address()]),
+            ..ChainParams::default()
+        };
+        GenesisConfig {
+            protocol_version: PROTOCOL_VERSION,
+            params,
+            timestamp,
+            accounts: dev_keys()
+                .iter()
+                .map(|k| (k.address(), dev_balance()))
+                .collect(),
+            validators: vec![GenesisValidator {
+                address: validator.address(),
+                public_key: hex(&validator.public()),
+                stake: U256::exp10(24),
+                commission_bps: DEV_COMMISSION_BPS,
+            }],
+        }
+    }
+
+    pub(crate) fn genesis(&self) -> Result<Genesis, ChainError> {
+        let validators = self
+            .validators
+            .iter()
+            .map(|v| {
+                let pk: [u8; 32] = parse_hex(&v.public_key)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| {
+                        ChainError::Config(format!("bad validator key {}", v.public_key))
+                    })?;
+                if address_of(&pk) != v.address {
+                    return Err(ChainError::Config(format!(
+                        "validator {:?} is not the address of its key {}",
+                        v.address, v.public_key
+                    )));
+                }
+                if v.commission_bps > staking::BPS {
+                    return Err(ChainError::Config(format!(
+                        "validator {:?}: commission {} bps is above 10000",
+                        v.address, v.commission_bps
+                    )));
+                }
+                Ok((v.address, pk, v.stake, v.commission_bps))
+            })
+            .collect::<Result<_, ChainError>>()?;
+        Ok(Genesis {
+            accounts: self.accounts.clone(),
+            validators,
+        })
+    }
+}
+
+/// The dev account keys, derived from [`DEV_SEED`].
+pub fn dev_keys() -> Vec<Keypair> {
+    (0..DEV_ACCOUNTS)
+        .map(|i| Keypair::derive(DEV_SEED, i))
+        .collect()
 }
