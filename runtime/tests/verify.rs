@@ -64,6 +64,9 @@ fn re_signed(
     }
 }
 
+/// A tampered block: what was changed, the block, and the refusal it must get.
+type Case = (&'static str, StoredBlock, fn(&BlockMismatch) -> bool);
+
 fn mismatch(err: ChainError) -> (u64, BlockMismatch) {
     match err {
         ChainError::Invalid(VerifyError { height, mismatch }) => (height, mismatch),
@@ -131,7 +134,7 @@ fn every_header_field_and_receipt_is_checked_against_re_execution() {
     let parent = chain.header(latest - 1).unwrap().unwrap();
     let stranger = Keypair::derive("stranger", 0);
 
-    let cases: Vec<(&str, StoredBlock, fn(&BlockMismatch) -> bool)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "height",
             re_signed(&real, &validator, |h| h.header.height += 1),
