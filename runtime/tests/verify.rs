@@ -64,6 +64,9 @@ fn re_signed(
     }
 }
 
+/// A tampered block: what was changed, the block, and the refusal it must get.
+type Case = (&'static str, StoredBlock, fn(&BlockMismatch) -> bool);
+
 fn mismatch(err: ChainError) -> (u64, BlockMismatch) {
     match err {
         ChainError::Invalid(VerifyError { height, mismatch }) => (height, mismatch),
