@@ -125,9 +125,6 @@ fn a_header_with_edited_gas_used_re_signed_by_the_validator_is_refused() {
     chain.verify().unwrap();
 }
 
-/// A tampered block, named, and the mismatch it must be refused with.
-type Case = (&'static str, StoredBlock, fn(&BlockMismatch) -> bool);
-
 #[test]
 fn every_header_field_and_receipt_is_checked_against_re_execution() {
     let chain = chain_with_blocks();
