@@ -32,7 +32,9 @@ pub fn allowed_features() -> WasmFeatures {
         | WasmFeatures::MULTI_VALUE
 }
 
-/// Why a module was rejected. Every variant names the rule it broke.
+/// Why a module was rejected. Every variant names the rule it broke. `Display` may include
+/// wasmparser's message (for developers); consensus data uses the text-free
+/// [`ValidationError::rejection`] instead.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ValidationError {
     /// Larger than `max_code_size`.
