@@ -242,10 +242,9 @@ impl Mempool {
         if replaced.is_some() {
             self.remove(&sender, n);
         }
-        let q = self.by_sender.entry(sender).or_default();
-        q.base = base;
-        q.txs.insert(
-            n,
+        self.by_sender.entry(sender).or_default().base = base;
+        self.put(
+            sender,
             Entry {
                 tx,
                 hash,
@@ -254,9 +253,6 @@ impl Mempool {
                 added: now,
             },
         );
-        self.known.insert(hash);
-        self.len += 1;
-        self.bytes += bytes;
         Ok(Admitted { hash, ready })
     }
 
@@ -356,12 +352,16 @@ impl Mempool {
         let cost = max_fee(tx.tx.gas_limit, tx.tx.gas_price)
             .and_then(|fee| fee.checked_add(tx.tx.value()))
             .unwrap_or(U256::MAX);
-        let q = self.by_sender.entry(tx.sender()).or_default();
-        if q.txs.contains_key(&tx.tx.nonce) {
+        let sender = tx.sender();
+        if self
+            .by_sender
+            .get(&sender)
+            .is_some_and(|q| q.txs.contains_key(&tx.tx.nonce))
+        {
             return;
         }
-        q.txs.insert(
-            tx.tx.nonce,
+        self.put(
+            sender,
             Entry {
                 tx,
                 hash,
@@ -370,9 +370,18 @@ impl Mempool {
                 added: now,
             },
         );
-        self.known.insert(hash);
+    }
+
+    /// Adds an entry under its sender and nonce, and counts it.
+    fn put(&mut self, sender: Address, entry: Entry) {
+        self.known.insert(entry.hash);
         self.len += 1;
-        self.bytes += bytes;
+        self.bytes += entry.bytes;
+        self.by_sender
+            .entry(sender)
+            .or_default()
+            .txs
+            .insert(entry.tx.tx.nonce, entry);
     }
 }
 
