@@ -137,6 +137,7 @@ pub fn run(cli: &Cli) -> Res<()> {
             block_time,
             manual,
             max_view_gas,
+            max_concurrent_views,
         } => {
             let mode = match (block_time, manual) {
                 (_, true) => crate::node::Mode::Manual,
@@ -145,6 +146,7 @@ pub fn run(cli: &Cli) -> Res<()> {
             };
             let settings = crate::node::Settings {
                 max_view_gas: *max_view_gas,
+                max_concurrent_views: *max_concurrent_views,
             };
             crate::node::run(home, rpc, mode, settings)
         }

@@ -206,6 +206,10 @@ enum Command {
         /// simulation accepts, e.g. 5e9. Default: the block gas limit.
         #[arg(long, value_parser = crate::node::parse_gas)]
         max_view_gas: Option<u64>,
+        /// Most views and simulations running at once; more are refused until one ends.
+        /// Default: twice the cores.
+        #[arg(long)]
+        max_concurrent_views: Option<usize>,
     },
     /// Run a scenario file of deploys and calls on a fresh in-memory chain and print each
     /// method's gas (min/avg/median/max, calls), like `forge test --gas-report`.

@@ -544,13 +544,29 @@ fn a_looping_view_ends_at_the_gas_cap_without_holding_up_transfers_or_shutdown()
     );
     node.stop();
 
-    // A view allowed to loop for a minute or more: SIGTERM does not wait for it.
-    let node = start(&home, &["--max-view-gas", "1e12"]);
+    // A view allowed to loop for a minute or more: SIGTERM does not wait for it. With one
+    // execution slot, a second view meanwhile is refused at once as busy.
+    let node = start(
+        &home,
+        &["--max-view-gas", "1e12", "--max-concurrent-views", "1"],
+    );
     let view = json!({"jsonrpc": "2.0", "id": 1, "method": "chainvm_view",
         "params": {"contract": looper, "method": "spin", "gas": 1e15}});
     let url = node.url.clone();
     let _viewer = std::thread::spawn(move || try_post(&url, &view.to_string()));
     std::thread::sleep(Duration::from_millis(300));
+    let busy = node.rpc(
+        "chainvm_view",
+        json!({"contract": looper, "method": "spin", "gas": 1000}),
+    );
+    assert_eq!(busy["error"]["code"], -32005, "{busy}");
+    assert!(
+        busy["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("node busy"),
+        "{busy}"
+    );
     let stopping = Instant::now();
     let out = node.stop();
     let took = stopping.elapsed();

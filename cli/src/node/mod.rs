@@ -17,6 +17,7 @@
 
 mod mempool;
 mod rpc;
+mod slots;
 mod ws;
 
 pub use mempool::{Admitted, Mempool, PoolLimits};
@@ -59,6 +60,9 @@ pub struct Settings {
     /// Most gas one `chainvm_view` may use (a request asking for more runs with this much),
     /// and the largest gas limit `chainvm_simulate` accepts. Default: the block gas limit.
     pub max_view_gas: Option<u64>,
+    /// Most views and simulations running at once; more are refused (JSON-RPC -32005) until
+    /// one ends. Default: twice the cores.
+    pub max_concurrent_views: Option<usize>,
 }
 
 /// Parses a gas amount: `5000000000`, `5_000_000_000` or `5e9`.
@@ -89,6 +93,8 @@ struct Node {
     blocks: broadcast::Sender<Value>,
     /// The effective view gas cap.
     max_view_gas: u64,
+    /// Views and simulations running now, bounded.
+    executions: slots::Slots,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -103,6 +109,11 @@ impl Node {
             max_view_gas: settings
                 .max_view_gas
                 .unwrap_or(chain.params().block_gas_limit),
+            executions: slots::Slots::new(
+                settings
+                    .max_concurrent_views
+                    .unwrap_or_else(slots::Slots::default_max),
+            ),
             chain: Mutex::new(chain),
             pool: Mutex::new(Mempool::new(PoolLimits::default())),
             mode,

@@ -4,7 +4,7 @@
 //! Only admitting a transaction and producing a block take the chain lock; every other
 //! method reads a snapshot through the node's [`chainvm_runtime::ChainReader`].
 
-use super::{Mode, Node, Settings, lock};
+use super::{Mode, Node, Settings, lock, slots};
 use crate::util::Res;
 use axum::Json;
 use axum::extract::State;
@@ -143,6 +143,19 @@ impl Node {
         Ok(json!({"hash": format!("{:?}", admitted.hash)}))
     }
 
+    /// A slot to run a view or simulation in, or "busy" when all are taken.
+    fn execution_slot(&self) -> Result<slots::Slot<'_>, RpcError> {
+        self.executions.take().ok_or_else(|| {
+            RpcError(
+                -32005,
+                format!(
+                    "node busy: {} views or simulations are running (--max-concurrent-views); retry",
+                    self.executions.max()
+                ),
+            )
+        })
+    }
+
     fn view(&self, params: &Value) -> Result<Value, RpcError> {
         let contract = address(params, "contract")?;
         let method = str_param(params, "method")?;
@@ -158,6 +171,7 @@ impl Node {
         let gas = opt_u64(params, "gas")?
             .unwrap_or(crate::commands::CALL_GAS)
             .min(self.max_view_gas);
+        let _slot = self.execution_slot()?;
         let (result, report) = self.reader.view(caller, contract, method, &args, gas)?;
         Ok(json!({
             "return": result.as_ref().ok().map(|d| hex(d)),
@@ -227,6 +241,7 @@ impl Node {
                         tx.tx.gas_limit, self.max_view_gas
                     )));
                 }
+                let _slot = self.execution_slot()?;
                 let receipt = reader.simulate(&tx)?;
                 Ok(json!({"receipt": receipt, "raw": raw(receipt.encode())}))
             }
