@@ -27,10 +27,8 @@ use crate::util::{CliError, Res};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use chainvm_runtime::embed::BlockNotification;
 use chainvm_runtime::{AdmissionError, Chain, ChainReader};
-use rpc::{RpcError, block_json};
-use serde_json::Value;
+use rpc::RpcError;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -90,7 +88,8 @@ struct Node {
     reader: ChainReader,
     pool: Mutex<Mempool>,
     mode: Mode,
-    blocks: broadcast::Sender<Value>,
+    /// Heights of new blocks, for WebSocket subscribers.
+    blocks: broadcast::Sender<u64>,
     /// The effective view gas cap.
     max_view_gas: u64,
     /// Views and simulations running now, bounded.
@@ -168,16 +167,9 @@ impl Node {
                 }
             }
         }
-        let note = BlockNotification {
-            header: block.header.clone(),
-            hash: block.hash,
-            receipts: txs
-                .iter()
-                .zip(&block.results)
-                .filter_map(|(t, r)| r.as_ref().ok().map(|r| (t.hash(), r.clone())))
-                .collect(),
-        };
-        let _ = self.blocks.send(block_json(&note));
+        // Subscribers are told the height only and read the block from the store: the
+        // channel's ring never holds blocks (a full block's events can be megabytes).
+        let _ = self.blocks.send(block.header.header.height);
         Ok(block.header.header.height)
     }
 }

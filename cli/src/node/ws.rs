@@ -1,12 +1,13 @@
 //! WebSocket subscriptions at `/ws`: blocks or contract events, replayed from a height and
 //! then pushed live.
 //!
-//! History is streamed from the store a chunk of blocks at a time through the node's
-//! reader (never under the chain lock), each chunk sent before the next is read, so a
-//! subscriber costs at most one chunk of memory however far back it starts. Live blocks
-//! come from a broadcast channel of bounded capacity; a subscriber that falls behind it (or
-//! sees a gap) goes back to the store and catches up from there, so nothing is skipped and
-//! nothing is sent twice.
+//! Every block a subscriber gets is read from the store through the node's reader (never
+//! under the chain lock), a step at a time, each step sent before the next is read: a step is
+//! at most [`REPLAY_CHUNK`] blocks and stops once [`REPLAY_BYTES`] of messages are queued, so
+//! a subscriber holds about that much memory (plus one block) however far back it starts and
+//! however large blocks are. The broadcast channel carries only the heights of new blocks, to
+//! wake subscribers; one that lags behind it simply reads on from the store. Progress is one
+//! height counter, so nothing is skipped and nothing is sent twice.
 
 use super::Node;
 use axum::extract::State;
@@ -15,8 +16,11 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
-/// Blocks read from the store per replay step.
+/// Most blocks read from the store per step.
 const REPLAY_CHUNK: u64 = 32;
+/// A step stops reading blocks once this many bytes of messages are queued (it always takes
+/// at least one block).
+const REPLAY_BYTES: usize = 4 << 20;
 
 /// `GET /ws`.
 pub(super) async fn ws(
@@ -27,6 +31,7 @@ pub(super) async fn ws(
 }
 
 /// What one subscriber asked for.
+#[derive(Clone)]
 struct Wanted {
     blocks: bool,
     contract: Option<String>,
@@ -80,66 +85,60 @@ async fn subscription(node: Arc<Node>, mut socket: WebSocket) {
             .map(str::to_lowercase),
         topic: req.get("topic").and_then(Value::as_str).map(str::to_string),
     };
-    // Subscribe before reading the height so nothing falls between history and live blocks.
+    // Subscribe before reading the height so no new block goes unnoticed.
     let mut live = node.blocks.subscribe();
     let mut next = match req.get("from").and_then(Value::as_u64) {
         Some(from) => from,
         None => node.reader.height().map_or(0, |h| h + 1),
     };
-    let mut out = Vec::new();
+    let wanted = Arc::new(wanted);
     loop {
-        // Catch up from the store, one chunk at a time.
+        // Catch up from the store, one bounded step at a time.
         loop {
-            let n = node.clone();
-            let start = next;
-            let chunk = tokio::task::spawn_blocking(move || -> Vec<Value> {
-                let Ok(latest) = n.reader.height() else {
-                    return Vec::new();
-                };
-                let end = latest.min(start.saturating_add(REPLAY_CHUNK - 1));
-                (start..=end).map_while(|h| n.replay_block(h)).collect()
-            })
-            .await
-            .unwrap_or_default();
-            if chunk.is_empty() {
+            let (n, w, start) = (node.clone(), wanted.clone(), next);
+            let (mut out, read) = tokio::task::spawn_blocking(move || read_step(&n, &w, start))
+                .await
+                .unwrap_or_default();
+            if read == 0 {
                 break;
             }
-            for b in &chunk {
-                wanted.push(b, &mut out);
-            }
-            next += chunk.len() as u64;
+            next += read;
             if !send_all(&mut socket, &mut out).await {
                 return;
             }
         }
-        // Then live blocks, until a gap or a lag sends us back to the store.
-        loop {
-            tokio::select! {
-                b = live.recv() => match b {
-                    Ok(b) => {
-                        let Some(h) = b["height"].as_u64() else { continue };
-                        if h < next {
-                            continue;
-                        }
-                        if h > next {
-                            break;
-                        }
-                        wanted.push(&b, &mut out);
-                        next += 1;
-                        if !send_all(&mut socket, &mut out).await {
-                            return;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => break,
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
-                msg = socket.recv() => match msg {
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                    _ => {}
-                },
+        // Then wait for a new block (a lag only means several came: read on).
+        tokio::select! {
+            b = live.recv() => {
+                if let Err(broadcast::error::RecvError::Closed) = b {
+                    return;
+                }
             }
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                _ => {}
+            },
         }
     }
+}
+
+/// Reads blocks from `start` on: the messages they give this subscriber, and how many blocks
+/// were read (0 when `start` is past the latest block).
+fn read_step(node: &Node, wanted: &Wanted, start: u64) -> (Vec<String>, u64) {
+    let Ok(latest) = node.reader.height() else {
+        return (Vec::new(), 0);
+    };
+    let (mut out, mut bytes, mut h) = (Vec::new(), 0usize, start);
+    while h <= latest && h - start < REPLAY_CHUNK && bytes < REPLAY_BYTES {
+        let Some(block) = node.replay_block(h) else {
+            break;
+        };
+        let before = out.len();
+        wanted.push(&block, &mut out);
+        bytes += out[before..].iter().map(String::len).sum::<usize>();
+        h += 1;
+    }
+    (out, h - start)
 }
 
 /// Sends `{"error": message}` to a subscriber (which is then closed by the caller).
@@ -156,4 +155,47 @@ async fn send_all(socket: &mut WebSocket, out: &mut Vec<String>) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{Mode, Settings};
+    use chainvm_runtime::Chain;
+
+    #[test]
+    fn replay_reads_bounded_steps_in_height_order_from_the_store() {
+        let (mut chain, _) = Chain::builder().dev_accounts().in_memory().unwrap();
+        chain.advance_blocks(40).unwrap();
+        let node = Node::new(chain, Mode::Manual, Settings::default(), 4);
+        let all = Wanted {
+            blocks: true,
+            contract: None,
+            topic: None,
+        };
+        let (first, read) = read_step(&node, &all, 0);
+        assert_eq!(read, REPLAY_CHUNK, "one step reads at most a chunk");
+        assert_eq!(first.len() as u64, read);
+        let (rest, more) = read_step(&node, &all, read);
+        assert_eq!(more, 41 - REPLAY_CHUNK, "heights 0..=40 in two steps");
+        let heights: Vec<u64> = first
+            .iter()
+            .chain(&rest)
+            .map(|m| {
+                serde_json::from_str::<Value>(m).unwrap()["height"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(heights, (0..=40).collect::<Vec<_>>());
+        assert_eq!(
+            read_step(&node, &all, 41),
+            (Vec::new(), 0),
+            "nothing past the tip"
+        );
+        // The live channel carries heights only: its ring never holds a block.
+        let mut rx = node.blocks.subscribe();
+        assert!(node.produce().is_ok());
+        assert_eq!(rx.try_recv().unwrap(), 41);
+    }
 }
