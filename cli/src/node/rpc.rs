@@ -382,12 +382,25 @@ pub(super) async fn rpc(
 }
 
 /// Answers one HTTP body: a JSON-RPC request or a batch of them.
+/// Most requests in one JSON-RPC batch.
+pub const MAX_BATCH: usize = 100;
+
 fn handle_body(node: &Node, body: &[u8]) -> Value {
     match serde_json::from_slice(body) {
         Err(e) => rpc_error(Value::Null, -32700, format!("parse error: {e}")),
         Ok(Value::Array(batch)) if batch.is_empty() => {
             rpc_error(Value::Null, -32600, "empty batch")
         }
+        // A batch runs its requests one after another on one thread: bounded, so one body
+        // cannot keep a core busy with thousands of capped views.
+        Ok(Value::Array(batch)) if batch.len() > MAX_BATCH => rpc_error(
+            Value::Null,
+            -32600,
+            format!(
+                "a batch of {} requests exceeds the limit of {MAX_BATCH}",
+                batch.len()
+            ),
+        ),
         Ok(Value::Array(batch)) => {
             Value::Array(batch.into_iter().map(|r| handle_one(node, r)).collect())
         }
@@ -442,6 +455,15 @@ mod tests {
         assert_eq!(code(b"\xff\xfe"), Some(-32700));
         assert_eq!(code(b"[]"), Some(-32600));
         assert_eq!(code(b"7"), Some(-32600));
+        let one = r#"{"jsonrpc":"2.0","id":1,"method":"chainvm_chainId"}"#;
+        let batch = |n: usize| format!("[{}]", vec![one; n].join(","));
+        assert_eq!(
+            h.handle(batch(MAX_BATCH).as_bytes())
+                .as_array()
+                .map(Vec::len),
+            Some(MAX_BATCH)
+        );
+        assert_eq!(code(batch(MAX_BATCH + 1).as_bytes()), Some(-32600));
         assert_eq!(
             code(br#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#),
             Some(-32601)
