@@ -1,9 +1,11 @@
-//! The chain: genesis, block production, queries and verification, over one [`Store`].
+//! The chain: block production and queries over one [`Store`] (genesis is in
+//! [`crate::genesis`], verification in [`crate::verify`]).
 //!
-//! A block is produced in three steps that [`Chain::verify`] replays identically:
-//! begin-block (release due unbonding, mint the block reward to the proposer), the
-//! transactions in order (fees also go to the proposer), then the header with the state,
-//! transaction and receipt roots, signed by the proposer. The proposer is chosen by stake from
+//! A block is produced in four steps that [`Chain::verify`] replays identically:
+//! begin-block (release due unbonding, mint the block reward: commission to the proposer, the
+//! rest into its pool), the transactions in order (each pays its fee to the proposer),
+//! end-block (the fees less commission move into the proposer's pool), then the header with
+//! the state, transaction and receipt roots, signed by the proposer. The proposer is chosen by stake from
 //! the validator set in the state, seeded by the parent hash; a node produces a block only
 //! when it holds the chosen validator's key (always, on a one-validator dev chain).
 
@@ -547,8 +549,8 @@ pub(crate) type ExecutedBlock = (
     Vec<SignedTransaction>,
 );
 
-/// Executes a block on `snap`: begin-block (release unbonding, mint the reward), then the
-/// transactions. Returns the writes, one result per transaction (refused ones are left out of
+/// Executes a block on `snap`: begin-block (release unbonding, mint and share the reward),
+/// the transactions, end-block (share the fees). Returns the writes, one result per transaction (refused ones are left out of
 /// the block; on replay every stored transaction must be admitted), and the included ones.
 ///
 /// Signatures are checked up front, in parallel; a transaction whose signature fails is
@@ -596,6 +598,14 @@ pub(crate) fn execute_block(
             Err(ApplyError::Fault(f)) => return Err(ChainError::Fault(f)),
         }
     }
+    // End of block: the fees, less commission, go to the proposer's delegators.
+    let fees = included
+        .iter()
+        .zip(results.iter().filter_map(|r| r.as_ref().ok()))
+        .fold(U256::zero(), |sum, (t, r)| {
+            sum.saturating_add(t.tx.gas_price.saturating_mul(U256::from(r.gas_used)))
+        });
+    staking::share_fees(&mut overlay, &ctx.proposer, fees)?;
     let writes = overlay.into_writes();
     timings.execution = started.elapsed();
     Ok((writes, results, included))

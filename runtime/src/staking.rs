@@ -6,8 +6,8 @@
 //!   with the consensus key it registers (the key's account bonds the self-bond), and only if
 //!   the chain's [`Registration`] policy allows that key. Every other `stake` is a delegation.
 //! - **Delegation is by shares** (Cosmos' model): a validator's pool holds `stake` tokens
-//!   against `shares`; delegating `x` mints `x × shares / stake` shares. Rewards (less the
-//!   validator's commission) and slashing change `stake` only, so they reach every delegator
+//!   against `shares`; delegating `x` mints `x × shares / stake` shares. Rewards and fees
+//!   (less the validator's commission) and slashing change `stake` only, so they reach every delegator
 //!   pro rata without touching a delegation record.
 //! - **Unbonding is O(1) per operation**: each entry is its own state key under its release
 //!   height, with a per-height count; releasing a height reads exactly the entries due then.
@@ -428,6 +428,30 @@ pub fn distribute_reward<R: StateReader>(
     let commission = reward * U256::from(v.commission_bps.min(BPS)) / U256::from(BPS);
     credit(state, proposer, commission)?;
     v.stake = v.stake.saturating_add(reward - commission);
+    layout::write(state, &layout::validator_key(proposer), &v);
+    Ok(())
+}
+
+/// Shares a block's fees, which the executor paid to the proposer's account transaction by
+/// transaction: all but the commission move into its pool, like the reward. A proposer that
+/// spent fees within the same block shares what is left of them (deterministic either way).
+pub fn share_fees<R: StateReader>(
+    state: &mut Overlay<R>,
+    proposer: &Address,
+    fees: U256,
+) -> Result<(), StoreError> {
+    let Some(mut v) = validator(state, proposer)? else {
+        return Ok(());
+    };
+    let commission = fees * U256::from(v.commission_bps.min(BPS)) / U256::from(BPS);
+    let mut acct = account(state, proposer)?;
+    let shared = (fees - commission).min(acct.balance);
+    if shared.is_zero() {
+        return Ok(());
+    }
+    acct.balance -= shared;
+    set_account(state, proposer, &acct);
+    v.stake = v.stake.saturating_add(shared);
     layout::write(state, &layout::validator_key(proposer), &v);
     Ok(())
 }

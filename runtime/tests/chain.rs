@@ -55,18 +55,21 @@ fn blocks_link_carry_roots_and_pay_reward_and_fees_to_the_proposer() {
     );
     let r = chain.submit(&t).unwrap();
     assert!(r.is_success());
-    // The commission part of the reward and the fees reach the proposer's account; the rest
-    // of the reward compounds into its pool, shared with its delegators.
+    // The commission part of the reward and of the fees reaches the proposer's account; the
+    // rest of both compounds into its pool, shared with its delegators.
     let reward = U256::from(chain.params().block_reward);
-    let commission = reward * U256::from(chainvm_runtime::chain::DEV_COMMISSION_BPS) / 10_000;
-    assert!(!commission.is_zero());
+    let fees = U256::from(r.gas_used) * U256::from(2u8);
+    let bps = U256::from(chainvm_runtime::chain::DEV_COMMISSION_BPS);
+    let commission = reward * bps / U256::from(10_000);
+    let fee_commission = fees * bps / U256::from(10_000);
+    assert!(!commission.is_zero() && !fee_commission.is_zero());
     assert_eq!(
         chain.account(&validator.address()).unwrap().balance,
-        before + commission + U256::from(r.gas_used) * 2
+        before + commission + fee_commission
     );
     assert_eq!(
         stake_of(&chain, &validator.address()),
-        stake_before + reward - commission
+        stake_before + reward - commission + fees - fee_commission
     );
     let b1 = chain.block(1).unwrap().unwrap();
     let genesis = chain.header(0).unwrap().unwrap();
@@ -248,12 +251,14 @@ fn double_signing_is_slashed_once() {
         .unwrap()
         .stake;
     // The report's block first compounds its reward (less commission) into the pool; the
-    // slash then takes its fraction of that pool.
-    let reward = U256::from(chain.params().block_reward);
-    let pool = stake_before + reward
-        - reward * U256::from(chainvm_runtime::chain::DEV_COMMISSION_BPS) / U256::from(10_000);
+    // slash then takes its fraction of that pool; at the end the block's fees (less
+    // commission) join the pool.
+    let bps = U256::from(chainvm_runtime::chain::DEV_COMMISSION_BPS);
+    let after_commission = |x: U256| x - x * bps / U256::from(10_000);
+    let pool = stake_before + after_commission(U256::from(chain.params().block_reward));
     let slashed = pool * U256::from(chain.params().slash_bps) / U256::from(10_000);
-    assert_eq!(stake, pool - slashed);
+    let fees = U256::from(r.gas_used) * U256::from(2u8);
+    assert_eq!(stake, pool - slashed + after_commission(fees));
     let supply = chainvm_runtime::staking::supply(&snap).unwrap();
     assert_eq!(supply.slashed, slashed);
     drop(snap);
