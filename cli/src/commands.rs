@@ -3,13 +3,13 @@
 use crate::backend::Backend;
 use crate::util::{
     CliError, Res, contract_abi, emit, events_json, fail, gas_table, parse_amount, parse_args,
-    parse_hex, resolve, save_alias, signer,
+    resolve, save_alias, signer,
 };
-use crate::{Cli, Command, TxOpts, build, demo};
+use crate::{Cli, Command, TxOpts, build, demo, query};
 use chainvm_runtime::abi::{AbiError, ContractAbi, hex};
 use chainvm_runtime::chain::{DEV_SEED, dev_keys};
 use chainvm_runtime::{
-    Address, Chain, ErrorCode, ErrorDetail, GenesisConfig, H256, Keypair, Payload, Receipt,
+    Address, Chain, ErrorCode, ErrorDetail, GenesisConfig, Keypair, Payload, Receipt,
     SignedTransaction, Transaction, U256,
 };
 use serde_json::{Value, json};
@@ -24,7 +24,7 @@ pub const DEPLOY_GAS: u64 = 5_000_000_000;
 static NODE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
 /// Opens the chain the way this invocation asked: the home, or the node.
-fn open(home: &Path) -> Res<Backend> {
+pub(crate) fn open(home: &Path) -> Res<Backend> {
     Backend::open(home, NODE.get().and_then(|n| n.as_deref()))
 }
 
@@ -35,7 +35,7 @@ pub fn run(cli: &Cli) -> Res<()> {
     let j = cli.json;
     match &cli.command {
         Command::Init { chain_id, force } => init(home, *chain_id, *force, j),
-        Command::Accounts => accounts(home, j),
+        Command::Accounts => query::accounts(home, j),
         Command::Build { dir } => build::build_cmd(dir, j),
         Command::Deploy {
             file,
@@ -71,7 +71,7 @@ pub fn run(cli: &Cli) -> Res<()> {
             let amount = parse_amount(amount)?;
             simple_tx(home, Payload::Transfer { to, amount }, tx, "transferred", j)
         }
-        Command::Balance { who } => balance(home, who.as_deref().unwrap_or("0"), j),
+        Command::Balance { who } => query::balance(home, who.as_deref().unwrap_or("0"), j),
         Command::Stake {
             amount,
             validator,
@@ -114,14 +114,14 @@ pub fn run(cli: &Cli) -> Res<()> {
             };
             simple_tx(home, payload, tx, "registered as a validator", j)
         }
-        Command::Block { which } => block(home, which, j),
-        Command::Tx { hash } => tx_cmd(home, hash, j),
+        Command::Block { which } => query::block(home, which, j),
+        Command::Tx { hash } => query::tx_cmd(home, hash, j),
         Command::Events {
             contract,
             topic,
             from_block,
             to_block,
-        } => events(
+        } => query::events(
             home,
             contract.as_deref(),
             topic.as_deref(),
@@ -129,8 +129,8 @@ pub fn run(cli: &Cli) -> Res<()> {
             *to_block,
             j,
         ),
-        Command::Proof { key, height } => proof(home, key, *height, j),
-        Command::Verify => verify(home, j),
+        Command::Proof { key, height } => query::proof(home, key, *height, j),
+        Command::Verify => query::verify(home, j),
         Command::GasReport { scenario } => crate::gas_report::run(scenario, j),
         Command::Node {
             rpc,
@@ -215,25 +215,6 @@ fn init(home: &Path, chain_id: u64, force: bool, j: bool) -> Res<()> {
         &json!({"chain_id": chain_id, "home": home.display().to_string(), "validator": hex(validator.address().as_bytes()),
                 "accounts": accounts, "state_root": format!("{:?}", chain.state_root()?)}),
     );
-    Ok(())
-}
-
-fn accounts(home: &Path, j: bool) -> Res<()> {
-    let chain = open(home)?;
-    let mut rows = Vec::new();
-    let mut human = String::new();
-    for (i, k) in dev_keys().iter().enumerate() {
-        let a = chain.account(&k.address())?;
-        human += &format!(
-            "({i}) {}  balance {}  nonce {}\n",
-            hex(k.address().as_bytes()),
-            a.balance,
-            a.nonce
-        );
-        rows.push(json!({"index": i, "address": hex(k.address().as_bytes()), "private_key": hex(&k.secret()),
-                         "balance": a.balance.to_string(), "nonce": a.nonce}));
-    }
-    emit(j, human.trim_end(), &Value::Array(rows));
     Ok(())
 }
 
@@ -539,227 +520,4 @@ fn simple_tx(home: &Path, payload: Payload, opts: &TxOpts, what: &str, j: bool) 
             json: j,
         },
     )
-}
-
-fn balance(home: &Path, who: &str, j: bool) -> Res<()> {
-    let chain = open(home)?;
-    let a = resolve(home, who)?;
-    let acct = chain.account(&a)?;
-    emit(
-        j,
-        &format!(
-            "{}  balance {}  nonce {}",
-            hex(a.as_bytes()),
-            acct.balance,
-            acct.nonce
-        ),
-        &json!({"address": hex(a.as_bytes()), "balance": acct.balance.to_string(), "nonce": acct.nonce,
-                "code_hash": acct.code_hash.map(|h| format!("{h:?}"))}),
-    );
-    Ok(())
-}
-
-fn block(home: &Path, which: &str, j: bool) -> Res<()> {
-    let chain = open(home)?;
-    let height = if which == "latest" {
-        chain.height()?
-    } else {
-        which
-            .parse()
-            .or_else(|_| fail(format!("`{which}` is not a block height or `latest`")))?
-    };
-    let Some(b) = chain.block(height)? else {
-        return fail(format!("no block {height} (latest is {})", chain.height()?));
-    };
-    let h = &b.header.header;
-    let txs: Vec<Value> = b.txs.iter().map(|(t, r)| json!({"hash": format!("{:?}", t.hash()), "status": r.status, "gas_used": r.gas_used})).collect();
-    let v = json!({
-        "height": h.height, "hash": format!("{:?}", h.hash()), "parent_hash": format!("{:?}", h.parent_hash),
-        "timestamp": h.timestamp, "state_root": format!("{:?}", h.state_root), "txs_root": format!("{:?}", h.txs_root),
-        "receipts_root": format!("{:?}", h.receipts_root), "gas_used": h.gas_used, "proposer": hex(h.proposer.as_bytes()),
-        "signature": hex(&b.header.signature), "transactions": txs,
-    });
-    let mut human = format!(
-        "block {}  hash {:?}\n  parent   {:?}\n  time     {}\n  state    {:?}\n  txs root {:?}\n  receipts {:?}\n  gas used {}\n  proposer {}",
-        h.height,
-        h.hash(),
-        h.parent_hash,
-        h.timestamp,
-        h.state_root,
-        h.txs_root,
-        h.receipts_root,
-        h.gas_used,
-        hex(h.proposer.as_bytes())
-    );
-    for t in &txs {
-        human += &format!(
-            "\n  tx {} {} gas {}",
-            t["hash"].as_str().unwrap_or(""),
-            t["status"].as_str().unwrap_or(""),
-            t["gas_used"]
-        );
-    }
-    emit(j, &human, &v);
-    Ok(())
-}
-
-fn tx_cmd(home: &Path, hash: &str, j: bool) -> Res<()> {
-    let chain = open(home)?;
-    let bytes = parse_hex(hash)
-        .filter(|b| b.len() == 32)
-        .ok_or_else(|| CliError(format!("`{hash}` is not a 32-byte hex hash")))?;
-    let Some((height, index, tx, receipt)) = chain.transaction(&H256::from_slice(&bytes))? else {
-        return fail(format!("no transaction {hash}"));
-    };
-    let (abi, method) = match &tx.tx.payload {
-        Payload::Call {
-            contract, method, ..
-        } => (contract_abi(&chain, contract).ok(), Some(method.clone())),
-        Payload::Deploy { code, .. } => {
-            (ContractAbi::from_wasm(code).ok(), Some("init".to_string()))
-        }
-        _ => (None, None),
-    };
-    let method = method.filter(|m| abi.as_ref().is_some_and(|a| a.method(m).is_ok()));
-    let mut v = receipt_json(&chain, &receipt, &tx, abi.as_ref(), method.as_deref());
-    v["index"] = json!(index);
-    v["from"] = json!(hex(tx.sender().as_bytes()));
-    v["nonce"] = json!(tx.tx.nonce);
-    let human = format!(
-        "tx {hash}\n  block  {height} #{index}\n  from   {}\n  status {}\n  gas    {}\n  return {}\n  error  {}",
-        hex(tx.sender().as_bytes()),
-        if receipt.is_success() {
-            "success"
-        } else {
-            "failed"
-        },
-        receipt.gas_used,
-        v["return"],
-        receipt
-            .error
-            .as_ref()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "-".into())
-    );
-    emit(j, &human, &v);
-    Ok(())
-}
-
-fn events(
-    home: &Path,
-    contract: Option<&str>,
-    topic: Option<&str>,
-    from: Option<u64>,
-    to: Option<u64>,
-    j: bool,
-) -> Res<()> {
-    let chain = open(home)?;
-    let contract = contract.map(|c| resolve(home, c)).transpose()?;
-    let latest = chain.height()?;
-    let (from, to) = (from.unwrap_or(0), to.unwrap_or(latest).min(latest));
-    let mut abis: std::collections::BTreeMap<Address, Option<ContractAbi>> = Default::default();
-    let mut out = Vec::new();
-    let mut human = String::new();
-    for h in from..=to {
-        let Some(b) = chain.block(h)? else { continue };
-        for (tx, receipt) in &b.txs {
-            for e in &receipt.events {
-                if contract.is_some_and(|c| c != e.contract)
-                    || topic.is_some_and(|t| t.as_bytes() != e.topic.as_slice())
-                {
-                    continue;
-                }
-                let abi = abis.entry(e.contract).or_insert_with(|| {
-                    contract_abi(&chain, &e.contract)
-                        .inspect_err(|err| {
-                            let c = hex(e.contract.as_bytes());
-                            eprintln!("warning: events of {c} shown as raw hex: {err}");
-                        })
-                        .ok()
-                });
-                let data = match abi.as_ref().map(|a| a.decode_event(&e.topic, &e.data)) {
-                    Some(Ok(Some((_, d)))) => d,
-                    Some(Err(err)) => {
-                        eprintln!("warning: event in block {h} shown as raw hex: {err}");
-                        json!(hex(&e.data))
-                    }
-                    _ => json!(hex(&e.data)),
-                };
-                let topic = String::from_utf8_lossy(&e.topic).into_owned();
-                human += &format!(
-                    "block {h} {:?} {} {topic} {data}{}\n",
-                    tx.hash(),
-                    hex(e.contract.as_bytes()),
-                    if e.reverted { " (reverted)" } else { "" }
-                );
-                out.push(json!({"block": h, "tx_hash": format!("{:?}", tx.hash()), "contract": hex(e.contract.as_bytes()),
-                                "topic": topic, "data": data, "reverted": e.reverted}));
-            }
-        }
-    }
-    emit(
-        j,
-        if human.is_empty() {
-            "no events"
-        } else {
-            human.trim_end()
-        },
-        &Value::Array(out),
-    );
-    Ok(())
-}
-
-fn proof(home: &Path, key: &str, height: Option<u64>, j: bool) -> Res<()> {
-    use chainvm_runtime::layout;
-    let chain = open(home)?;
-    let addr = |s: &str| resolve(home, s);
-    let raw = if let Some(a) = key.strip_prefix("account:") {
-        layout::account_key(&addr(a)?)
-    } else if let Some(a) = key.strip_prefix("validator:") {
-        layout::validator_key(&addr(a)?)
-    } else if let Some(rest) = key.strip_prefix("storage:") {
-        let (c, k) = rest
-            .split_once(':')
-            .ok_or_else(|| CliError("storage keys are storage:<contract>:<hex key>".into()))?;
-        let k = parse_hex(k).ok_or_else(|| CliError(format!("`{k}` is not hex")))?;
-        layout::storage_key(&addr(c)?, &k)
-    } else {
-        parse_hex(key).ok_or_else(|| CliError(format!("`{key}` is not a key: use account:<addr>, storage:<contract>:<hex>, validator:<addr> or 0x<hex>")))?
-    };
-    let (value, proof, root) = chain.prove(&raw, height)?;
-    let verified = proof.verify(&root.0, &raw, value.as_deref()).is_ok();
-    let v = json!({"key": hex(&raw), "value": value.as_ref().map(|v| hex(v)), "state_root": format!("{root:?}"),
-                   "height": height.unwrap_or(chain.height()?), "proof": hex(&proof.encode()), "siblings": proof.siblings.len(),
-                   "verified": verified});
-    let human = format!(
-        "key       {}\nvalue     {}\nroot      {root:?}\nproof     {} siblings, {} bytes\nverified  {}",
-        hex(&raw),
-        value
-            .as_ref()
-            .map(|v| hex(v))
-            .unwrap_or_else(|| "(absent: proof of absence)".into()),
-        proof.siblings.len(),
-        proof.encode().len(),
-        if verified { "yes" } else { "NO" }
-    );
-    emit(j, &human, &v);
-    if verified {
-        Ok(())
-    } else {
-        fail("the proof did not verify against the state root")
-    }
-}
-
-fn verify(home: &Path, j: bool) -> Res<()> {
-    let backend = open(home)?;
-    let r = backend.local("verify")?.verify()?;
-    emit(
-        j,
-        &format!(
-            "verified {} blocks ({} transactions re-executed); state root {:?}",
-            r.blocks, r.transactions, r.state_root
-        ),
-        &serde_json::to_value(&r)?,
-    );
-    Ok(())
 }

@@ -12,6 +12,7 @@ mod commands;
 mod demo;
 mod gas_report;
 pub mod node;
+mod query;
 mod util;
 
 use clap::{Parser, Subcommand};
