@@ -10,7 +10,7 @@
 //! when it holds the chosen validator's key (always, on a one-validator dev chain).
 
 use crate::abi::{hex, parse_hex};
-use crate::block::{Header, SignedHeader, list_root, select_proposer};
+use crate::block::{Header, SignedHeader, list_root};
 use crate::crypto::Keypair;
 use crate::executor::{AdmissionError, ApplyError, Executor};
 use crate::host::BlockContext;
@@ -419,11 +419,7 @@ impl Chain {
         let parent = self
             .header(height)?
             .ok_or_else(|| ChainError::Fault(format!("header {height} missing")))?;
-        let validators: Vec<_> = staking::validators(snap)?
-            .into_iter()
-            .map(|(a, v)| (a, v.stake))
-            .collect();
-        let chosen = select_proposer(&validators, &parent.header.hash());
+        let chosen = staking::expected_proposer(snap, &parent.header.hash())?.map(|(a, _)| a);
         if chosen != Some(self.validator.address()) {
             return Err(ChainError::NotProposer {
                 ours: self.validator.address(),

@@ -7,7 +7,7 @@
 //! re-execution, and only then applies it. [`Chain::verify`] adds the checks of the local store
 //! (stored roots, tree nodes) and feeds every block to a replay.
 
-use crate::block::{SignedHeader, list_root, select_proposer};
+use crate::block::{SignedHeader, list_root};
 use crate::chain::{BlockTimings, Chain, ChainError, GenesisConfig, StoredBlock, VerifyReport};
 use crate::crypto::Keypair;
 use crate::executor::AdmissionError;
@@ -225,19 +225,16 @@ impl Replay {
         // The proposer the replayed state chooses, and its key.
         let store = self.chain.store();
         let snap = store.snapshot()?;
-        let validators = staking::validators(&snap)?;
-        let stakes: Vec<_> = validators.iter().map(|(a, v)| (*a, v.stake)).collect();
-        let chosen = select_proposer(&stakes, &parent_hash);
-        let key = validators
-            .iter()
-            .find(|(a, _)| Some(*a) == chosen && *a == header.proposer)
-            .map(|(_, v)| v.public_key)
-            .ok_or_else(|| {
-                fail(BlockMismatch::Proposer {
-                    chosen,
+        let expected = staking::expected_proposer(&snap, &parent_hash)?;
+        let key = match &expected {
+            Some((a, v)) if *a == header.proposer => v.public_key,
+            _ => {
+                return Err(fail(BlockMismatch::Proposer {
+                    chosen: expected.map(|(a, _)| a),
                     found: header.proposer,
-                })
-            })?;
+                }));
+            }
+        };
         if !signed.verify(&key) {
             return Err(fail(BlockMismatch::Signature));
         }
