@@ -1,6 +1,10 @@
 //! A real `chainvm node` process on a loopback port: concurrent clients, receipts, events,
 //! WebSocket subscriptions, the CLI through `--node`, block production modes, malformed
 //! requests, and restart on the same home.
+//!
+//! Over 600 lines on purpose: every test here drives the same real node process through the
+//! helpers at the top; splitting would copy those helpers (or need a shared module) for no
+//! gain in reading.
 
 use chainvm_runtime::abi::hex;
 use chainvm_runtime::chain::dev_keys;

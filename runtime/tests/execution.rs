@@ -1,5 +1,9 @@
 //! Transactions through the executor: every admission error, fees and refunds, revert of
 //! failed calls, storage isolation, cross-contract calls, receipts and determinism.
+//!
+//! Over 600 lines on purpose: every test runs through the one `Harness` of `tests/common`
+//! against the executor's single set of rules; it splits naturally by rule (admission, fees,
+//! calls, staking) when issue 15 splits the executor into phases.
 
 mod common;
 use chainvm_abi::error_code;
