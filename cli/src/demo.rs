@@ -111,9 +111,15 @@ pub fn run(keep: bool, j: bool) -> Res<()> {
     } else {
         home_dir.path().to_path_buf()
     };
-    // Like `chainvm init`: a secret validator key, since `--keep` leaves the chain behind.
-    let validator = Keypair::generate()
-        .map_err(|e| crate::util::CliError(format!("cannot generate a validator key: {e}")))?;
+    // A chain that is deleted at exit uses the fixed demo validator key, so the final state
+    // root is the same on every run (a regression anchor for refactors). With `--keep` the
+    // chain outlives the demo: it gets a secret key, like `chainvm init`.
+    let validator = if keep {
+        Keypair::generate()
+            .map_err(|e| crate::util::CliError(format!("cannot generate a validator key: {e}")))?
+    } else {
+        Keypair::derive("chainvm demo validator", 0)
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
