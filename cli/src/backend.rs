@@ -8,7 +8,9 @@ use chainvm_runtime::block::SignedHeader;
 use chainvm_runtime::chain::StoredBlock;
 use chainvm_runtime::layout::Account;
 use chainvm_runtime::state::Proof;
-use chainvm_runtime::{Address, Chain, ExecError, GasReport, H256, Receipt, SignedTransaction};
+use chainvm_runtime::{
+    Address, Chain, ExecError, GasReport, H256, Receipt, SignedTransaction, StateProof, TxLocation,
+};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -110,7 +112,7 @@ impl Backend {
     /// The registered validators' addresses, in address order.
     pub fn validators(&self) -> Res<Vec<Address>> {
         match self {
-            Backend::Local(c) => Ok(chainvm_runtime::staking::validators(&c.snapshot()?)
+            Backend::Local(c) => Ok(chainvm_runtime::staking::validators(&c.latest_state()?)
                 .map_err(|e| CliError(e.to_string()))?
                 .into_iter()
                 .map(|(a, _)| a)
@@ -176,7 +178,7 @@ impl Backend {
         gas: u64,
     ) -> Res<(Result<Vec<u8>, ExecError>, GasReport)> {
         match self {
-            Backend::Local(c) => Ok(c.view(caller, contract, method, args, gas)?),
+            Backend::Local(c) => Ok(c.view_raw(caller, contract, method, args, gas)?),
             Backend::Remote(r) => {
                 let v = r.rpc(
                     "chainvm_view",
@@ -216,13 +218,16 @@ impl Backend {
                         decode(&t["receipt_raw"], "receipt")?,
                     ));
                 }
-                Ok(Some(StoredBlock { header, txs }))
+                Ok(Some(StoredBlock {
+                    signed_header: header,
+                    txs,
+                }))
             }
         }
     }
 
-    /// A transaction with its receipt: (height, index, transaction, receipt).
-    pub fn transaction(&self, hash: &H256) -> Res<Option<(u64, u32, SignedTransaction, Receipt)>> {
+    /// A transaction with where it was included and its receipt.
+    pub fn transaction(&self, hash: &H256) -> Res<Option<TxLocation>> {
         match self {
             Backend::Local(c) => Ok(c.transaction(hash)?),
             Backend::Remote(r) => {
@@ -235,18 +240,18 @@ impl Backend {
                 }
                 let height = v["block"].as_u64().unwrap_or(0);
                 let index = v["index"].as_u64().unwrap_or(0) as u32;
-                Ok(Some((
+                Ok(Some(TxLocation {
                     height,
                     index,
-                    decode(&v["tx_raw"], "transaction")?,
-                    decode(&v["receipt_raw"], "receipt")?,
-                )))
+                    transaction: decode(&v["tx_raw"], "transaction")?,
+                    receipt: decode(&v["receipt_raw"], "receipt")?,
+                }))
             }
         }
     }
 
     /// A state key's value and proof at `height` (latest if `None`), with the root.
-    pub fn prove(&self, key: &[u8], height: Option<u64>) -> Res<(Option<Vec<u8>>, Proof, H256)> {
+    pub fn prove(&self, key: &[u8], height: Option<u64>) -> Res<StateProof> {
         match self {
             Backend::Local(c) => Ok(c.prove(key, height)?),
             Backend::Remote(r) => {
@@ -265,7 +270,11 @@ impl Backend {
                     .filter(|b| b.len() == 32)
                     .map(|b| H256::from_slice(&b))
                     .ok_or_else(|| CliError("node sent a malformed root".into()))?;
-                Ok((v["value"].as_str().and_then(parse_hex), proof, root))
+                Ok(StateProof {
+                    value: v["value"].as_str().and_then(parse_hex),
+                    proof,
+                    root,
+                })
             }
         }
     }

@@ -254,7 +254,7 @@ pub fn receipt_json(
         .transaction(&tx.hash())
         .ok()
         .flatten()
-        .map(|(h, ..)| h);
+        .map(|found| found.height);
     json!({
         "tx_hash": format!("{:?}", tx.hash()),
         "block": height,
@@ -362,7 +362,12 @@ fn print_receipt(
     if receipt.is_success() {
         Ok(())
     } else {
-        Err(receipt_failure(receipt, tx.tx.gas_limit, &v["return"], abi))
+        Err(receipt_failure(
+            receipt,
+            tx.body.gas_limit,
+            &v["return"],
+            abi,
+        ))
     }
 }
 

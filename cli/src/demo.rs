@@ -38,7 +38,9 @@ impl Demo {
             args: encoded,
             value: U256::from(value),
         };
-        let r = self.chain.send(&self.keys[from], payload, CALL_GAS)?;
+        let r = self
+            .chain
+            .sign_and_submit(&self.keys[from], payload, CALL_GAS)?;
         if !r.is_success() {
             return fail(format!(
                 "demo step {method} failed: {}",
@@ -76,7 +78,7 @@ impl Demo {
         let code = std::fs::read(path)?;
         let abi = ContractAbi::from_wasm(&code)?;
         let size = code.len();
-        let r = self.chain.send(
+        let r = self.chain.sign_and_submit(
             &self.keys[0],
             Payload::Deploy { code, args: vec![] },
             DEPLOY_GAS,

@@ -5,7 +5,7 @@ use crate::commands::{open, receipt_json};
 use crate::util::{CliError, Res, contract_abi, emit, fail, parse_hex, resolve};
 use chainvm_runtime::abi::{ContractAbi, hex};
 use chainvm_runtime::chain::dev_keys;
-use chainvm_runtime::{Address, H256, Payload};
+use chainvm_runtime::{Address, H256, Payload, StateProof, TxLocation};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -58,13 +58,13 @@ pub(crate) fn block(home: &Path, which: &str, j: bool) -> Res<()> {
     let Some(b) = chain.block(height)? else {
         return fail(format!("no block {height} (latest is {})", chain.height()?));
     };
-    let h = &b.header.header;
+    let h = &b.signed_header.header;
     let txs: Vec<Value> = b.txs.iter().map(|(t, r)| json!({"hash": format!("{:?}", t.hash()), "status": r.status, "gas_used": r.gas_used})).collect();
     let v = json!({
         "height": h.height, "hash": format!("{:?}", h.hash()), "parent_hash": format!("{:?}", h.parent_hash),
         "timestamp": h.timestamp, "state_root": format!("{:?}", h.state_root), "txs_root": format!("{:?}", h.txs_root),
         "receipts_root": format!("{:?}", h.receipts_root), "gas_used": h.gas_used, "proposer": hex(h.proposer.as_bytes()),
-        "signature": hex(&b.header.signature), "transactions": txs,
+        "signature": hex(&b.signed_header.signature), "transactions": txs,
     });
     let mut human = format!(
         "block {}  hash {:?}\n  parent   {:?}\n  time     {}\n  state    {:?}\n  txs root {:?}\n  receipts {:?}\n  gas used {}\n  proposer {}",
@@ -95,10 +95,16 @@ pub(crate) fn tx_cmd(home: &Path, hash: &str, j: bool) -> Res<()> {
     let bytes = parse_hex(hash)
         .filter(|b| b.len() == 32)
         .ok_or_else(|| CliError(format!("`{hash}` is not a 32-byte hex hash")))?;
-    let Some((height, index, tx, receipt)) = chain.transaction(&H256::from_slice(&bytes))? else {
+    let Some(TxLocation {
+        height,
+        index,
+        transaction: tx,
+        receipt,
+    }) = chain.transaction(&H256::from_slice(&bytes))?
+    else {
         return fail(format!("no transaction {hash}"));
     };
-    let (abi, method) = match &tx.tx.payload {
+    let (abi, method) = match &tx.body.payload {
         Payload::Call {
             contract, method, ..
         } => (contract_abi(&chain, contract).ok(), Some(method.clone())),
@@ -111,7 +117,7 @@ pub(crate) fn tx_cmd(home: &Path, hash: &str, j: bool) -> Res<()> {
     let mut v = receipt_json(&chain, &receipt, &tx, abi.as_ref(), method.as_deref());
     v["index"] = json!(index);
     v["from"] = json!(hex(tx.sender().as_bytes()));
-    v["nonce"] = json!(tx.tx.nonce);
+    v["nonce"] = json!(tx.body.nonce);
     let human = format!(
         "tx {hash}\n  block  {height} #{index}\n  from   {}\n  status {}\n  gas    {}\n  return {}\n  error  {}",
         hex(tx.sender().as_bytes()),
@@ -213,7 +219,7 @@ pub(crate) fn proof(home: &Path, key: &str, height: Option<u64>, j: bool) -> Res
     } else {
         parse_hex(key).ok_or_else(|| CliError(format!("`{key}` is not a key: use account:<addr>, storage:<contract>:<hex>, validator:<addr> or 0x<hex>")))?
     };
-    let (value, proof, root) = chain.prove(&raw, height)?;
+    let StateProof { value, proof, root } = chain.prove(&raw, height)?;
     let verified = proof.verify(&root.0, &raw, value.as_deref()).is_ok();
     let v = json!({"key": hex(&raw), "value": value.as_ref().map(|v| hex(v)), "state_root": format!("{root:?}"),
                    "height": height.unwrap_or(chain.height()?), "proof": hex(&proof.encode()), "siblings": proof.siblings.len(),

@@ -97,7 +97,7 @@ impl Backend {
 
     fn view(&self, contract: Address, method: &str, args: Value) -> Result<Value, ApiError> {
         self.chain
-            .view_json(contract, method, args)
+            .view(contract, method, args)
             .map_err(ApiError::from)
     }
 }

@@ -32,9 +32,7 @@ fn token_transfer_costs_what_it_did_yesterday() {
     assert!(sent.receipt.is_success());
     assert_eq!(sent.events[0].0, "Transfer");
     assert_eq!(
-        chain
-            .view_json(token, "balance_of", json!([bob_json]))
-            .unwrap(),
+        chain.view(token, "balance_of", json!([bob_json])).unwrap(),
         json!("250")
     );
 

@@ -16,7 +16,7 @@ use crate::executor::{AdmissionError, ApplyError, Executor};
 use crate::host::BlockContext;
 use crate::layout::Account;
 use crate::params::ChainParams;
-use crate::reader::{Located, Proven};
+use crate::reader::{StateProof, TxLocation};
 use crate::receipt::{ExecError, GasReport, Receipt};
 use crate::staking;
 use crate::state::{BlockRecord, Overlay, Snapshot, StateWrites, Store, StoreError};
@@ -82,7 +82,7 @@ impl From<chainvm_vm::VmError> for ChainError {
 #[derive(Debug, Clone)]
 pub struct ProducedBlock {
     /// Its signed header.
-    pub header: SignedHeader,
+    pub signed_header: SignedHeader,
     /// Its hash.
     pub hash: H256,
     /// One entry per submitted transaction: its receipt, or why it was left out.
@@ -111,7 +111,7 @@ pub struct BlockTimings {
 #[derive(Debug, Clone)]
 pub struct StoredBlock {
     /// Signed header.
-    pub header: SignedHeader,
+    pub signed_header: SignedHeader,
     /// Transactions and their receipts, in order.
     pub txs: Vec<(SignedTransaction, Receipt)>,
 }
@@ -362,8 +362,8 @@ impl Chain {
     }
 
     /// A consistent view of the latest state.
-    pub fn snapshot(&self) -> Result<Snapshot, ChainError> {
-        self.reader.snapshot()
+    pub fn latest_state(&self) -> Result<Snapshot, ChainError> {
+        self.reader.latest_state()
     }
 
     /// Height of the latest block.
@@ -391,8 +391,8 @@ impl Chain {
         self.reader.block(height)
     }
 
-    /// A transaction by hash: (height, index, transaction, receipt).
-    pub fn transaction(&self, hash: &H256) -> Result<Option<Located>, ChainError> {
+    /// A transaction by hash: where it was included, with its receipt.
+    pub fn transaction(&self, hash: &H256) -> Result<Option<TxLocation>, ChainError> {
         self.reader.transaction(hash)
     }
 
@@ -408,7 +408,7 @@ impl Chain {
 
     /// The value of a raw state key at `version` (latest if `None`) with its proof, and the
     /// root it proves against.
-    pub fn prove(&self, key: &[u8], version: Option<u64>) -> Result<Proven, ChainError> {
+    pub fn prove(&self, key: &[u8], version: Option<u64>) -> Result<StateProof, ChainError> {
         self.reader.prove(key, version)
     }
 
@@ -485,7 +485,7 @@ impl Chain {
         timings.durable_write = started.elapsed();
         if !self.subscribers.is_empty() {
             let note = crate::embed::BlockNotification {
-                header: signed.clone(),
+                signed_header: signed.clone(),
                 hash,
                 receipts: included
                     .iter()
@@ -497,7 +497,7 @@ impl Chain {
             self.subscribers.retain(|s| s.send(note.clone()).is_ok());
         }
         Ok(ProducedBlock {
-            header: signed,
+            signed_header: signed,
             hash,
             results,
             timings,
@@ -526,7 +526,7 @@ impl Chain {
     }
 
     /// Runs a read-only call against the latest state: no transaction, no block, no fee.
-    pub fn view(
+    pub fn view_raw(
         &self,
         caller: Address,
         contract: Address,
@@ -534,7 +534,8 @@ impl Chain {
         args: &[u8],
         gas_limit: u64,
     ) -> Result<(Result<Vec<u8>, ExecError>, GasReport), ChainError> {
-        self.reader.view(caller, contract, method, args, gas_limit)
+        self.reader
+            .view_raw(caller, contract, method, args, gas_limit)
     }
 }
 
@@ -577,9 +578,9 @@ pub(crate) fn execute_block(
     let mut included = Vec::new();
     let mut gas_left = params.block_gas_limit;
     for (tx, signed_ok) in txs.iter().zip(signed_ok) {
-        if tx.tx.gas_limit > gas_left {
+        if tx.body.gas_limit > gas_left {
             results.push(Err(AdmissionError::GasLimitTooHigh {
-                limit: tx.tx.gas_limit,
+                limit: tx.body.gas_limit,
                 max: gas_left,
             }));
             continue;
@@ -599,7 +600,7 @@ pub(crate) fn execute_block(
         .iter()
         .zip(results.iter().filter_map(|r| r.as_ref().ok()))
         .fold(U256::zero(), |sum, (t, r)| {
-            sum.saturating_add(t.tx.gas_price.saturating_mul(U256::from(r.gas_used)))
+            sum.saturating_add(t.body.gas_price.saturating_mul(U256::from(r.gas_used)))
         });
     staking::share_fees(&mut overlay, &ctx.proposer, fees)?;
     let writes = overlay.into_writes();

@@ -14,7 +14,7 @@
 //! let counter = chain.deploy(alice, &code, json!(null)).unwrap();
 //! let done = chain.call(alice, counter.address, "incr", json!(null), U256::zero()).unwrap();
 //! assert!(done.receipt.is_success());
-//! assert_eq!(chain.view_json(counter.address, "get", json!(null)).unwrap(), json!(1));
+//! assert_eq!(chain.view(counter.address, "get", json!(null)).unwrap(), json!(1));
 //! assert_eq!(done.receipt.gas.total, done.receipt.gas_used);
 //! ```
 
@@ -174,7 +174,7 @@ pub struct Called {
 
 /// A point to return the whole chain to with [`Chain::revert`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChainSnapshot {
+pub struct ChainCheckpoint {
     height: u64,
 }
 
@@ -182,7 +182,7 @@ pub struct ChainSnapshot {
 #[derive(Debug, Clone)]
 pub struct BlockNotification {
     /// The block's signed header.
-    pub header: SignedHeader,
+    pub signed_header: SignedHeader,
     /// Its hash.
     pub hash: H256,
     /// Its transactions' hashes and receipts (events included).
@@ -311,7 +311,7 @@ pub const DEFAULT_GAS: u64 = 5_000_000_000;
 
 impl Chain {
     /// Signs `payload` from `key` with its next nonce and submits it in a block of its own.
-    pub fn send(
+    pub fn sign_and_submit(
         &mut self,
         key: &Keypair,
         payload: Payload,
@@ -350,7 +350,7 @@ impl Chain {
                 .map_err(|e| ChainError::Config(e.to_string()))?,
             Err(_) => Vec::new(),
         };
-        let receipt = self.send(
+        let receipt = self.sign_and_submit(
             key,
             Payload::Deploy {
                 code: code.to_vec(),
@@ -394,7 +394,7 @@ impl Chain {
             args: encoded,
             value,
         };
-        let receipt = self.send(key, payload, DEFAULT_GAS)?;
+        let receipt = self.sign_and_submit(key, payload, DEFAULT_GAS)?;
         let value = if receipt.is_success() {
             abi.decode_return(method, &receipt.return_data)
                 .unwrap_or(Value::Null)
@@ -418,17 +418,12 @@ impl Chain {
     }
 
     /// Runs a view with JSON arguments and returns the decoded result.
-    pub fn view_json(
-        &self,
-        contract: Address,
-        method: &str,
-        args: Value,
-    ) -> Result<Value, ChainError> {
+    pub fn view(&self, contract: Address, method: &str, args: Value) -> Result<Value, ChainError> {
         let abi = self.abi(&contract)?;
         let encoded = abi
             .encode_args(method, &args)
             .map_err(|e| ChainError::Config(e.to_string()))?;
-        let (out, _) = self.view(Address::zero(), contract, method, &encoded, DEFAULT_GAS)?;
+        let (out, _) = self.view_raw(Address::zero(), contract, method, &encoded, DEFAULT_GAS)?;
         let data = out.map_err(|e| ChainError::Config(format!("view failed: {e}")))?;
         abi.decode_return(method, &data)
             .map_err(|e| ChainError::Config(e.to_string()))
@@ -441,7 +436,7 @@ impl Chain {
         to: Address,
         amount: U256,
     ) -> Result<Receipt, ChainError> {
-        self.send(key, Payload::Transfer { to, amount }, 1_000_000)
+        self.sign_and_submit(key, Payload::Transfer { to, amount }, 1_000_000)
     }
 
     /// Produces `n` empty blocks.
@@ -472,14 +467,14 @@ impl Chain {
     /// assert_eq!(chain.account(&keys[0].address()).unwrap().nonce, 0);
     /// assert_eq!(chain.height().unwrap(), 0);
     /// ```
-    pub fn checkpoint(&self) -> Result<ChainSnapshot, ChainError> {
-        Ok(ChainSnapshot {
+    pub fn checkpoint(&self) -> Result<ChainCheckpoint, ChainError> {
+        Ok(ChainCheckpoint {
             height: self.height()?,
         })
     }
 
     /// Returns the whole chain (state, blocks, transactions, receipts) to `snapshot`.
-    pub fn revert(&mut self, snapshot: ChainSnapshot) -> Result<(), ChainError> {
+    pub fn revert(&mut self, snapshot: ChainCheckpoint) -> Result<(), ChainError> {
         Ok(self.store().revert_to(snapshot.height)?)
     }
 

@@ -10,7 +10,8 @@
 //! goes to the block's proposer.
 
 use crate::host::{
-    self, BlockContext, CallOutcome, Env, EventBudget, Frame, StorageStats, Tx, load_contract,
+    self, BlockContext, CallOutcome, CallScope, Env, EventBudget, Frame, StorageStats,
+    load_contract,
 };
 use crate::layout::{self, account, set_account};
 use crate::params::ChainParams;
@@ -157,7 +158,7 @@ impl<'a> Executor<'a> {
     /// Intrinsic gas of a transaction of `encoded_len` bytes.
     pub fn intrinsic_gas(&self, tx: &SignedTransaction, encoded_len: usize) -> u64 {
         let c = &self.params.intrinsic;
-        let code = match &tx.tx.payload {
+        let code = match &tx.body.payload {
             Payload::Deploy { code, .. } => code.len() as u64,
             _ => 0,
         };
@@ -181,7 +182,7 @@ impl<'a> Executor<'a> {
                 max: p.max_tx_size,
             });
         }
-        match &tx.tx.payload {
+        match &tx.body.payload {
             Payload::Call { method, .. } if method.is_empty() || method.len() > 256 => {
                 return Err(AdmissionError::Malformed(
                     "method name must be 1 to 256 bytes".into(),
@@ -201,22 +202,22 @@ impl<'a> Executor<'a> {
             }
             _ => {}
         }
-        if tx.tx.chain_id != p.chain_id {
+        if tx.body.chain_id != p.chain_id {
             return Err(AdmissionError::WrongChainId {
                 expected: p.chain_id,
-                got: tx.tx.chain_id,
+                got: tx.body.chain_id,
             });
         }
-        if tx.tx.gas_limit > p.block_gas_limit {
+        if tx.body.gas_limit > p.block_gas_limit {
             return Err(AdmissionError::GasLimitTooHigh {
-                limit: tx.tx.gas_limit,
+                limit: tx.body.gas_limit,
                 max: p.block_gas_limit,
             });
         }
         let intrinsic = self.intrinsic_gas(tx, encoded_len);
-        if tx.tx.gas_limit < intrinsic {
+        if tx.body.gas_limit < intrinsic {
             return Err(AdmissionError::GasLimitTooLow {
-                limit: tx.tx.gas_limit,
+                limit: tx.body.gas_limit,
                 needed: intrinsic,
             });
         }
@@ -234,7 +235,7 @@ impl<'a> Executor<'a> {
     ) -> Result<(), AdmissionError> {
         let sender =
             account(state, &tx.sender()).map_err(|e| AdmissionError::Malformed(e.to_string()))?;
-        let t = &tx.tx;
+        let t = &tx.body;
         if t.nonce < sender.nonce {
             return Err(AdmissionError::NonceTooLow {
                 expected: sender.nonce,
@@ -280,7 +281,7 @@ impl<'a> Executor<'a> {
         let encoded = tx.encode();
         let intrinsic = self.check_stateless(tx, encoded.len(), check_signature)?;
         self.check_stateful(&*state, tx)?;
-        let t = &tx.tx;
+        let t = &tx.body;
         let sender = tx.sender();
         let tx_hash = keccak(&encoded);
 
@@ -308,7 +309,7 @@ impl<'a> Executor<'a> {
         let exec_limit = t.gas_limit - intrinsic;
         let mut contract_created = None;
         let outcome = {
-            let mut txs = Tx {
+            let mut scope = CallScope {
                 state: &mut *state,
                 events: &mut events,
                 stats: &mut stats,
@@ -316,7 +317,7 @@ impl<'a> Executor<'a> {
             };
             match &t.payload {
                 Payload::Transfer { to, amount } => {
-                    host::move_value(txs.state, &sender, to, *amount)?;
+                    host::move_value(scope.state, &sender, to, *amount)?;
                     CallOutcome::ok()
                 }
                 Payload::Call {
@@ -333,22 +334,22 @@ impl<'a> Executor<'a> {
                         value: *value,
                         gas_limit: exec_limit,
                     };
-                    host::call(&env, &mut txs, &[], &frame)?
+                    host::call(&env, &mut scope, &[], &frame)?
                 }
                 Payload::Deploy { code, args } => {
                     let address = contract_address(&sender, t.nonce);
                     contract_created = Some(address);
-                    self.deploy(&env, &mut txs, sender, address, code, args, exec_limit)?
+                    self.deploy(&env, &mut scope, sender, address, code, args, exec_limit)?
                 }
                 Payload::Stake { validator, amount } => {
-                    staked(staking::delegate(txs.state, &sender, validator, *amount)?)
+                    staked(staking::delegate(scope.state, &sender, validator, *amount)?)
                 }
                 Payload::RegisterValidator {
                     public_key,
                     commission_bps,
                     amount,
                 } => staked(staking::register(
-                    txs.state,
+                    scope.state,
                     &sender,
                     *public_key,
                     *commission_bps,
@@ -357,7 +358,7 @@ impl<'a> Executor<'a> {
                 )?),
                 Payload::ReportDoubleSign { evidence } => {
                     let offender = evidence.a.header.proposer;
-                    let key = staking::validator(&*txs.state, &offender)?.map(|v| v.public_key);
+                    let key = staking::validator(&*scope.state, &offender)?.map(|v| v.public_key);
                     match key.map(|k| evidence.check(&k)) {
                         None => CallOutcome::failed(ErrorDetail::InvalidEvidence(
                             EvidenceFault::NotAValidator,
@@ -366,7 +367,7 @@ impl<'a> Executor<'a> {
                         Some(Ok(())) => {
                             let height = evidence.a.header.height;
                             match staking::slash(
-                                txs.state,
+                                scope.state,
                                 &offender,
                                 height,
                                 self.params.slash_bps,
@@ -382,7 +383,11 @@ impl<'a> Executor<'a> {
                 Payload::Unstake { validator, amount } => {
                     let release = block.height + self.params.unbonding_period;
                     staked(staking::undelegate(
-                        txs.state, &sender, validator, *amount, release,
+                        scope.state,
+                        &sender,
+                        validator,
+                        *amount,
+                        release,
                     )?)
                 }
             }
@@ -432,7 +437,7 @@ impl<'a> Executor<'a> {
     fn deploy<R: StateReader>(
         &self,
         env: &Env<'_>,
-        tx: &mut Tx<'_, R>,
+        scope: &mut CallScope<'_, R>,
         deployer: Address,
         address: Address,
         code: &[u8],
@@ -444,7 +449,7 @@ impl<'a> Executor<'a> {
             o.code_hash = Some(code_hash);
             o
         };
-        if account(&*tx.state, &address)?.code_hash.is_some() {
+        if account(&*scope.state, &address)?.code_hash.is_some() {
             return Ok(CallOutcome::failed(ErrorDetail::ContractExists { address }));
         }
         let contract = match self.vm.load(&code_hash.0, code) {
@@ -458,10 +463,10 @@ impl<'a> Executor<'a> {
             }
             Err(e) => return Err(e.into()),
         };
-        tx.state.set(&layout::code_key(&code_hash), code);
-        let mut acct = account(&*tx.state, &address)?;
+        scope.state.set(&layout::code_key(&code_hash), code);
+        let mut acct = account(&*scope.state, &address)?;
         acct.code_hash = Some(code_hash);
-        set_account(tx.state, &address, &acct);
+        set_account(scope.state, &address, &acct);
         if contract.has_entry(CONSTRUCTOR) {
             let frame = Frame {
                 caller: deployer,
@@ -473,7 +478,7 @@ impl<'a> Executor<'a> {
             };
             Ok(with_hash(host::execute_frame(
                 env,
-                tx,
+                scope,
                 &[],
                 &contract,
                 &frame,
@@ -508,7 +513,7 @@ impl<'a> Executor<'a> {
             params: self.params,
             block,
         };
-        let mut tx = Tx {
+        let mut scope = CallScope {
             state: &mut overlay,
             events: &mut events,
             stats: &mut stats,
@@ -522,7 +527,7 @@ impl<'a> Executor<'a> {
             value: U256::zero(),
             gas_limit,
         };
-        let out = host::call(&env, &mut tx, &[], &frame)?;
+        let out = host::call(&env, &mut scope, &[], &frame)?;
         let mut report = GasReport::default();
         report.add_execution(&out.gas);
         report.total = out.gas_used;

@@ -95,8 +95,9 @@ impl EventBudget {
     }
 }
 
-/// Mutable per-transaction state shared by all frames of a call tree.
-pub(crate) struct Tx<'a, R> {
+/// The scope of one call tree (a transaction's payload or a view): the state overlay, the
+/// events emitted, storage byte counts and the event allowance, shared by all its frames.
+pub(crate) struct CallScope<'a, R> {
     pub state: &'a mut Overlay<R>,
     pub events: &'a mut Vec<Event>,
     pub stats: &'a mut StorageStats,
@@ -228,7 +229,7 @@ pub(crate) struct Frame<'a> {
 /// decides what to revert).
 pub(crate) fn execute_frame<R: StateReader>(
     env: &Env<'_>,
-    tx: &mut Tx<'_, R>,
+    scope: &mut CallScope<'_, R>,
     stack: &[Address],
     contract: &Contract,
     frame: &Frame<'_>,
@@ -244,11 +245,11 @@ pub(crate) fn execute_frame<R: StateReader>(
     frames.push(frame.target);
     let mut host = RuntimeHost {
         env,
-        tx: Tx {
-            state: &mut *tx.state,
-            events: &mut *tx.events,
-            stats: &mut *tx.stats,
-            budget: &mut *tx.budget,
+        scope: CallScope {
+            state: &mut *scope.state,
+            events: &mut *scope.events,
+            stats: &mut *scope.stats,
+            budget: &mut *scope.budget,
         },
         stack: frames,
     };
@@ -261,7 +262,7 @@ pub(crate) fn execute_frame<R: StateReader>(
         &mut host,
     )?;
     Ok(CallOutcome {
-        error: exec_error(&exec.outcome, tx.budget),
+        error: exec_error(&exec.outcome, scope.budget),
         gas_used: exec.gas_used,
         gas: exec.gas,
         return_data: exec.return_data,
@@ -274,7 +275,7 @@ pub(crate) fn execute_frame<R: StateReader>(
 /// everything the call did if it fails.
 pub(crate) fn call<R: StateReader>(
     env: &Env<'_>,
-    tx: &mut Tx<'_, R>,
+    scope: &mut CallScope<'_, R>,
     stack: &[Address],
     frame: &Frame<'_>,
 ) -> Result<CallOutcome, VmError> {
@@ -285,12 +286,12 @@ pub(crate) fn call<R: StateReader>(
         value,
         ..
     } = *frame;
-    let Some(code_hash) = account(&*tx.state, &target).map_err(fault)?.code_hash else {
+    let Some(code_hash) = account(&*scope.state, &target).map_err(fault)?.code_hash else {
         return Ok(CallOutcome::failed(ErrorDetail::NoContract {
             address: target,
         }));
     };
-    let contract = load_contract(env.vm, tx.state, &code_hash)?;
+    let contract = load_contract(env.vm, scope.state, &code_hash)?;
     if !contract.has_entry(method) {
         // The method list is display-time information (the contract's ABI), not receipt data.
         let mut out = CallOutcome::failed(ErrorDetail::NoSuchMethod {
@@ -299,19 +300,19 @@ pub(crate) fn call<R: StateReader>(
         out.code_hash = Some(code_hash);
         return Ok(out);
     }
-    let checkpoint = tx.state.checkpoint();
-    let first_event = tx.events.len();
-    if !move_value(tx.state, &caller, &target, value).map_err(fault)? {
-        let available = account(&*tx.state, &caller).map_err(fault)?.balance;
+    let checkpoint = scope.state.checkpoint();
+    let first_event = scope.events.len();
+    if !move_value(scope.state, &caller, &target, value).map_err(fault)? {
+        let available = account(&*scope.state, &caller).map_err(fault)?.balance;
         return Ok(CallOutcome::failed(ErrorDetail::InsufficientBalance {
             needed: value,
             available,
         }));
     }
-    let outcome = execute_frame(env, tx, stack, &contract, frame)?;
+    let outcome = execute_frame(env, scope, stack, &contract, frame)?;
     if outcome.error.is_some() {
-        tx.state.revert(checkpoint);
-        for e in &mut tx.events[first_event..] {
+        scope.state.revert(checkpoint);
+        for e in &mut scope.events[first_event..] {
             e.reverted = true;
         }
     }
@@ -321,7 +322,7 @@ pub(crate) fn call<R: StateReader>(
 /// [`Host`] for one frame: the executing contract is the last address on `stack`.
 struct RuntimeHost<'e, 'a, R> {
     env: &'e Env<'e>,
-    tx: Tx<'a, R>,
+    scope: CallScope<'a, R>,
     stack: Vec<Address>,
 }
 
@@ -338,17 +339,17 @@ fn host_fault(e: impl std::fmt::Display) -> HostFault {
 impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
     fn storage_get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, HostFault> {
         let v = self
-            .tx
+            .scope
             .state
             .get(&layout::storage_key(&self.me(), key))
             .map_err(host_fault)?;
-        self.tx.stats.read += (key.len() + v.as_ref().map_or(0, |v| v.len())) as u64;
+        self.scope.stats.read += (key.len() + v.as_ref().map_or(0, |v| v.len())) as u64;
         Ok(v)
     }
 
     fn storage_set(&mut self, key: &[u8], value: &[u8]) -> Result<(), HostFault> {
-        self.tx.stats.written += (key.len() + value.len()) as u64;
-        self.tx
+        self.scope.stats.written += (key.len() + value.len()) as u64;
+        self.scope
             .state
             .set(&layout::storage_key(&self.me(), key), value);
         Ok(())
@@ -356,18 +357,18 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
 
     fn storage_remove(&mut self, key: &[u8]) -> Result<bool, HostFault> {
         let k = layout::storage_key(&self.me(), key);
-        let existed = self.tx.state.get(&k).map_err(host_fault)?.is_some();
-        self.tx.stats.read += key.len() as u64;
+        let existed = self.scope.state.get(&k).map_err(host_fault)?.is_some();
+        self.scope.stats.read += key.len() as u64;
         if existed {
-            self.tx.state.remove(&k);
+            self.scope.state.remove(&k);
         }
         Ok(existed)
     }
 
     fn storage_has(&mut self, key: &[u8]) -> Result<bool, HostFault> {
-        self.tx.stats.read += key.len() as u64;
+        self.scope.stats.read += key.len() as u64;
         Ok(self
-            .tx
+            .scope
             .state
             .get(&layout::storage_key(&self.me(), key))
             .map_err(host_fault)?
@@ -376,7 +377,7 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
 
     fn balance(&mut self) -> Result<[u8; 32], HostFault> {
         Ok(u256_bytes(
-            &account(&*self.tx.state, &self.me())
+            &account(&*self.scope.state, &self.me())
                 .map_err(host_fault)?
                 .balance,
         ))
@@ -388,7 +389,7 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
         amount: &[u8; 32],
     ) -> Result<Result<(), TransferError>, HostFault> {
         let amount = U256::from_big_endian(amount);
-        let moved = move_value(self.tx.state, &self.me(), &Address::from(*to), amount)
+        let moved = move_value(self.scope.state, &self.me(), &Address::from(*to), amount)
             .map_err(host_fault)?;
         Ok(if moved {
             Ok(())
@@ -402,10 +403,10 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
         topic: &[u8],
         data: &[u8],
     ) -> Result<Result<(), EventError>, HostFault> {
-        if !self.tx.budget.take((topic.len() + data.len()) as u64) {
+        if !self.scope.budget.take((topic.len() + data.len()) as u64) {
             return Ok(Err(EventError::LimitReached));
         }
-        self.tx.events.push(Event {
+        self.scope.events.push(Event {
             contract: self.me(),
             topic: topic.to_vec(),
             data: data.to_vec(),
@@ -439,7 +440,7 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
             value: U256::from_big_endian(&request.value),
             gas_limit: request.gas_limit,
         };
-        let outcome = call(self.env, &mut self.tx, &self.stack, &frame).map_err(host_fault)?;
+        let outcome = call(self.env, &mut self.scope, &self.stack, &frame).map_err(host_fault)?;
         let code = match &outcome.error {
             None => error_code::OK,
             Some(e) => match e.code {

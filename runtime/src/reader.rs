@@ -30,11 +30,31 @@ pub struct ChainReader {
     validator: Address,
 }
 
-/// The value of a state key, its proof and the root it proves against.
-pub type Proven = (Option<Vec<u8>>, Proof, H256);
+/// A state key's value (`None`: absent) with the Merkle proof of it and the state root the
+/// proof checks against, so a client can verify the answer without trusting the node.
+#[derive(Debug, Clone)]
+pub struct StateProof {
+    /// The value, or `None` if the key is absent (the proof then proves absence).
+    pub value: Option<Vec<u8>>,
+    /// Inclusion or absence proof of the key.
+    pub proof: Proof,
+    /// The state root at the requested height.
+    pub root: H256,
+}
 
-/// A transaction found by hash: (height, index in the block, transaction, receipt).
-pub type Located = (u64, u32, SignedTransaction, Receipt);
+/// A transaction found by hash: the block and position it was included at, with the
+/// transaction and its receipt.
+#[derive(Debug, Clone)]
+pub struct TxLocation {
+    /// Height of the including block.
+    pub height: u64,
+    /// Position within that block.
+    pub index: u32,
+    /// The transaction.
+    pub transaction: SignedTransaction,
+    /// Its receipt.
+    pub receipt: Receipt,
+}
 
 impl ChainReader {
     pub(crate) fn new(
@@ -67,7 +87,7 @@ impl ChainReader {
     }
 
     /// A consistent view of the latest committed state.
-    pub fn snapshot(&self) -> Result<Snapshot, ChainError> {
+    pub fn latest_state(&self) -> Result<Snapshot, ChainError> {
         Ok(self.store.snapshot()?)
     }
 
@@ -104,23 +124,31 @@ impl ChainReader {
                 .map_err(|e| ChainError::Fault(format!("stored receipt: {e}")))?;
             txs.push((tx, receipt));
         }
-        Ok(Some(StoredBlock { header, txs }))
+        Ok(Some(StoredBlock {
+            signed_header: header,
+            txs,
+        }))
     }
 
     /// A transaction by hash, with where it is and its receipt.
-    pub fn transaction(&self, hash: &H256) -> Result<Option<Located>, ChainError> {
+    pub fn transaction(&self, hash: &H256) -> Result<Option<TxLocation>, ChainError> {
         let Some((height, index)) = self.store.tx_location(&hash.0)? else {
             return Ok(None);
         };
         let block = self
             .block(height)?
             .ok_or_else(|| ChainError::Fault(format!("block {height} missing")))?;
-        let (tx, receipt) = block
+        let (transaction, receipt) = block
             .txs
             .into_iter()
             .nth(index as usize)
             .ok_or_else(|| ChainError::Fault("transaction index out of range".into()))?;
-        Ok(Some((height, index, tx, receipt)))
+        Ok(Some(TxLocation {
+            height,
+            index,
+            transaction,
+            receipt,
+        }))
     }
 
     /// The account at `address` (empty if none).
@@ -138,7 +166,7 @@ impl ChainReader {
     }
 
     /// A raw state key's value at `version` (latest if `None`) with its proof and root.
-    pub fn prove(&self, key: &[u8], version: Option<u64>) -> Result<Proven, ChainError> {
+    pub fn prove(&self, key: &[u8], version: Option<u64>) -> Result<StateProof, ChainError> {
         let snap = self.store.snapshot()?;
         let v = match version {
             Some(v) => v,
@@ -146,7 +174,11 @@ impl ChainReader {
         };
         let root = snap.root_at(v)?;
         let (value, proof) = snap.prove(v, key)?;
-        Ok((value, proof, H256(root)))
+        Ok(StateProof {
+            value,
+            proof,
+            root: H256(root),
+        })
     }
 
     /// One page of matching events (see [`crate::Chain::events_page`]).
@@ -173,7 +205,7 @@ impl ChainReader {
 
     /// Runs a read-only call against the latest state with at most `gas_limit` gas: no
     /// transaction, no block, no fee. The caller bounds `gas_limit` (it is wall time).
-    pub fn view(
+    pub fn view_raw(
         &self,
         caller: Address,
         contract: Address,
@@ -231,7 +263,7 @@ mod tests {
             .unwrap();
         let (out, _) = std::thread::spawn(move || {
             reader
-                .view(Address::zero(), counter, "get", &[], 1_000_000_000)
+                .view_raw(Address::zero(), counter, "get", &[], 1_000_000_000)
                 .unwrap()
         })
         .join()
@@ -249,8 +281,8 @@ mod tests {
         );
         let h = chain.height().unwrap();
         assert_eq!(
-            reader.block(h).unwrap().unwrap().header,
-            chain.block(h).unwrap().unwrap().header
+            reader.block(h).unwrap().unwrap().signed_header,
+            chain.block(h).unwrap().unwrap().signed_header
         );
     }
 

@@ -141,7 +141,7 @@ impl Transaction {
     pub fn sign(self, key: &Keypair) -> SignedTransaction {
         let signature = key.sign(&self.signing_message());
         SignedTransaction {
-            tx: self,
+            body: self,
             public_key: key.public(),
             signature,
         }
@@ -164,8 +164,8 @@ impl Transaction {
 /// A transaction with its sender's public key and signature.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct SignedTransaction {
-    /// The transaction.
-    pub tx: Transaction,
+    /// The unsigned transaction the signature covers.
+    pub body: Transaction,
     /// The sender's ed25519 public key.
     pub public_key: [u8; 32],
     /// Signature over [`Transaction::signing_message`].
@@ -197,7 +197,7 @@ impl SignedTransaction {
     pub fn verify_signature(&self) -> bool {
         crypto::verify(
             &self.public_key,
-            &self.tx.signing_message(),
+            &self.body.signing_message(),
             &self.signature,
         )
     }
@@ -245,7 +245,7 @@ mod tests {
         let key = Keypair::derive("t", 0);
         let signed = sample().sign(&key);
         let mut tampered = signed.clone();
-        tampered.tx.gas_price = U256::from(1);
+        tampered.body.gas_price = U256::from(1);
         assert!(!tampered.verify_signature());
         let mut tampered = signed.clone();
         tampered.public_key = Keypair::derive("t", 1).public();

@@ -171,13 +171,13 @@ impl Replay {
         }
         self.report.blocks += 1;
         self.report.transactions += block.txs.len() as u64;
-        self.report.state_root = block.header.header.state_root;
-        self.parent = Some(block.header.clone());
+        self.report.state_root = block.signed_header.header.state_root;
+        self.parent = Some(block.signed_header.clone());
         Ok(())
     }
 
     fn check_genesis(&self, block: &StoredBlock) -> Result<(), BlockMismatch> {
-        let header = &block.header.header;
+        let header = &block.signed_header.header;
         if header.height != 0 {
             return Err(BlockMismatch::Height {
                 expected: 0,
@@ -188,7 +188,7 @@ impl Replay {
             return Err(BlockMismatch::GenesisState);
         }
         let expected = self.chain.header(0).ok().flatten();
-        if expected.as_ref() != Some(&block.header) || !block.txs.is_empty() {
+        if expected.as_ref() != Some(&block.signed_header) || !block.txs.is_empty() {
             return Err(BlockMismatch::GenesisHeader);
         }
         Ok(())
@@ -201,7 +201,7 @@ impl Replay {
         height: u64,
     ) -> Result<(), ChainError> {
         let fail = |mismatch| ChainError::from(VerifyError { height, mismatch });
-        let signed = &block.header;
+        let signed = &block.signed_header;
         let header = &signed.header;
         if header.height != height {
             return Err(fail(BlockMismatch::Height {
@@ -309,7 +309,7 @@ impl Replay {
 /// header's, and the stored tree nodes hash to it.
 fn check_stored_root(snap: &Snapshot, height: u64, block: &StoredBlock) -> Result<(), ChainError> {
     let fail = |mismatch| ChainError::from(VerifyError { height, mismatch });
-    let root = block.header.header.state_root;
+    let root = block.signed_header.header.state_root;
     if H256(snap.root_at(height)?) != root {
         return Err(fail(BlockMismatch::StoredRoot));
     }

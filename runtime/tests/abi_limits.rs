@@ -289,7 +289,7 @@ fn the_runtime_deploys_a_bad_abi_and_the_json_helpers_report_it() {
     assert!(err.to_string().contains("contains itself"), "{err}");
     // Consensus does not read the ABI: a plain deploy and call succeed.
     let receipt = chain
-        .send(
+        .sign_and_submit(
             &keys[0],
             Payload::Deploy {
                 code,
@@ -301,7 +301,7 @@ fn the_runtime_deploys_a_bad_abi_and_the_json_helpers_report_it() {
     assert!(receipt.is_success(), "{receipt:?}");
     let address = receipt.contract_address.unwrap();
     let receipt = chain
-        .send(
+        .sign_and_submit(
             &keys[0],
             Payload::Call {
                 contract: address,
@@ -322,7 +322,7 @@ fn the_runtime_deploys_a_bad_abi_and_the_json_helpers_report_it() {
         err.to_string().contains("type `Loop` contains itself"),
         "{err}"
     );
-    let err = chain.view_json(address, "get", json!(null)).unwrap_err();
+    let err = chain.view(address, "get", json!(null)).unwrap_err();
     assert!(err.to_string().contains("contains itself"), "{err}");
 }
 

@@ -26,11 +26,11 @@ fn tx(chain: &Chain, key: &Keypair, payload: Payload) -> chainvm_runtime::Signed
 }
 
 fn total_value(chain: &Chain) -> U256 {
-    chainvm_runtime::staking::total_value(&chain.snapshot().unwrap()).unwrap()
+    chainvm_runtime::staking::total_value(&chain.latest_state().unwrap()).unwrap()
 }
 
 fn stake_of(chain: &Chain, v: &chainvm_runtime::Address) -> U256 {
-    chainvm_runtime::staking::validator(&chain.snapshot().unwrap(), v)
+    chainvm_runtime::staking::validator(&chain.latest_state().unwrap(), v)
         .unwrap()
         .map_or(U256::zero(), |v| v.stake)
 }
@@ -73,22 +73,25 @@ fn blocks_link_carry_roots_and_pay_reward_and_fees_to_the_proposer() {
     );
     let b1 = chain.block(1).unwrap().unwrap();
     let genesis = chain.header(0).unwrap().unwrap();
-    assert_eq!(b1.header.header.parent_hash, genesis.header.hash());
-    assert_eq!(b1.header.header.proposer, validator.address());
-    assert!(b1.header.verify(&validator.public()));
-    assert_eq!(b1.header.header.state_root, chain.state_root().unwrap());
-    assert_eq!(b1.header.header.gas_used, r.gas_used);
-    assert_eq!(b1.header.header.timestamp, 2_000);
+    assert_eq!(b1.signed_header.header.parent_hash, genesis.header.hash());
+    assert_eq!(b1.signed_header.header.proposer, validator.address());
+    assert!(b1.signed_header.verify(&validator.public()));
+    assert_eq!(
+        b1.signed_header.header.state_root,
+        chain.state_root().unwrap()
+    );
+    assert_eq!(b1.signed_header.header.gas_used, r.gas_used);
+    assert_eq!(b1.signed_header.header.timestamp, 2_000);
     assert_eq!(b1.txs.len(), 1);
-    let (h, i, found, receipt) = chain.transaction(&t.hash()).unwrap().unwrap();
-    assert_eq!((h, i), (1, 0));
-    assert_eq!(found, t);
-    assert_eq!(receipt, r);
+    let found = chain.transaction(&t.hash()).unwrap().unwrap();
+    assert_eq!((found.height, found.index), (1, 0));
+    assert_eq!(found.transaction, t);
+    assert_eq!(found.receipt, r);
     // Timestamps strictly increase even if the clock stands still.
     chain.produce_block(&[]).unwrap();
     assert_eq!(chain.header(2).unwrap().unwrap().header.timestamp, 2_001);
     // Value: genesis + minted rewards, nothing lost.
-    let supply = chainvm_runtime::staking::supply(&chain.snapshot().unwrap()).unwrap();
+    let supply = chainvm_runtime::staking::supply(&chain.latest_state().unwrap()).unwrap();
     assert_eq!(supply.minted, reward * 2);
     assert_eq!(
         total_value(&chain),
@@ -107,7 +110,7 @@ fn refused_transactions_produce_no_block() {
             amount: U256::one(),
         },
     )
-    .tx;
+    .body;
     t.nonce = 9;
     assert!(matches!(
         chain.submit(&t.sign(&keys[0])),
@@ -131,7 +134,7 @@ fn a_blocks_signatures_are_checked_in_parallel_with_the_sequential_outcome() {
                     amount: U256::from(1 + round),
                 },
             )
-            .tx;
+            .body;
             t.nonce = round;
             txs.push(t.sign(key));
         }
@@ -139,7 +142,7 @@ fn a_blocks_signatures_are_checked_in_parallel_with_the_sequential_outcome() {
     // The last transaction of two senders: a forged signature, and a forged signature on a
     // transaction for another chain (the executor's order names the chain id first).
     txs[35].signature[0] ^= 1;
-    txs[38].tx.chain_id += 1;
+    txs[38].body.chain_id += 1;
     let block = chain.produce_block(&txs).unwrap();
     for (i, r) in block.results.iter().enumerate() {
         match i {
@@ -198,7 +201,7 @@ fn unstake_releases_after_the_unbonding_period() {
     );
     chain.produce_block(&[]).unwrap();
     assert_eq!(chain.account(&k.address()).unwrap().balance, balance + 600);
-    let snap = chain.snapshot().unwrap();
+    let snap = chain.latest_state().unwrap();
     assert!(
         chainvm_runtime::staking::unbonding(&snap)
             .unwrap()
@@ -228,7 +231,7 @@ fn double_signing_is_slashed_once() {
         a: real.clone(),
         b: SignedHeader::sign(forged, &validator),
     };
-    let snap = chain.snapshot().unwrap();
+    let snap = chain.latest_state().unwrap();
     let stake_before = chainvm_runtime::staking::validator(&snap, &validator.address())
         .unwrap()
         .unwrap()
@@ -245,7 +248,7 @@ fn double_signing_is_slashed_once() {
     };
     let r = chain.submit(&report(&chain, evidence.clone())).unwrap();
     assert!(r.is_success(), "{:?}", r.error);
-    let snap = chain.snapshot().unwrap();
+    let snap = chain.latest_state().unwrap();
     let stake = chainvm_runtime::staking::validator(&snap, &validator.address())
         .unwrap()
         .unwrap()

@@ -21,21 +21,15 @@ fn revert_restores_state_blocks_and_receipts() {
             r.events,
             vec![(
                 "Incremented".to_string(),
-                json!({"value": chain.view_json(c.address, "get", json!(null)).unwrap()})
+                json!({"value": chain.view(c.address, "get", json!(null)).unwrap()})
             )]
         );
         hashes.push(r.receipt.tx_hash);
     }
-    assert_eq!(
-        chain.view_json(c.address, "get", json!(null)).unwrap(),
-        json!(3)
-    );
+    assert_eq!(chain.view(c.address, "get", json!(null)).unwrap(), json!(3));
     chain.revert(snap).unwrap();
     assert_eq!(chain.state_root().unwrap(), root);
-    assert_eq!(
-        chain.view_json(c.address, "get", json!(null)).unwrap(),
-        json!(0)
-    );
+    assert_eq!(chain.view(c.address, "get", json!(null)).unwrap(), json!(0));
     assert_eq!(chain.height().unwrap(), 1);
     for h in hashes {
         assert!(chain.transaction(&h).unwrap().is_none());
@@ -44,10 +38,7 @@ fn revert_restores_state_blocks_and_receipts() {
     chain
         .call(&keys[1], c.address, "incr", json!(null), U256::zero())
         .unwrap();
-    assert_eq!(
-        chain.view_json(c.address, "get", json!(null)).unwrap(),
-        json!(1)
-    );
+    assert_eq!(chain.view(c.address, "get", json!(null)).unwrap(), json!(1));
     chain.verify().unwrap();
 }
 

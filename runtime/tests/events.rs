@@ -65,8 +65,8 @@ fn emit_tx(
         },
     );
     if nonce_offset > 0 {
-        t.tx.nonce += nonce_offset;
-        t = t.tx.sign(&h.keys[from]);
+        t.body.nonce += nonce_offset;
+        t = t.body.sign(&h.keys[from]);
     }
     t
 }

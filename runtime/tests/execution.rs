@@ -41,7 +41,7 @@ fn every_admission_error_is_typed_and_changes_nothing() {
 
     // Bad signature: content changed after signing.
     let mut bad = base.clone();
-    bad.tx.gas_price = U256::from(2);
+    bad.body.gas_price = U256::from(2);
     assert_eq!(
         admission(h.block(&[bad]).remove(0)),
         AdmissionError::BadSignature
@@ -54,14 +54,14 @@ fn every_admission_error_is_typed_and_changes_nothing() {
         AdmissionError::BadSignature
     );
     // Wrong chain id.
-    let mut t = base.tx.clone();
+    let mut t = base.body.clone();
     t.chain_id += 1;
     assert!(matches!(
         admission(h.block(&[resign(t, &h)]).remove(0)),
         AdmissionError::WrongChainId { .. }
     ));
     // Nonce gap.
-    let mut t = base.tx.clone();
+    let mut t = base.body.clone();
     t.nonce += 1;
     assert_eq!(
         admission(h.block(&[resign(t, &h)]).remove(0)),
@@ -71,33 +71,33 @@ fn every_admission_error_is_typed_and_changes_nothing() {
         }
     );
     // Insufficient funds: value + gas limit x price above the balance.
-    let mut t = base.tx.clone();
+    let mut t = base.body.clone();
     t.payload = transfer(to, FUNDS);
     assert!(matches!(
         admission(h.block(&[resign(t, &h)]).remove(0)),
         AdmissionError::InsufficientFunds { .. }
     ));
-    let mut t = base.tx.clone();
+    let mut t = base.body.clone();
     t.gas_price = U256::MAX;
     assert!(matches!(
         admission(h.block(&[resign(t, &h)]).remove(0)),
         AdmissionError::InsufficientFunds { .. }
     ));
     // Gas limit above the block limit, and below the intrinsic cost.
-    let mut t = base.tx.clone();
+    let mut t = base.body.clone();
     t.gas_limit = exec_params.block_gas_limit + 1;
     assert!(matches!(
         admission(h.block(&[resign(t, &h)]).remove(0)),
         AdmissionError::GasLimitTooHigh { .. }
     ));
-    let mut t = base.tx.clone();
+    let mut t = base.body.clone();
     t.gas_limit = 1000;
     assert!(matches!(
         admission(h.block(&[resign(t, &h)]).remove(0)),
         AdmissionError::GasLimitTooLow { .. }
     ));
     // Oversized.
-    let mut t = base.tx.clone();
+    let mut t = base.body.clone();
     t.payload = Payload::Deploy {
         code: vec![0; exec_params.max_tx_size],
         args: vec![],
@@ -123,7 +123,7 @@ fn every_admission_error_is_typed_and_changes_nothing() {
             amount: U256::zero(),
         },
     ] {
-        let mut t = base.tx.clone();
+        let mut t = base.body.clone();
         t.payload = payload;
         assert!(matches!(
             admission(h.block(&[resign(t, &h)]).remove(0)),
@@ -175,7 +175,7 @@ fn fees_are_charged_for_gas_used_refunded_and_paid_to_the_proposer() {
         h.account(&b).balance,
         h.account(&p).balance,
     );
-    let mut t = h.tx(0, transfer(b, 1234)).tx;
+    let mut t = h.tx(0, transfer(b, 1234)).body;
     t.gas_price = U256::from(3);
     let r = h.block(&[t.sign(&h.keys[0])]).remove(0).unwrap();
     assert!(r.is_success());
@@ -762,7 +762,7 @@ fn a_refused_transaction_in_a_block_leaves_the_overlay_untouched() {
     let snap = h.store.snapshot().unwrap();
     let mut overlay = Overlay::new(&snap);
     let exec = Executor::new(&h.vm, &h.params);
-    let mut t = h.tx(0, transfer(h.addr(1), 5)).tx;
+    let mut t = h.tx(0, transfer(h.addr(1), 5)).body;
     t.nonce = 3;
     assert!(
         exec.apply(&mut overlay, &h.block_ctx(), &t.sign(&h.keys[0]))

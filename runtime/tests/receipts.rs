@@ -106,8 +106,8 @@ fn failures_are_codes_and_typed_fields_with_no_host_text() {
             value: 0u64.into(),
         },
     );
-    spin.tx.gas_limit = 5_000_000;
-    let spin = spin.tx.sign(&h.keys[0]);
+    spin.body.gas_limit = 5_000_000;
+    let spin = spin.body.sign(&h.keys[0]);
     let r = h.block(&[spin]).remove(0).unwrap();
     assert_eq!(error(&r), ErrorDetail::OutOfGas);
     assert_text_free(&r, &[]);

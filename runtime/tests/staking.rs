@@ -31,11 +31,11 @@ fn send(chain: &mut Chain, key: &Keypair, payload: Payload) -> chainvm_runtime::
 }
 
 fn delegated(chain: &Chain, validator: &Address, who: &Address) -> U256 {
-    staking::delegated_stake(&chain.snapshot().unwrap(), validator, who).unwrap()
+    staking::delegated_stake(&chain.latest_state().unwrap(), validator, who).unwrap()
 }
 
 fn conserved(chain: &Chain) {
-    let snap = chain.snapshot().unwrap();
+    let snap = chain.latest_state().unwrap();
     let s = staking::supply(&snap).unwrap();
     assert_eq!(
         staking::total_value(&snap).unwrap(),
@@ -60,7 +60,7 @@ fn a_huge_stake_from_a_dev_account_delegates_and_the_chain_keeps_producing() {
         },
     );
     assert!(r.is_success(), "{:?}", r.error);
-    let snap = chain.snapshot().unwrap();
+    let snap = chain.latest_state().unwrap();
     let set = staking::validators(&snap).unwrap();
     drop(snap);
     assert_eq!(set.len(), 1, "no new validator");
@@ -127,7 +127,7 @@ fn registration_needs_the_keys_signature_and_the_genesis_policy() {
         r.error.unwrap().detail,
         ErrorDetail::RegistrationRefused(RegistrationRefusal::NotPermitted)
     );
-    let snap = chain.snapshot().unwrap();
+    let snap = chain.latest_state().unwrap();
     assert_eq!(staking::validators(&snap).unwrap().len(), 1);
     drop(snap);
     conserved(&chain);
@@ -191,7 +191,7 @@ fn open_registration_adds_a_weighted_validator_and_slashing_is_pro_rata() {
         );
         assert!(r.is_success());
     }
-    let snap = chain.snapshot().unwrap();
+    let snap = chain.latest_state().unwrap();
     let v = staking::validator(&snap, &newcomer.address())
         .unwrap()
         .unwrap();
@@ -269,7 +269,7 @@ fn ten_thousand_unstakes_cost_the_same_and_no_state_value_grows_with_the_queue()
         gas.iter().all(|g| *g == gas[0]),
         "gas differs across unstakes"
     );
-    let snap = chain.snapshot().unwrap();
+    let snap = chain.latest_state().unwrap();
     assert_eq!(staking::unbonding(&snap).unwrap().len(), n as usize);
     // Every unbonding record is one small value; none is rewritten as the queue grows.
     let biggest = [0x05u8, 0x09]
@@ -289,7 +289,7 @@ fn ten_thousand_unstakes_cost_the_same_and_no_state_value_grows_with_the_queue()
         chain.account(&who.address()).unwrap().balance,
         balance + U256::from(n)
     );
-    let snap = chain.snapshot().unwrap();
+    let snap = chain.latest_state().unwrap();
     assert!(staking::unbonding(&snap).unwrap().is_empty());
     assert!(snap.scan_prefix(&[0x05]).unwrap().is_empty());
     drop(snap);

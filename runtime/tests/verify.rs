@@ -56,10 +56,10 @@ fn re_signed(
     key: &Keypair,
     edit: impl FnOnce(&mut SignedHeader),
 ) -> StoredBlock {
-    let mut header = block.header.clone();
+    let mut header = block.signed_header.clone();
     edit(&mut header);
     StoredBlock {
-        header: SignedHeader::sign(header.header, key),
+        signed_header: SignedHeader::sign(header.header, key),
         txs: block.txs.clone(),
     }
 }
@@ -81,12 +81,15 @@ fn a_header_with_edited_gas_used_re_signed_by_the_validator_is_refused() {
     let latest = chain.height().unwrap();
     let real = chain.block(latest).unwrap().unwrap();
     assert_eq!(real.txs.len(), 3);
-    let real_gas = real.header.header.gas_used;
+    let real_gas = real.signed_header.header.gas_used;
     assert!(real_gas > 0);
     let forged = re_signed(&real, &validator, |h| h.header.gas_used += 1);
     // The forgery is signed correctly by the chosen proposer: only re-execution can tell.
-    assert!(forged.header.verify(&validator.public()));
-    assert_ne!(forged.header.header.hash(), real.header.header.hash());
+    assert!(forged.signed_header.verify(&validator.public()));
+    assert_ne!(
+        forged.signed_header.header.hash(),
+        real.signed_header.header.hash()
+    );
 
     let mut replay = replay_below(&chain, latest);
     let err = replay.check(&forged).unwrap_err();
@@ -211,7 +214,7 @@ fn every_header_field_and_receipt_is_checked_against_re_execution() {
     let mut fresh = Replay::new(chain.genesis_config()).unwrap();
     let genesis = chain.block(0).unwrap().unwrap();
     let mut moved = genesis.clone();
-    moved.header.header.timestamp += 1;
+    moved.signed_header.header.timestamp += 1;
     assert_eq!(
         mismatch(fresh.check(&moved).unwrap_err()),
         (0, BlockMismatch::GenesisHeader)

@@ -89,7 +89,7 @@ impl TestChain {
     /// Sends one transaction from account `from` in a new block.
     pub fn send(&mut self, from: usize, payload: Payload) -> Receipt {
         self.chain
-            .send(&self.keys[from], payload, GAS)
+            .sign_and_submit(&self.keys[from], payload, GAS)
             .expect("admitted")
     }
 
@@ -125,7 +125,7 @@ impl TestChain {
     /// Runs a view and decodes its result.
     pub fn view(&self, contract: Address, method: &str, args: Value) -> Value {
         self.chain
-            .view_json(contract, method, args)
+            .view(contract, method, args)
             .expect("view succeeds")
     }
 }

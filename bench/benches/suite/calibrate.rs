@@ -355,7 +355,7 @@ fn host_functions() -> Vec<Point> {
     let (mut chain, dev) = Chain::builder().dev_accounts().in_memory().expect("chain");
     let deploy = |chain: &mut Chain| {
         let r = chain
-            .send(
+            .sign_and_submit(
                 &dev[0],
                 Payload::Deploy {
                     code: code.clone(),
@@ -385,7 +385,7 @@ fn host_functions() -> Vec<Point> {
     };
     let setup = call(&chain, "setup", Vec::new());
     assert!(chain.submit(&setup).expect("setup").is_success());
-    let snap = chain.snapshot().expect("snapshot");
+    let snap = chain.latest_state().expect("snapshot");
     let ctx = BlockContext {
         height: chain.height().expect("height") + 1,
         timestamp: 1 << 40,

@@ -52,7 +52,7 @@ pub fn run() {
         .expect("init");
     let code = wat::parse_str(WRITER_WAT).expect("writer parses");
     let r = chain
-        .send(
+        .sign_and_submit(
             &dev[0],
             Payload::Deploy {
                 code,

@@ -159,7 +159,8 @@ fn signature_ceiling(txs: &[SignedTransaction]) -> (Duration, Duration, Duration
         std::thread::scope(|s| {
             for part in txs.chunks(chunk) {
                 s.spawn(move || {
-                    let msgs: Vec<Vec<u8>> = part.iter().map(|t| t.tx.signing_message()).collect();
+                    let msgs: Vec<Vec<u8>> =
+                        part.iter().map(|t| t.body.signing_message()).collect();
                     let msgs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
                     let sigs: Vec<_> = part
                         .iter()
@@ -184,7 +185,7 @@ fn signature_ceiling(txs: &[SignedTransaction]) -> (Duration, Duration, Duration
 /// or committed. One core.
 fn execution_only(tc: &mut TokenChain, n: usize) -> Duration {
     let txs = tc.peek_transfers(n);
-    let snap = tc.chain.snapshot().expect("snapshot");
+    let snap = tc.chain.latest_state().expect("snapshot");
     let ctx = BlockContext {
         height: tc.chain.height().expect("height") + 1,
         timestamp: u64::MAX / 2,

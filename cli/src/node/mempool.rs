@@ -159,7 +159,7 @@ impl Mempool {
         if self.known.contains(&hash) {
             return Err("transaction already known".into());
         }
-        let (n, base) = (tx.tx.nonce, account.nonce);
+        let (n, base) = (tx.body.nonce, account.nonce);
         if n < base {
             return Err(format!("nonce {n} already used (next nonce is {base})"));
         }
@@ -170,17 +170,17 @@ impl Mempool {
         }
         let sender = tx.sender();
         self.drop_stale(&sender, base);
-        let Some(cost) = max_fee(tx.tx.gas_limit, tx.tx.gas_price)
-            .and_then(|fee| fee.checked_add(tx.tx.value()))
+        let Some(cost) = max_fee(tx.body.gas_limit, tx.body.gas_price)
+            .and_then(|fee| fee.checked_add(tx.body.value()))
         else {
             return Err("insufficient funds: value + gas limit x gas price overflows".into());
         };
         let bytes = tx.encode().len();
         let empty = BTreeMap::new();
         let queued = self.by_sender.get(&sender).map_or(&empty, |q| &q.txs);
-        let replaced = queued.get(&n).map(|e| (e.tx.tx.gas_price, e.bytes));
+        let replaced = queued.get(&n).map(|e| (e.tx.body.gas_price, e.bytes));
         if let Some((price, _)) = replaced
-            && price >= tx.tx.gas_price
+            && price >= tx.body.gas_price
         {
             return Err(format!(
                 "a transaction with nonce {n} is already pending at a higher or equal gas price"
@@ -220,7 +220,7 @@ impl Mempool {
         let mut evicted = Vec::new();
         while full(self) {
             let victim = match self.worst(&sender) {
-                Some((victim, key)) if key < (ready, tx.tx.gas_price) => self
+                Some((victim, key)) if key < (ready, tx.body.gas_price) => self
                     .by_sender
                     .get(&victim)
                     .and_then(|q| Some((q.base, *q.txs.keys().next_back()?)))
@@ -274,7 +274,7 @@ impl Mempool {
             .filter(|(a, _)| *a != except)
             .filter_map(|(a, q)| {
                 let (_, last) = q.txs.last_key_value()?;
-                Some((*a, (q.contiguous(), last.tx.tx.gas_price)))
+                Some((*a, (q.contiguous(), last.tx.body.gas_price)))
             })
             .min_by(|x, y| x.1.cmp(&y.1))
     }
@@ -320,7 +320,7 @@ impl Mempool {
                     self.by_sender
                         .get(s)
                         .and_then(|q| q.txs.get(n))
-                        .map(|e| (e.tx.tx.gas_price, *s))
+                        .map(|e| (e.tx.body.gas_price, *s))
                 })
                 .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
             let Some((_, sender)) = best else { break };
@@ -336,7 +336,7 @@ impl Mempool {
     /// Records that a block included `tx`: its sender's next nonce follows it.
     pub fn included(&mut self, tx: &SignedTransaction) {
         if let Some(q) = self.by_sender.get_mut(&tx.sender()) {
-            q.base = q.base.max(tx.tx.nonce + 1);
+            q.base = q.base.max(tx.body.nonce + 1);
         }
     }
 
@@ -349,14 +349,14 @@ impl Mempool {
             return;
         }
         let bytes = tx.encode().len();
-        let cost = max_fee(tx.tx.gas_limit, tx.tx.gas_price)
-            .and_then(|fee| fee.checked_add(tx.tx.value()))
+        let cost = max_fee(tx.body.gas_limit, tx.body.gas_price)
+            .and_then(|fee| fee.checked_add(tx.body.value()))
             .unwrap_or(U256::MAX);
         let sender = tx.sender();
         if self
             .by_sender
             .get(&sender)
-            .is_some_and(|q| q.txs.contains_key(&tx.tx.nonce))
+            .is_some_and(|q| q.txs.contains_key(&tx.body.nonce))
         {
             return;
         }
@@ -381,7 +381,7 @@ impl Mempool {
             .entry(sender)
             .or_default()
             .txs
-            .insert(entry.tx.tx.nonce, entry);
+            .insert(entry.tx.body.nonce, entry);
     }
 }
 
@@ -431,7 +431,8 @@ mod tests {
             "nonce too low"
         );
         let picked = pool.select(|_| 0, 10);
-        let order: Vec<(Address, u64)> = picked.iter().map(|t| (t.sender(), t.tx.nonce)).collect();
+        let order: Vec<(Address, u64)> =
+            picked.iter().map(|t| (t.sender(), t.body.nonce)).collect();
         // b's nonce 0 (price 5) beats a's nonce 0 (price 1); then a's 0 and a's 1 in nonce order.
         assert_eq!(
             order,
@@ -444,8 +445,8 @@ mod tests {
         assert!(pool.insert(tx(&b, 1, 4), &funded(1), now).unwrap().ready);
         let picked = pool.select(|_| 1, 10);
         assert_eq!(picked.len(), 2);
-        assert_eq!(picked[0].tx.gas_price, U256::from(4));
-        assert_eq!(picked[1].tx.nonce, 2);
+        assert_eq!(picked[0].body.gas_price, U256::from(4));
+        assert_eq!(picked[1].body.nonce, 2);
         assert_eq!((pool.len(), pool.bytes()), (0, 0));
     }
 
@@ -563,7 +564,7 @@ mod tests {
         let prices: Vec<U256> = full
             .select(|_| 0, 10)
             .iter()
-            .map(|t| t.tx.gas_price)
+            .map(|t| t.body.gas_price)
             .collect();
         assert_eq!(prices, [7, 5, 3].map(U256::from));
     }
@@ -594,7 +595,7 @@ mod tests {
             1,
             "the gapped one expired, the executable one stays"
         );
-        assert_eq!(pool.select(|_| 0, 10)[0].tx.nonce, 0);
+        assert_eq!(pool.select(|_| 0, 10)[0].body.nonce, 0);
     }
 
     #[test]
@@ -613,6 +614,9 @@ mod tests {
             pool.requeue(t.clone(), now);
         }
         let again = pool.select(|_| 1, 10);
-        assert_eq!(again.iter().map(|t| t.tx.nonce).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            again.iter().map(|t| t.body.nonce).collect::<Vec<_>>(),
+            [1, 2]
+        );
     }
 }

@@ -132,7 +132,7 @@ impl Node {
     fn produce_locked(&self, chain: &mut Chain) -> Result<u64, RpcError> {
         let now = Instant::now();
         let txs = {
-            let snap = chain.snapshot()?;
+            let snap = chain.latest_state()?;
             let mut pool = lock(&self.pool);
             pool.expire(now);
             pool.select(
@@ -169,8 +169,8 @@ impl Node {
         }
         // Subscribers are told the height only and read the block from the store: the
         // channel's ring never holds blocks (a full block's events can be megabytes).
-        let _ = self.blocks.send(block.header.header.height);
-        Ok(block.header.header.height)
+        let _ = self.blocks.send(block.signed_header.header.height);
+        Ok(block.signed_header.header.height)
     }
 }
 

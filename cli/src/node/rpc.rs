@@ -10,7 +10,9 @@ use axum::Json;
 use axum::extract::State;
 use chainvm_runtime::abi::{hex, parse_hex};
 use chainvm_runtime::embed::{BlockNotification, EventCursor, EventLimits};
-use chainvm_runtime::{Address, Chain, ChainError, H256, Payload, SignedTransaction};
+use chainvm_runtime::{
+    Address, Chain, ChainError, H256, Payload, SignedTransaction, StateProof, TxLocation,
+};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,7 +39,7 @@ fn rejected(msg: impl ToString) -> RpcError {
 
 /// A block in the JSON shape pushed to subscribers.
 pub(super) fn block_json(n: &BlockNotification) -> Value {
-    let h = &n.header.header;
+    let h = &n.signed_header.header;
     json!({
         "height": h.height,
         "hash": format!("{:?}", n.hash),
@@ -126,7 +128,7 @@ impl Node {
         let tx = exec.decode(&raw).map_err(rejected)?;
         exec.check_stateless(&tx, raw.len(), true)
             .map_err(rejected)?;
-        if let Payload::Deploy { code, .. } = &tx.tx.payload {
+        if let Payload::Deploy { code, .. } = &tx.body.payload {
             exec.check_code(code)
                 .map_err(|e| rejected(format!("invalid contract code: {e}")))?;
         }
@@ -172,7 +174,7 @@ impl Node {
             .unwrap_or(crate::commands::CALL_GAS)
             .min(self.max_view_gas);
         let _slot = self.execution_slot()?;
-        let (result, report) = self.reader.view(caller, contract, method, &args, gas)?;
+        let (result, report) = self.reader.view_raw(caller, contract, method, &args, gas)?;
         Ok(json!({
             "return": result.as_ref().ok().map(|d| hex(d)),
             "error": result.as_ref().err(),
@@ -221,7 +223,7 @@ impl Node {
             "chainvm_chainId" => Ok(json!(reader.params().chain_id)),
             "chainvm_blockNumber" => Ok(json!(reader.height()?)),
             "chainvm_validators" => {
-                let snap = reader.snapshot()?;
+                let snap = reader.latest_state()?;
                 let vs = chainvm_runtime::staking::validators(&snap)
                     .map_err(|e| RpcError(-32603, e.to_string()))?;
                 Ok(Value::Array(
@@ -235,10 +237,10 @@ impl Node {
                 let bytes = bytes(params, "tx")?;
                 let tx = SignedTransaction::decode(&bytes)
                     .map_err(|e| invalid(format!("not a transaction: {e}")))?;
-                if tx.tx.gas_limit > self.max_view_gas {
+                if tx.body.gas_limit > self.max_view_gas {
                     return Err(invalid(format!(
                         "gas limit {} exceeds this node's simulation cap of {} (--max-view-gas)",
-                        tx.tx.gas_limit, self.max_view_gas
+                        tx.body.gas_limit, self.max_view_gas
                     )));
                 }
                 let _slot = self.execution_slot()?;
@@ -271,7 +273,13 @@ impl Node {
             },
             "chainvm_getTransaction" | "chainvm_getReceipt" => {
                 let h = hash(params, "hash")?;
-                let Some((height, index, tx, receipt)) = reader.transaction(&h)? else {
+                let Some(TxLocation {
+                    height,
+                    index,
+                    transaction: tx,
+                    receipt,
+                }) = reader.transaction(&h)?
+                else {
                     return Ok(Value::Null);
                 };
                 Ok(json!({
@@ -297,7 +305,7 @@ impl Node {
                     None | Some(Value::Null) => None,
                     Some(_) => Some(self.height(params)?),
                 };
-                let (value, proof, root) = reader.prove(&key, height)?;
+                let StateProof { value, proof, root } = reader.prove(&key, height)?;
                 Ok(
                     json!({"value": value.map(|v| hex(&v)), "proof": hex(&proof.encode()), "state_root": format!("{root:?}")}),
                 )
@@ -312,7 +320,7 @@ impl Node {
         let Some(b) = self.reader.block(height)? else {
             return Ok(Value::Null);
         };
-        let h = &b.header.header;
+        let h = &b.signed_header.header;
         Ok(json!({
             "height": h.height,
             "hash": format!("{:?}", h.hash()),
@@ -321,7 +329,7 @@ impl Node {
             "state_root": format!("{:?}", h.state_root),
             "gas_used": h.gas_used,
             "proposer": hex(h.proposer.as_bytes()),
-            "header_raw": hex(&b.header.encode()),
+            "header_raw": hex(&b.signed_header.encode()),
             "transactions": b.txs.iter().map(|(t, r)| json!({"hash": format!("{:?}", t.hash()), "tx_raw": hex(&t.encode()), "receipt_raw": hex(&r.encode())})).collect::<Vec<_>>(),
         }))
     }
@@ -330,8 +338,8 @@ impl Node {
     pub(super) fn replay_block(&self, height: u64) -> Option<Value> {
         let b = self.reader.block(height).ok().flatten()?;
         let note = BlockNotification {
-            hash: b.header.header.hash(),
-            header: b.header,
+            hash: b.signed_header.header.hash(),
+            signed_header: b.signed_header,
             receipts: b.txs.into_iter().map(|(t, r)| (t.hash(), r)).collect(),
         };
         Some(block_json(&note))

@@ -22,7 +22,7 @@
 //! The runtime does **not** refuse such contracts at deploy: consensus never parses the ABI,
 //! so what a node accepts stays independent of this parser and of these limits, which may
 //! change without a protocol version. The ABI only matters to display and JSON paths:
-//! `Chain::deploy`, `Chain::call` and `Chain::view_json` return the error (before sending
+//! `Chain::deploy`, `Chain::call` and `Chain::view` return the error (before sending
 //! anything; a value that does not decode after a call is `null` in `Called`, as ever);
 //! `chainvm events` shows the raw hex data with a warning on stderr, `chainvm
 //! deploy` warns and sends no ABI-encoded arguments, and CLI receipts show what does not
