@@ -4,8 +4,8 @@
 //! block stream), and checks that every transaction is included exactly once.
 //! Run with `cargo bench -p chainvm --bench node_load`.
 
-use chainvm_runtime::abi::hex;
-use chainvm_runtime::chain::dev_keys;
+use chainvm_runtime::genesis::dev_keys;
+use chainvm_runtime::types::hex;
 use chainvm_runtime::{Payload, Transaction, U256};
 use serde_json::{Value, json};
 use std::collections::HashMap;

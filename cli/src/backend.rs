@@ -3,11 +3,11 @@
 //! node sends canonical borsh encodings), so every command prints the same either way.
 
 use crate::util::{CliError, Res, fail};
-use chainvm_runtime::abi::{hex, parse_hex};
 use chainvm_runtime::block::SignedHeader;
-use chainvm_runtime::chain::StoredBlock;
+use chainvm_runtime::block::StoredBlock;
 use chainvm_runtime::layout::Account;
 use chainvm_runtime::state::Proof;
+use chainvm_runtime::types::{hex, parse_hex};
 use chainvm_runtime::{
     Address, Chain, ExecError, GasReport, H256, Receipt, SignedTransaction, StateProof, TxLocation,
 };

@@ -6,8 +6,9 @@ use crate::util::{
     resolve, save_alias, signer,
 };
 use crate::{Cli, Command, TxOpts, build, demo, query};
-use chainvm_runtime::abi::{AbiError, ContractAbi, hex};
-use chainvm_runtime::chain::{DEV_SEED, dev_keys};
+use chainvm_runtime::abi::{AbiError, ContractAbi};
+use chainvm_runtime::genesis::{DEV_SEED, dev_keys};
+use chainvm_runtime::types::hex;
 use chainvm_runtime::{
     Address, Chain, ErrorCode, ErrorDetail, GenesisConfig, Keypair, Payload, Receipt,
     SignedTransaction, Transaction, U256,

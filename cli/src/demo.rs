@@ -3,8 +3,9 @@
 use crate::build;
 use crate::commands::{CALL_GAS, DEPLOY_GAS};
 use crate::util::{CliError, Res, emit, fail};
-use chainvm_runtime::abi::{ContractAbi, hex};
-use chainvm_runtime::chain::dev_keys;
+use chainvm_runtime::abi::ContractAbi;
+use chainvm_runtime::genesis::dev_keys;
+use chainvm_runtime::types::hex;
 use chainvm_runtime::{Address, Chain, GenesisConfig, Keypair, Payload, U256};
 use serde_json::{Value, json};
 use std::path::PathBuf;

@@ -14,7 +14,7 @@
 //! ```
 
 use crate::util::{CliError, Res, emit, fail};
-use chainvm_runtime::abi::hex;
+use chainvm_runtime::types::hex;
 use chainvm_runtime::{Address, Chain, U256};
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -3,8 +3,9 @@
 
 use crate::commands::{open, receipt_json};
 use crate::util::{CliError, Res, contract_abi, emit, fail, parse_hex, resolve};
-use chainvm_runtime::abi::{ContractAbi, hex};
-use chainvm_runtime::chain::dev_keys;
+use chainvm_runtime::abi::ContractAbi;
+use chainvm_runtime::genesis::dev_keys;
+use chainvm_runtime::types::hex;
 use chainvm_runtime::{Address, H256, Payload, StateProof, TxLocation};
 use serde_json::{Value, json};
 use std::path::Path;

@@ -1,8 +1,9 @@
 //! Shared pieces of the CLI: the one-line error type, argument parsing, aliases and output.
 
-pub use chainvm_runtime::abi::parse_hex;
-use chainvm_runtime::abi::{ContractAbi, hex};
-use chainvm_runtime::chain::dev_keys;
+use chainvm_runtime::abi::ContractAbi;
+use chainvm_runtime::genesis::dev_keys;
+use chainvm_runtime::types::hex;
+pub use chainvm_runtime::types::parse_hex;
 use chainvm_runtime::{Address, Keypair, Receipt, U256};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

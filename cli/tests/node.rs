@@ -6,8 +6,8 @@
 //! helpers at the top; splitting would copy those helpers (or need a shared module) for no
 //! gain in reading.
 
-use chainvm_runtime::abi::hex;
-use chainvm_runtime::chain::dev_keys;
+use chainvm_runtime::genesis::dev_keys;
+use chainvm_runtime::types::hex;
 use chainvm_runtime::{Payload, Transaction, U256};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -596,7 +596,7 @@ fn in_interval_mode_every_acknowledged_transaction_lands_when_blocks_fill() {
     let node = start(&home, &["--block-time", "200"]);
     let looper = deploy_wat(&node, 0, 0, LOOPER);
     let contract =
-        chainvm_runtime::Address::from_slice(&chainvm_runtime::abi::parse_hex(&looper).unwrap());
+        chainvm_runtime::Address::from_slice(&chainvm_runtime::types::parse_hex(&looper).unwrap());
     // Seven calls of 20e9 gas each (a trap uses all of it) against a 50e9 block: two fit a
     // block. Sent in one batch, so they wait in the pool together; keys 1-3 send two each.
     let gas = 20_000_000_000u64;

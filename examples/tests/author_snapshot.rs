@@ -19,7 +19,7 @@ fn token_transfer_costs_what_it_did_yesterday() {
         .unwrap()
         .address;
 
-    let bob_json = json!(chainvm_runtime::abi::hex(bob.address().as_bytes()));
+    let bob_json = json!(chainvm_runtime::types::hex(bob.address().as_bytes()));
     let sent = chain
         .call(
             alice,

@@ -1,11 +1,15 @@
-//! Block headers, their signatures, double-sign evidence and stake-weighted proposer selection.
+//! Blocks: headers, their signatures, the commitments to a block's body, stored blocks,
+//! double-sign evidence and stake-weighted proposer selection.
 
 use crate::crypto;
 use crate::failure::EvidenceFault;
+use crate::receipt::Receipt;
 use crate::state::tree::root_from_scratch;
+use crate::tx::SignedTransaction;
 use crate::types::{Address, H256, U256, codec, keccak};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
+use std::borrow::Borrow;
 
 const BLOCK_SIGNING_DOMAIN: &[u8] = b"chainvm-block-v1";
 
@@ -137,6 +141,33 @@ pub fn list_root(items: &[Vec<u8>]) -> H256 {
     H256(root_from_scratch(&leaves))
 }
 
+/// What a header commits to about its block's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyRoots {
+    /// [`list_root`] of the encoded transactions.
+    pub txs_root: H256,
+    /// [`list_root`] of the encoded receipts.
+    pub receipts_root: H256,
+    /// Sum of the receipts' gas used.
+    pub gas_used: u64,
+}
+
+/// The transactions root of a block with these transactions.
+pub fn txs_root(txs: &[SignedTransaction]) -> H256 {
+    list_root(&txs.iter().map(|t| t.encode()).collect::<Vec<_>>())
+}
+
+/// The body commitments of a block with these transactions and receipts, computed one way for
+/// producing a block and for verifying one.
+pub fn body_roots<R: Borrow<Receipt>>(txs: &[SignedTransaction], receipts: &[R]) -> BodyRoots {
+    let encoded: Vec<_> = receipts.iter().map(|r| r.borrow().encode()).collect();
+    BodyRoots {
+        txs_root: txs_root(txs),
+        receipts_root: list_root(&encoded),
+        gas_used: receipts.iter().map(|r| r.borrow().gas_used).sum(),
+    }
+}
+
 /// Picks the proposer for the block after `parent_hash`, weighted by stake: a point is drawn
 /// uniformly in [0, total stake) from keccak(parent hash) and the validator whose cumulative
 /// stake range holds it proposes. Validators are ordered by address, so every node agrees.
@@ -235,4 +266,13 @@ mod tests {
         };
         assert!(forged.check(&key.public()).is_err());
     }
+}
+
+/// A stored block with its transactions and receipts.
+#[derive(Debug, Clone)]
+pub struct StoredBlock {
+    /// Signed header.
+    pub signed_header: SignedHeader,
+    /// Transactions and their receipts, in order.
+    pub txs: Vec<(SignedTransaction, Receipt)>,
 }

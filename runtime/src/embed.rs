@@ -20,8 +20,10 @@
 
 use crate::abi::ContractAbi;
 use crate::block::SignedHeader;
-use crate::chain::{Chain, ChainError, GenesisConfig, dev_balance, dev_keys};
+use crate::chain::Chain;
 use crate::crypto::Keypair;
+use crate::error::ChainError;
+use crate::genesis::{GenesisConfig, dev_balance, dev_keys};
 use crate::params::ChainParams;
 use crate::receipt::{Event, Receipt};
 use crate::tx::{Payload, Transaction};
@@ -255,7 +257,7 @@ pub struct EventPage {
 /// Shared by [`Chain`] and [`crate::reader::ChainReader`].
 pub(crate) fn page_events(
     latest: u64,
-    mut block: impl FnMut(u64) -> Result<Option<crate::chain::StoredBlock>, ChainError>,
+    mut block: impl FnMut(u64) -> Result<Option<crate::block::StoredBlock>, ChainError>,
     filter: &EventFilter,
     cursor: Option<EventCursor>,
     limits: EventLimits,

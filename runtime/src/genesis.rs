@@ -2,14 +2,14 @@
 //! validators, time), the dev accounts, and the state it writes (funded accounts, validators
 //! with their self-bond, the supply counters).
 
-use crate::abi::{hex, parse_hex};
-use crate::chain::ChainError;
 use crate::crypto::Keypair;
+use crate::error::ChainError;
 use crate::layout::{account, set_account};
 use crate::params::ChainParams;
 use crate::staking::{self, Registration, Supply};
 use crate::state::{Overlay, StateWrites, StoreError};
 use crate::types::{Address, U256, address_of};
+use crate::types::{hex, parse_hex};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -7,8 +7,9 @@
 //! Nothing here writes.
 
 use crate::block::SignedHeader;
-use crate::chain::{ChainError, StoredBlock};
+use crate::block::StoredBlock;
 use crate::embed::{EventCursor, EventFilter, EventLimits, EventPage, page_events};
+use crate::error::ChainError;
 use crate::executor::{Executor, ViewCall};
 use crate::host::BlockContext;
 use crate::layout::{self, Account};

@@ -3,7 +3,8 @@
 //! Balances are `U256`, addresses `H160` (the last 20 bytes of keccak256 of an ed25519 public
 //! key), hashes `H256`, all from `primitive-types`. Everything hashed or stored is encoded with
 //! borsh, whose encoding is canonical: one byte string per value, and decoding rejects
-//! anything else. These helpers encode the `primitive-types` values as fixed big-endian bytes.
+//! anything else. These helpers encode the `primitive-types` values as fixed big-endian bytes;
+//! [`hex`] and [`parse_hex`] are the `0x` text form used by JSON, the CLI and genesis files.
 
 pub use primitive_types::{H160, H256, U256};
 use sha3::{Digest, Keccak256};
@@ -105,6 +106,27 @@ pub mod codec {
             Ok(Option::<[u8; 32]>::deserialize_reader(r)?.map(H256))
         }
     }
+}
+
+/// Bytes from hex, with or without a `0x` prefix.
+pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    let s = s.strip_prefix("0x").unwrap_or(s);
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// `0x`-prefixed lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::from("0x");
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
 }
 
 #[cfg(test)]

@@ -7,14 +7,29 @@
 //! re-execution, and only then applies it. [`Chain::verify`] adds the checks of the local store
 //! (stored roots, tree nodes) and feeds every block to a replay.
 
-use crate::block::{SignedHeader, list_root};
-use crate::chain::{BlockTimings, Chain, ChainError, GenesisConfig, StoredBlock, VerifyReport};
+use crate::block::{SignedHeader, StoredBlock, body_roots, txs_root};
+use crate::chain::Chain;
 use crate::crypto::Keypair;
+use crate::error::ChainError;
 use crate::executor::AdmissionError;
+use crate::genesis::GenesisConfig;
 use crate::host::BlockContext;
+use crate::production::{BlockTimings, ExecutedBlock, execute_block};
 use crate::staking;
 use crate::state::{BlockRecord, Snapshot};
 use crate::types::{Address, H256};
+use serde::Serialize;
+
+/// What [`Chain::verify`] checked.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    /// Blocks checked (including genesis).
+    pub blocks: u64,
+    /// Transactions re-executed.
+    pub transactions: u64,
+    /// The final state root, confirmed by re-execution.
+    pub state_root: H256,
+}
 
 /// What a stored block got wrong, compared with its re-execution (or with the local store).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -239,7 +254,7 @@ impl Replay {
             return Err(fail(BlockMismatch::Signature));
         }
         let txs: Vec<_> = block.txs.iter().map(|(t, _)| t.clone()).collect();
-        let txs_root = list_root(&txs.iter().map(|t| t.encode()).collect::<Vec<_>>());
+        let txs_root = txs_root(&txs);
         if header.txs_root != txs_root {
             return Err(fail(BlockMismatch::TxsRoot {
                 expected: txs_root,
@@ -253,7 +268,9 @@ impl Replay {
             timestamp: header.timestamp,
             proposer: header.proposer,
         };
-        let (writes, results, _) = crate::chain::execute_block(
+        let ExecutedBlock {
+            writes, results, ..
+        } = execute_block(
             self.chain.vm(),
             self.chain.params(),
             &snap,
@@ -270,17 +287,16 @@ impl Replay {
                 Err(error) => return Err(fail(BlockMismatch::NotAdmissible { index, error })),
             }
         }
-        let receipts_root = list_root(&receipts.iter().map(|r| r.encode()).collect::<Vec<_>>());
-        if header.receipts_root != receipts_root {
+        let body = body_roots(&txs, &receipts);
+        if header.receipts_root != body.receipts_root {
             return Err(fail(BlockMismatch::ReceiptsRoot {
-                expected: receipts_root,
+                expected: body.receipts_root,
                 found: header.receipts_root,
             }));
         }
-        let gas_used: u64 = receipts.iter().map(|r| r.gas_used).sum();
-        if header.gas_used != gas_used {
+        if header.gas_used != body.gas_used {
             return Err(fail(BlockMismatch::GasUsed {
-                expected: gas_used,
+                expected: body.gas_used,
                 found: header.gas_used,
             }));
         }

@@ -39,7 +39,7 @@ impl Twins {
     fn new() -> Twins {
         Twins {
             chains: [common::dev_chain(), common::dev_chain()],
-            key: chainvm_runtime::chain::dev_keys().remove(0),
+            key: chainvm_runtime::genesis::dev_keys().remove(0),
         }
     }
 

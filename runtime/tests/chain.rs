@@ -2,7 +2,7 @@
 //! releases, double signing is slashed, and the whole chain re-executes to the same roots.
 
 use chainvm_runtime::block::{DoubleSign, SignedHeader};
-use chainvm_runtime::chain::{DEV_ACCOUNTS, dev_balance, dev_keys};
+use chainvm_runtime::genesis::{DEV_ACCOUNTS, dev_balance, dev_keys};
 use chainvm_runtime::{
     AdmissionError, Chain, ChainError, ErrorCode, GenesisConfig, Keypair, Payload, Transaction,
     U256,
@@ -59,7 +59,7 @@ fn blocks_link_carry_roots_and_pay_reward_and_fees_to_the_proposer() {
     // rest of both compounds into its pool, shared with its delegators.
     let reward = U256::from(chain.params().block_reward);
     let fees = U256::from(r.gas_used) * U256::from(2u8);
-    let bps = U256::from(chainvm_runtime::chain::DEV_COMMISSION_BPS);
+    let bps = U256::from(chainvm_runtime::genesis::DEV_COMMISSION_BPS);
     let commission = reward * bps / U256::from(10_000);
     let fee_commission = fees * bps / U256::from(10_000);
     assert!(!commission.is_zero() && !fee_commission.is_zero());
@@ -256,7 +256,7 @@ fn double_signing_is_slashed_once() {
     // The report's block first compounds its reward (less commission) into the pool; the
     // slash then takes its fraction of that pool; at the end the block's fees (less
     // commission) join the pool.
-    let bps = U256::from(chainvm_runtime::chain::DEV_COMMISSION_BPS);
+    let bps = U256::from(chainvm_runtime::genesis::DEV_COMMISSION_BPS);
     let after_commission = |x: U256| x - x * bps / U256::from(10_000);
     let pool = stake_before + after_commission(U256::from(chain.params().block_reward));
     let slashed = pool * U256::from(chain.params().slash_bps) / U256::from(10_000);

@@ -268,7 +268,7 @@ fn generated_modules_agree_across_engines_caches_artifacts_and_chains() {
     // Two engines on one disk cache that only ever see refused modules: neither may compile
     // or write anything, over the whole run.
     let (refusing_writer, refusing_reader) = (disk(), disk());
-    let key = chainvm_runtime::chain::dev_keys().remove(0);
+    let key = chainvm_runtime::genesis::dev_keys().remove(0);
     let (mut chain_a, mut chain_b) = (common::dev_chain(), common::dev_chain());
     let (mut generated, mut valid, mut succeeded) = (0, 0, 0);
     // Modules using allowed bulk-memory instructions that validated and ran; modules using

@@ -177,7 +177,7 @@ fn chain_blocks_respect_the_block_cap_and_verify() {
     config.params.max_event_bytes_per_block = 1_500;
     let mut chain = chainvm_runtime::Chain::in_memory(config, &validator).unwrap();
     chain.set_time(2_000);
-    let key = chainvm_runtime::chain::dev_keys().remove(0);
+    let key = chainvm_runtime::genesis::dev_keys().remove(0);
     let deploy = chainvm_runtime::Transaction {
         chain_id: 7,
         nonce: 0,

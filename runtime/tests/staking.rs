@@ -4,8 +4,8 @@
 //! same however long the queue is.
 
 use chainvm_runtime::block::{DoubleSign, SignedHeader};
-use chainvm_runtime::chain::{DEV_COMMISSION_BPS, dev_keys};
 use chainvm_runtime::failure::RegistrationRefusal;
+use chainvm_runtime::genesis::{DEV_COMMISSION_BPS, dev_keys};
 use chainvm_runtime::staking::{self, Registration};
 use chainvm_runtime::{
     Address, Chain, ErrorDetail, GenesisConfig, Keypair, Payload, SignedTransaction, Transaction,

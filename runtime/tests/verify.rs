@@ -5,7 +5,8 @@
 mod common;
 
 use chainvm_runtime::block::SignedHeader;
-use chainvm_runtime::chain::{StoredBlock, dev_keys};
+use chainvm_runtime::block::StoredBlock;
+use chainvm_runtime::genesis::dev_keys;
 use chainvm_runtime::{
     BlockMismatch, Chain, ChainError, Keypair, Payload, Replay, Transaction, U256, VerifyError,
 };

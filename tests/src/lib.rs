@@ -72,7 +72,7 @@ impl TestChain {
 
     /// JSON form of an address.
     pub fn addr_json(&self, i: usize) -> Value {
-        Value::String(chainvm_runtime::abi::hex(self.addr(i).as_bytes()))
+        Value::String(chainvm_runtime::types::hex(self.addr(i).as_bytes()))
     }
 
     /// Balance of an address.

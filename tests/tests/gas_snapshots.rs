@@ -74,7 +74,9 @@ impl Env {
         Env { chain, keys }
     }
     fn addr(&self, i: usize) -> Value {
-        json!(chainvm_runtime::abi::hex(self.keys[i].address().as_bytes()))
+        json!(chainvm_runtime::types::hex(
+            self.keys[i].address().as_bytes()
+        ))
     }
     fn deploy(&mut self, name: &str, args: Value) -> (Address, Snapshot) {
         let d = self

@@ -46,7 +46,7 @@ fn typed_cross_contract_calls_and_host_helpers() {
         json!({"name": "T", "symbol": "T", "supply": "777"}),
     );
     let (p, _) = c.deploy(0, "probe", json!(null));
-    let t_json = json!(chainvm_runtime::abi::hex(t.as_bytes()));
+    let t_json = json!(chainvm_runtime::types::hex(t.as_bytes()));
     let r = c.call(
         1,
         p,
@@ -80,7 +80,7 @@ fn typed_cross_contract_calls_and_host_helpers() {
     let want = chainvm_runtime::types::keccak(b"abc");
     assert_eq!(
         c.view(p, "hash", json!({"data": "0x616263"})),
-        json!(chainvm_runtime::abi::hex(want.as_bytes()))
+        json!(chainvm_runtime::types::hex(want.as_bytes()))
     );
 
     let r = c.call(2, p, "context", json!(null), 55);
@@ -88,7 +88,7 @@ fn typed_cross_contract_calls_and_host_helpers() {
         r.value,
         json!([
             c.addr_json(2),
-            chainvm_runtime::abi::hex(p.as_bytes()),
+            chainvm_runtime::types::hex(p.as_bytes()),
             c.height(),
             "55"
         ])

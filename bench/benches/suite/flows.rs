@@ -2,7 +2,8 @@
 //! confirm) and a voting round (create_proposal, votes, finalize), many per block.
 
 use crate::util::{Table, group, keys, note, rate, secs};
-use chainvm_runtime::abi::{ContractAbi, hex};
+use chainvm_runtime::abi::ContractAbi;
+use chainvm_runtime::types::hex;
 use chainvm_runtime::{Address, Chain, Keypair, Payload, SignedTransaction, Transaction, U256};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -77,7 +78,7 @@ fn escrow(wasm: &[u8]) -> (usize, Duration) {
     let buyers = keys(2 * DEALS as u32);
     let (buyers, sellers) = buyers.split_at(DEALS);
     let mut f = Flow::new(&[buyers, sellers].concat());
-    let dev = chainvm_runtime::chain::dev_keys();
+    let dev = chainvm_runtime::genesis::dev_keys();
     let d = f
         .chain
         .deploy(&dev[0], wasm, json!({}))
@@ -115,7 +116,7 @@ fn escrow(wasm: &[u8]) -> (usize, Duration) {
 fn voting(wasm: &[u8]) -> (usize, Duration) {
     let voters = keys(VOTERS as u32);
     let mut f = Flow::new(&voters);
-    let dev = chainvm_runtime::chain::dev_keys();
+    let dev = chainvm_runtime::genesis::dev_keys();
     let d = f
         .chain
         .deploy(&dev[0], wasm, json!({}))

@@ -319,7 +319,7 @@ fn revm() -> PeerRun {
     use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
 
     let hex = include_str!("../../fixtures/Erc20.bin.hex").trim();
-    let mut code = chainvm_runtime::abi::parse_hex(hex).expect("fixture is hex");
+    let mut code = chainvm_runtime::types::parse_hex(hex).expect("fixture is hex");
     let mut supply = [0u8; 32];
     supply[16..].copy_from_slice(&SUPPLY.to_be_bytes());
     code.extend_from_slice(&supply);

@@ -3,7 +3,7 @@
 //! to the signature-verification ceiling and runtime execution alone.
 
 use crate::util::{Table, group, keys, note, rate, secs};
-use chainvm_runtime::chain::BlockTimings;
+use chainvm_runtime::production::BlockTimings;
 use chainvm_runtime::state::Overlay;
 use chainvm_runtime::{
     Address, BlockContext, Chain, Executor, Keypair, Payload, SignedTransaction, Transaction, U256,
@@ -150,7 +150,7 @@ fn signature_ceiling(txs: &[SignedTransaction]) -> (Duration, Duration, Duration
     // Exactly what `produce_block` runs before executing a block.
     let strict = crate::util::median(3, || {
         assert!(
-            chainvm_runtime::chain::verify_signatures(txs)
+            chainvm_runtime::production::verify_signatures(txs)
                 .iter()
                 .all(|ok| *ok)
         );

@@ -8,8 +8,8 @@ use super::{Mode, Node, Settings, lock, slots};
 use crate::util::Res;
 use axum::Json;
 use axum::extract::State;
-use chainvm_runtime::abi::{hex, parse_hex};
 use chainvm_runtime::embed::{BlockNotification, EventCursor, EventLimits};
+use chainvm_runtime::types::{hex, parse_hex};
 use chainvm_runtime::{
     Address, Chain, ChainError, H256, Payload, SignedTransaction, StateProof, TxLocation,
 };
@@ -481,7 +481,7 @@ mod tests {
             Some(-32000)
         );
         // A transaction the sender cannot pay for is refused at once, not acknowledged.
-        let key = &chainvm_runtime::chain::dev_keys()[1];
+        let key = &chainvm_runtime::genesis::dev_keys()[1];
         let broke = Transaction {
             chain_id: 1337,
             nonce: 0,
@@ -508,7 +508,7 @@ mod tests {
     #[test]
     fn deploy_code_is_validated_at_admission() {
         let h = RpcHarness::in_memory().unwrap();
-        let key = &chainvm_runtime::chain::dev_keys()[0];
+        let key = &chainvm_runtime::genesis::dev_keys()[0];
         let deploy = |code: Vec<u8>| {
             Transaction {
                 chain_id: 1337,
@@ -533,7 +533,7 @@ mod tests {
     #[test]
     fn get_events_pages_with_a_cursor() {
         let h = RpcHarness::in_memory().unwrap();
-        let key = &chainvm_runtime::chain::dev_keys()[0];
+        let key = &chainvm_runtime::genesis::dev_keys()[0];
         let tx = |nonce: u64, payload: Payload| {
             Transaction {
                 chain_id: 1337,

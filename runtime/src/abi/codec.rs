@@ -9,7 +9,8 @@
 use super::limits::MAX_DECODED_BYTES;
 use super::shape::cost;
 use super::types::{Body, RField, Resolved, Ty, tuple_like};
-use super::{AbiError, hex, json_kind, parse_hex};
+use super::{AbiError, json_kind};
+use crate::types::{hex, parse_hex};
 use serde_json::{Map, Value, json};
 
 /// Elements reserved up front for a `Vec`; more grow as they are decoded.

@@ -237,27 +237,6 @@ fn json_kind(v: &Value) -> String {
     }
 }
 
-/// Bytes from hex, with or without a `0x` prefix.
-pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    let s = s.strip_prefix("0x").unwrap_or(s);
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-/// `0x`-prefixed lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut s = String::from("0x");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
-
 impl ContractAbi {
     /// An ABI from its parts, with every type resolved and checked against the [`limits`].
     pub fn new(

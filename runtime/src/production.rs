@@ -1,0 +1,295 @@
+//! Block production: how the next block is built from a list of transactions and committed.
+//!
+//! A block is produced in four steps that [`crate::Chain::verify`] replays identically:
+//! begin-block (release due unbonding, mint the block reward: commission to the proposer, the
+//! rest into its pool), the transactions in order (each pays its fee to the proposer),
+//! end-block (the fees less commission move into the proposer's pool), then the header with
+//! the state, transaction and receipt roots, signed by the proposer. The proposer is chosen by
+//! stake from the validator set in the state, seeded by the parent hash
+//! ([`crate::staking::expected_proposer`]); a node produces a block only when it holds the
+//! chosen validator's key (always, on a one-validator dev chain).
+
+use crate::block::{Header, SignedHeader, body_roots};
+use crate::chain::Chain;
+use crate::error::ChainError;
+use crate::executor::{AdmissionError, ApplyError, Executor};
+use crate::host::BlockContext;
+use crate::params::ChainParams;
+use crate::receipt::Receipt;
+use crate::staking;
+use crate::state::{BlockRecord, Overlay, Snapshot, StateWrites};
+use crate::tx::SignedTransaction;
+use crate::types::{H256, U256};
+use chainvm_vm::Vm;
+use std::time::Instant;
+
+/// A produced block.
+#[derive(Debug, Clone)]
+pub struct ProducedBlock {
+    /// Its signed header.
+    pub signed_header: SignedHeader,
+    /// Its hash.
+    pub hash: H256,
+    /// One entry per submitted transaction: its receipt, or why it was left out.
+    pub results: Vec<Result<Receipt, AdmissionError>>,
+    /// Wall time of each stage of producing it (for benchmarks; never part of the block).
+    pub timings: BlockTimings,
+}
+
+/// Wall time spent in each stage of [`Chain::produce_block`]. Measured with the monotonic
+/// clock for reporting only; nothing here reaches state, gas or hashes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BlockTimings {
+    /// Checking the transactions' signatures (in parallel over the cores).
+    pub signatures: std::time::Duration,
+    /// Executing the transactions on the state overlay.
+    pub execution: std::time::Duration,
+    /// Hashing the changed keys into the new state root (shared paths hashed once).
+    pub state_root: std::time::Duration,
+    /// Building the transaction and receipt roots and the header, and signing it.
+    pub header: std::time::Duration,
+    /// The store's durable write transaction (block, state rows and tree nodes; fsync).
+    pub durable_write: std::time::Duration,
+}
+
+/// Where the next block's timestamp comes from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Clock {
+    /// The system clock (read only to stamp a new header, never during execution).
+    System,
+    /// A fixed time, advanced explicitly (tests, embedders).
+    Manual(u64),
+}
+
+/// Seconds since the Unix epoch by the system clock: read only to stamp a new header, never
+/// during execution.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Chain {
+    fn next_context(&self, snap: &Snapshot) -> Result<(BlockContext, SignedHeader), ChainError> {
+        let (height, _) = snap
+            .version()
+            .ok_or_else(|| ChainError::Fault("no genesis".into()))?;
+        let parent = self
+            .header(height)?
+            .ok_or_else(|| ChainError::Fault(format!("header {height} missing")))?;
+        let chosen = staking::expected_proposer(snap, &parent.header.hash())?.map(|(a, _)| a);
+        if chosen != Some(self.validator.address()) {
+            return Err(ChainError::NotProposer {
+                ours: self.validator.address(),
+                chosen,
+            });
+        }
+        let wanted = match self.clock {
+            Clock::System => now(),
+            Clock::Manual(t) => t,
+        };
+        let ctx = BlockContext {
+            height: height + 1,
+            timestamp: wanted.max(parent.header.timestamp + 1),
+            proposer: self.validator.address(),
+        };
+        Ok((ctx, parent))
+    }
+
+    /// Produces the next block from `txs` (refused ones are left out) and commits it.
+    pub fn produce_block(
+        &mut self,
+        txs: &[SignedTransaction],
+    ) -> Result<ProducedBlock, ChainError> {
+        let mut timings = BlockTimings::default();
+        let snap = self.store.snapshot()?;
+        let (ctx, parent) = self.next_context(&snap)?;
+        let ExecutedBlock {
+            writes,
+            results,
+            included,
+        } = execute_block(
+            &self.vm,
+            &self.config.params,
+            &snap,
+            &ctx,
+            txs,
+            &mut timings,
+        )?;
+        drop(snap);
+        let started = Instant::now();
+        let staged = self.store.stage(writes)?;
+        timings.state_root = started.elapsed();
+        let started = Instant::now();
+        let receipts: Vec<&Receipt> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let body = body_roots(&included, &receipts);
+        let header = Header {
+            parent_hash: parent.header.hash(),
+            height: ctx.height,
+            timestamp: ctx.timestamp,
+            state_root: H256(staged.root),
+            txs_root: body.txs_root,
+            receipts_root: body.receipts_root,
+            gas_used: body.gas_used,
+            proposer: ctx.proposer,
+        };
+        let signed = SignedHeader::sign(header, &self.validator);
+        let hash = signed.header.hash();
+        let record = BlockRecord {
+            height: ctx.height,
+            hash: hash.0,
+            header: signed.encode(),
+            txs: included.iter().map(|t| (t.hash().0, t.encode())).collect(),
+            receipts: receipts.iter().map(|r| r.encode()).collect(),
+        };
+        timings.header = started.elapsed();
+        let started = Instant::now();
+        self.store.commit(staged, &record)?;
+        timings.durable_write = started.elapsed();
+        if !self.subscribers.is_empty() {
+            let note = crate::embed::BlockNotification {
+                signed_header: signed.clone(),
+                hash,
+                receipts: included
+                    .iter()
+                    .zip(&receipts)
+                    .map(|(t, r)| (t.hash(), (*r).clone()))
+                    .collect(),
+            };
+            // Subscribers that hung up are dropped.
+            self.subscribers.retain(|s| s.send(note.clone()).is_ok());
+        }
+        Ok(ProducedBlock {
+            signed_header: signed,
+            hash,
+            results,
+            timings,
+        })
+    }
+
+    /// Submits one transaction in a block of its own (automine) and returns its receipt.
+    pub fn submit(&mut self, tx: &SignedTransaction) -> Result<Receipt, ChainError> {
+        // Check admission first so a refused transaction produces no block.
+        let snap = self.store.snapshot()?;
+        let exec = Executor::new(&self.vm, &self.config.params);
+        exec.check_stateless(tx, tx.encode().len(), true)?;
+        exec.check_stateful(&snap, tx)?;
+        drop(snap);
+        let mut block = self.produce_block(std::slice::from_ref(tx))?;
+        Ok(block.results.remove(0)?)
+    }
+
+    /// Executes `tx` as if it were in the next block and returns its receipt, committing
+    /// nothing (gas estimation, dry runs).
+    pub fn simulate(&self, tx: &SignedTransaction) -> Result<Receipt, ChainError> {
+        let snap = self.store.snapshot()?;
+        let (ctx, _) = self.next_context(&snap)?;
+        let mut overlay = Overlay::new(&snap);
+        Ok(Executor::new(&self.vm, &self.config.params).apply(&mut overlay, &ctx, tx)?)
+    }
+}
+
+/// A block executed on a snapshot, not yet committed.
+pub(crate) struct ExecutedBlock {
+    /// The state writes of the whole block (begin-block, transactions, end-block).
+    pub writes: StateWrites,
+    /// One entry per submitted transaction: its receipt, or why it was left out.
+    pub results: Vec<Result<Receipt, AdmissionError>>,
+    /// The transactions included, in order (one per `Ok` in `results`).
+    pub included: Vec<SignedTransaction>,
+}
+
+/// Executes a block on `snap`: begin-block (release unbonding, mint and share the reward),
+/// the transactions, end-block (share the fees). Refused transactions are left out of the
+/// block; on replay every stored transaction must be admitted.
+///
+/// Signatures are checked up front, in parallel; a transaction whose signature fails is
+/// re-checked in order by the executor, so it is refused with exactly the error (and in the
+/// position) that sequential checking gives.
+pub(crate) fn execute_block(
+    vm: &Vm,
+    params: &ChainParams,
+    snap: &Snapshot,
+    ctx: &BlockContext,
+    txs: &[SignedTransaction],
+    timings: &mut BlockTimings,
+) -> Result<ExecutedBlock, ChainError> {
+    let started = Instant::now();
+    let signed_ok = verify_signatures(txs);
+    timings.signatures = started.elapsed();
+    let started = Instant::now();
+    let mut overlay = Overlay::new(snap);
+    staking::release_unbonded(&mut overlay, ctx.height)?;
+    let reward = U256::from(params.block_reward);
+    staking::distribute_reward(&mut overlay, &ctx.proposer, reward)?;
+    let mut supply = staking::supply(&overlay)?;
+    supply.minted += reward;
+    staking::set_supply(&mut overlay, &supply);
+
+    let exec = Executor::new(vm, params);
+    let mut results = Vec::with_capacity(txs.len());
+    let mut included = Vec::new();
+    let mut gas_left = params.block_gas_limit;
+    for (tx, signed_ok) in txs.iter().zip(signed_ok) {
+        if tx.body.gas_limit > gas_left {
+            results.push(Err(AdmissionError::GasLimitTooHigh {
+                limit: tx.body.gas_limit,
+                max: gas_left,
+            }));
+            continue;
+        }
+        match exec.apply_checked(&mut overlay, ctx, tx, !signed_ok) {
+            Ok(r) => {
+                gas_left -= r.gas_used;
+                included.push(tx.clone());
+                results.push(Ok(r));
+            }
+            Err(ApplyError::Admission(e)) => results.push(Err(e)),
+            Err(ApplyError::Fault(f)) => return Err(ChainError::Fault(f)),
+        }
+    }
+    // End of block: the fees, less commission, go to the proposer's delegators.
+    let fees = included
+        .iter()
+        .zip(results.iter().filter_map(|r| r.as_ref().ok()))
+        .fold(U256::zero(), |sum, (t, r)| {
+            sum.saturating_add(t.body.gas_price.saturating_mul(U256::from(r.gas_used)))
+        });
+    staking::share_fees(&mut overlay, &ctx.proposer, fees)?;
+    let writes = overlay.into_writes();
+    timings.execution = started.elapsed();
+    Ok(ExecutedBlock {
+        writes,
+        results,
+        included,
+    })
+}
+
+/// Below this many transactions a block's signatures are checked on the calling thread:
+/// spawning workers costs more than it saves.
+const PARALLEL_SIGNATURES_FROM: usize = 16;
+
+/// Checks every transaction's signature, spread over the machine's cores (what a block does
+/// before executing them). The answer depends only on the transactions, never on the number
+/// of threads.
+pub fn verify_signatures(txs: &[SignedTransaction]) -> Vec<bool> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if txs.len() < PARALLEL_SIGNATURES_FROM || threads == 1 {
+        return txs.iter().map(|t| t.verify_signature()).collect();
+    }
+    let chunk = txs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = txs
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|t| t.verify_signature()).collect()))
+            .collect();
+        workers
+            .into_iter()
+            // A worker that panicked verified nothing: fall back to in-order checks (false
+            // makes the executor check again), so the block's content is unchanged.
+            .zip(txs.chunks(chunk))
+            .flat_map(|(w, part)| w.join().unwrap_or_else(|_| vec![false; part.len()]))
+            .collect()
+    })
+}
