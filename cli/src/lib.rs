@@ -5,6 +5,8 @@
 //!
 //! The binary is [`main`]; the library exists so fuzz targets can reach the node's request
 //! handling ([`node::RpcHarness`]).
+//!
+//! Architecture and determinism rules: `docs/design.md` in the repository.
 
 mod backend;
 mod build;

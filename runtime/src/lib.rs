@@ -1,6 +1,8 @@
 //! chainvm runtime: the Merkle-committed [`state`], accounts, signed [`tx`] transactions, the
 //! host API over the state ([`host`]) and the [`executor`] that applies transactions and
 //! produces [`receipt`]s (failures in [`failure`]: codes and typed fields only), on top of [`chainvm_vm`].
+//!
+//! Architecture and determinism rules: `docs/design.md` in the repository.
 
 pub mod abi;
 pub mod block;

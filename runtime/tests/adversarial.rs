@@ -2,7 +2,7 @@
 //! blocks): each ends in a deterministic, bounded, charged outcome, the chain keeps going,
 //! replaying the chain from genesis reproduces every root and receipt, and the process stays
 //! within a memory bound. Every case runs on two independent chains that must agree byte for
-//! byte. See `shared/research/wasmtime_gas.md` section 6.8 for where these come from.
+//! byte. See `docs/design.md` appendix A.8 for where these come from.
 
 mod common;
 

@@ -69,8 +69,8 @@ impl std::fmt::Display for TrapKind {
     }
 }
 
-/// How an execution ended. Gas used follows DESIGN.md section 2: out of gas and traps use the
-/// whole limit; success, panics, `unreachable` and refused events use what was measured.
+/// How an execution ended. Gas used follows `docs/design.md` section 3.4: out of gas and traps
+/// use the whole limit; success, panics, `unreachable` and refused events use what was measured.
 ///
 /// No variant carries text from wasmtime or the host: only contract data (a panic's message
 /// and location, a method name) and chainvm's own codes.

@@ -7,6 +7,8 @@
 //! modules), [`vm`] (load and execute, result rules) and [`testing`] (an in-memory host).
 //!
 //! The VM knows nothing about accounts, blocks or state layout: it sees a [`Host`].
+//!
+//! Architecture and determinism rules: `docs/design.md` in the repository.
 
 pub mod cache;
 pub mod config;

@@ -12,7 +12,7 @@ use wasmtime::OperatorCost;
 /// Flat costs per class of wasm operator. Each value is a wasmtime `u8` fuel cost.
 ///
 /// Classes follow how much native work an operator does on Cranelift (see
-/// `shared/research/wasmtime_gas.md` section 6.3); `block`, `end`, `else`, `nop`, `drop`,
+/// `docs/design.md` appendix A.3); `block`, `end`, `else`, `nop`, `drop`,
 /// `return` and `unreachable` generate no code and stay free.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OperatorCosts {

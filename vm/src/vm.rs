@@ -65,7 +65,7 @@ impl std::fmt::Debug for Contract {
 pub struct Execution {
     /// How it ended.
     pub outcome: Outcome,
-    /// Gas used, by the rules of DESIGN.md section 2.
+    /// Gas used, by the result rules of `docs/design.md` section 3.4.
     pub gas_used: u64,
     /// Where the gas went; its categories add up to `gas_used`.
     pub gas: GasBreakdown,

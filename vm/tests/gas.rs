@@ -1,4 +1,4 @@
-//! Exact gas, hand-computed from the schedule, and the result rules of DESIGN.md section 2.
+//! Exact gas, hand-computed from the schedule, and the result rules of `docs/design.md` 3.4.
 
 mod common;
 use chainvm_vm::testing::MockHost;
