@@ -14,15 +14,33 @@ pub struct MockHost {
     /// The executing contract's balance, as a plain integer.
     pub balance: u128,
     /// Transfers made, in order.
-    pub transfers: Vec<(Address, u128)>,
-    /// Events emitted, in order (topic, data).
-    pub events: Vec<(Vec<u8>, Vec<u8>)>,
+    pub transfers: Vec<MockTransfer>,
+    /// Events emitted, in order.
+    pub events: Vec<MockEvent>,
     /// If set, events are refused once their topic and data bytes would exceed this.
     pub max_event_bytes: Option<usize>,
     /// Calls requested, in order.
     pub calls: Vec<CallRequest>,
     /// What every `call_contract` answers.
     pub call_result: Option<CallResult>,
+}
+
+/// A transfer out of the executing contract, as [`MockHost`] recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockTransfer {
+    /// The recipient.
+    pub to: Address,
+    /// The amount, as a plain integer.
+    pub amount: u128,
+}
+
+/// An event, as [`MockHost`] recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockEvent {
+    /// The event's topic.
+    pub topic: Vec<u8>,
+    /// The event's data.
+    pub data: Vec<u8>,
 }
 
 /// Encodes a `u128` as a 32-byte big-endian amount.
@@ -64,7 +82,7 @@ impl Host for MockHost {
             return Ok(Err(TransferError::InsufficientFunds));
         }
         self.balance -= v;
-        self.transfers.push((*to, v));
+        self.transfers.push(MockTransfer { to: *to, amount: v });
         Ok(Ok(()))
     }
     fn emit_event(
@@ -72,14 +90,21 @@ impl Host for MockHost {
         topic: &[u8],
         data: &[u8],
     ) -> Result<Result<(), EventError>, HostFault> {
-        let used: usize = self.events.iter().map(|(t, d)| t.len() + d.len()).sum();
+        let used: usize = self
+            .events
+            .iter()
+            .map(|e| e.topic.len() + e.data.len())
+            .sum();
         if self
             .max_event_bytes
             .is_some_and(|max| used + topic.len() + data.len() > max)
         {
             return Ok(Err(EventError::LimitReached));
         }
-        self.events.push((topic.to_vec(), data.to_vec()));
+        self.events.push(MockEvent {
+            topic: topic.to_vec(),
+            data: data.to_vec(),
+        });
         Ok(Ok(()))
     }
     fn call_contract(&mut self, request: CallRequest) -> Result<CallResult, HostFault> {

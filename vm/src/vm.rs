@@ -387,26 +387,24 @@ impl Vm {
         };
 
         let result = func.call(&mut store, ());
-        // Measured gas (success, panic) or the whole limit (out of gas, traps).
-        let (outcome, measured) = match result {
+        let Ending { outcome, gas_used } = match result {
             Ok(()) => {
                 let settled = imports::settle(&mut store, 0).is_ok();
                 let fuel = store.get_fuel().map_err(VmError::engine)?;
                 // Fuel is only checked at function entry and loop headers, so a call can
                 // finish overdrawn; wasmtime then reads 0. That is out of gas.
                 if settled && fuel > 0 {
-                    (Outcome::Success, true)
+                    Ending::measured(Outcome::Success)
                 } else {
-                    (Outcome::OutOfGas, false)
+                    Ending::whole_limit(Outcome::OutOfGas)
                 }
             }
             Err(e) => self.classify(&mut store, &instance, e)?,
         };
         store.data().fill_breakdown(&mut gas);
-        let gas_used = if measured {
-            gas_limit - store.get_fuel().map_err(VmError::engine)?
-        } else {
-            gas_limit
+        let gas_used = match gas_used {
+            GasUsed::Measured => gas_limit - store.get_fuel().map_err(VmError::engine)?,
+            GasUsed::WholeLimit => gas_limit,
         };
         gas.wasm = gas_used.saturating_sub(gas.total());
         // Kept on success and on panics (where it carries a typed error); dropped otherwise.
@@ -414,7 +412,7 @@ impl Vm {
             outcome,
             Outcome::Success | Outcome::Panic(_) | Outcome::Unreachable
         ) {
-            std::mem::take(&mut store.data_mut().return_data)
+            std::mem::take(&mut store.data_mut().call.return_data)
         } else {
             Vec::new()
         };
@@ -426,25 +424,22 @@ impl Vm {
         })
     }
 
-    /// Maps a failed call to its outcome and whether its gas is measured (else the limit).
+    /// Maps a failed call to how it ended.
     fn classify(
         &self,
         store: &mut Store<StoreData>,
         instance: &wasmtime::Instance,
         e: wasmtime::Error,
-    ) -> Result<(Outcome, bool), VmError> {
+    ) -> Result<Ending, VmError> {
         if let Some(t) = e.downcast_ref::<HostTrap>() {
             return Ok(match t {
-                HostTrap::OutOfGas => (Outcome::OutOfGas, false),
-                HostTrap::Abort(p) => (Outcome::Panic(p.clone()), true),
-                HostTrap::BadArgument(_) => (
-                    Outcome::Trap {
-                        kind: TrapKind::BadHostArgument,
-                    },
-                    false,
-                ),
+                HostTrap::OutOfGas => Ending::whole_limit(Outcome::OutOfGas),
+                HostTrap::Abort(p) => Ending::measured(Outcome::Panic(p.clone())),
+                HostTrap::BadArgument(_) => Ending::whole_limit(Outcome::Trap {
+                    kind: TrapKind::BadHostArgument,
+                }),
                 // A refusal, not a fault of the code: charged what it used, like a panic.
-                HostTrap::EventRefused => (Outcome::EventBytesExceeded, true),
+                HostTrap::EventRefused => Ending::measured(Outcome::EventBytesExceeded),
                 HostTrap::Fault(f) => return Err(VmError::Host(f.clone())),
             });
         }
@@ -452,7 +447,7 @@ impl Vm {
             return Err(VmError::engine(format!("{e:?}")));
         };
         let kind = match trap {
-            Trap::OutOfFuel => return Ok((Outcome::OutOfGas, false)),
+            Trap::OutOfFuel => return Ok(Ending::whole_limit(Outcome::OutOfGas)),
             Trap::StackOverflow => return Err(VmError::NativeStackOverflow),
             Trap::Interrupt => return Err(VmError::engine("unexpected interrupt")),
             Trap::UnreachableCodeReached => {
@@ -463,7 +458,7 @@ impl Vm {
                 if height > self.config.runtime.max_stack_bytes {
                     TrapKind::StackOverflow
                 } else {
-                    return Ok((Outcome::Unreachable, true));
+                    return Ok(Ending::measured(Outcome::Unreachable));
                 }
             }
             Trap::MemoryOutOfBounds | Trap::HeapMisaligned => TrapKind::MemoryOutOfBounds,
@@ -476,7 +471,37 @@ impl Vm {
             _ => TrapKind::Other,
         };
         // Only chainvm's own kind goes on: wasmtime's text never reaches an outcome.
-        Ok((Outcome::Trap { kind }, false))
+        Ok(Ending::whole_limit(Outcome::Trap { kind }))
+    }
+}
+
+/// How an execution ended: its outcome and which gas it is charged.
+struct Ending {
+    outcome: Outcome,
+    gas_used: GasUsed,
+}
+
+/// Which gas an execution is charged, by the rules of DESIGN.md section 2.
+enum GasUsed {
+    /// What it measurably used (success, panics, `unreachable`, refused events).
+    Measured,
+    /// Its whole gas limit (out of gas, traps).
+    WholeLimit,
+}
+
+impl Ending {
+    fn measured(outcome: Outcome) -> Self {
+        Ending {
+            outcome,
+            gas_used: GasUsed::Measured,
+        }
+    }
+
+    fn whole_limit(outcome: Outcome) -> Self {
+        Ending {
+            outcome,
+            gas_used: GasUsed::WholeLimit,
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! limit; floats give canonical NaN bits; a missing entry point is a clean outcome.
 
 mod common;
-use chainvm_vm::testing::{MockHost, amount};
+use chainvm_vm::testing::{MockEvent, MockHost, MockTransfer, amount};
 use chainvm_vm::{Outcome, Panic, TrapKind};
 use common::*;
 
@@ -110,7 +110,13 @@ fn events_keccak_storage_and_transfers_reach_the_host() {
             .outcome
             .is_success()
     );
-    assert_eq!(host.events, vec![(b"topic".to_vec(), b"value!".to_vec())]);
+    assert_eq!(
+        host.events,
+        vec![MockEvent {
+            topic: b"topic".to_vec(),
+            data: b"value!".to_vec()
+        }]
+    );
 
     let e = run(&vm, &c, "keccak", &[], PLENTY);
     let want: [u8; 32] = {
@@ -141,7 +147,13 @@ fn events_keccak_storage_and_transfers_reach_the_host() {
         chainvm_abi::error_code::INSUFFICIENT_FUNDS.to_le_bytes()
     );
     assert_eq!(host.balance, 40);
-    assert_eq!(host.transfers, vec![([0u8; 20], 60)]);
+    assert_eq!(
+        host.transfers,
+        vec![MockTransfer {
+            to: [0u8; 20],
+            amount: 60
+        }]
+    );
 }
 
 #[test]
