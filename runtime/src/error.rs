@@ -26,7 +26,11 @@ pub enum ChainError {
         /// The chosen one.
         chosen: Option<Address>,
     },
-    /// A node fault (VM or state inconsistency): the block was not committed.
+    /// The VM failed through no contract's doing (a host fault, missing code): the block was
+    /// not committed.
+    #[error("node fault: {0}")]
+    Vm(#[from] chainvm_vm::VmError),
+    /// A node fault (a state inconsistency): the block was not committed.
     #[error("node fault: {0}")]
     Fault(String),
     /// A stored block does not match its re-execution ([`Chain::verify`]).
@@ -38,13 +42,8 @@ impl From<ApplyError> for ChainError {
     fn from(e: ApplyError) -> Self {
         match e {
             ApplyError::Admission(a) => ChainError::Rejected(a),
-            ApplyError::Fault(f) => ChainError::Fault(f),
+            ApplyError::Store(e) => ChainError::Store(e),
+            ApplyError::Vm(e) => ChainError::Vm(e),
         }
-    }
-}
-
-impl From<chainvm_vm::VmError> for ChainError {
-    fn from(e: chainvm_vm::VmError) -> Self {
-        ChainError::Fault(e.to_string())
     }
 }

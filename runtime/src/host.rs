@@ -8,7 +8,7 @@
 use crate::layout::{self, account, set_account};
 use crate::params::ChainParams;
 use crate::receipt::{ErrorCode, ErrorDetail, Event, EventScope, ExecError, SourceLocation};
-use crate::state::{Overlay, StateReader, StoreError};
+use crate::state::{Checkpoint, Overlay, StateReader, StoreError};
 use crate::types::{Address, H256, U256, u256_bytes};
 use chainvm_abi::error_code;
 use chainvm_vm::{
@@ -102,6 +102,17 @@ pub(crate) struct CallScope<'a, R> {
     pub events: &'a mut Vec<Event>,
     pub stats: &'a mut StorageStats,
     pub budget: &'a mut EventBudget,
+}
+
+impl<R: StateReader> CallScope<'_, R> {
+    /// Undoes a failed call: reverts the state to `checkpoint` and marks the events emitted
+    /// since `first_event` reverted (they stay in the receipt, flagged).
+    pub fn revert_to(&mut self, checkpoint: Checkpoint, first_event: usize) {
+        self.state.revert(checkpoint);
+        for e in &mut self.events[first_event..] {
+            e.reverted = true;
+        }
+    }
 }
 
 /// The result of one contract call.
@@ -311,10 +322,7 @@ pub(crate) fn call<R: StateReader>(
     }
     let outcome = execute_frame(env, scope, stack, &contract, frame)?;
     if outcome.error.is_some() {
-        scope.state.revert(checkpoint);
-        for e in &mut scope.events[first_event..] {
-            e.reverted = true;
-        }
+        scope.revert_to(checkpoint, first_event);
     }
     Ok(outcome)
 }

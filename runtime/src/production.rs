@@ -3,7 +3,8 @@
 //! A block is produced in four steps that [`crate::Chain::verify`] replays identically:
 //! begin-block (release due unbonding, mint the block reward: commission to the proposer, the
 //! rest into its pool), the transactions in order (each pays its fee to the proposer),
-//! end-block (the fees less commission move into the proposer's pool), then the header with
+//! end-block (the fees less commission move into the proposer's pool) — the rules of all three
+//! are in [`crate::executor::BlockExecution`] — then the header with
 //! the state, transaction and receipt roots, signed by the proposer. The proposer is chosen by
 //! stake from the validator set in the state, seeded by the parent hash
 //! ([`crate::staking::expected_proposer`]); a node produces a block only when it holds the
@@ -12,14 +13,14 @@
 use crate::block::{Header, SignedHeader, body_roots};
 use crate::chain::Chain;
 use crate::error::ChainError;
-use crate::executor::{AdmissionError, ApplyError, Executor};
+use crate::executor::{AdmissionError, ApplyError, BlockExecution, Executor};
 use crate::host::BlockContext;
 use crate::params::ChainParams;
 use crate::receipt::Receipt;
 use crate::staking;
 use crate::state::{BlockRecord, Overlay, Snapshot, StateWrites};
 use crate::tx::SignedTransaction;
-use crate::types::{H256, U256};
+use crate::types::H256;
 use chainvm_vm::Vm;
 use std::time::Instant;
 
@@ -200,8 +201,8 @@ pub(crate) struct ExecutedBlock {
     pub included: Vec<SignedTransaction>,
 }
 
-/// Executes a block on `snap`: begin-block (release unbonding, mint and share the reward),
-/// the transactions, end-block (share the fees). Refused transactions are left out of the
+/// Executes a block on `snap`: begin-block, the transactions in order within the block's gas,
+/// end-block (the rules are in [`BlockExecution`]). Refused transactions are left out of the
 /// block; on replay every stored transaction must be admitted.
 ///
 /// Signatures are checked up front, in parallel; a transaction whose signature fails is
@@ -220,43 +221,20 @@ pub(crate) fn execute_block(
     timings.signatures = started.elapsed();
     let started = Instant::now();
     let mut overlay = Overlay::new(snap);
-    staking::release_unbonded(&mut overlay, ctx.height)?;
-    let reward = U256::from(params.block_reward);
-    staking::distribute_reward(&mut overlay, &ctx.proposer, reward)?;
-    let mut supply = staking::supply(&overlay)?;
-    supply.minted += reward;
-    staking::set_supply(&mut overlay, &supply);
-
-    let exec = Executor::new(vm, params);
+    let mut block = BlockExecution::begin_block(vm, params, &mut overlay, ctx)?;
     let mut results = Vec::with_capacity(txs.len());
     let mut included = Vec::new();
-    let mut gas_left = params.block_gas_limit;
     for (tx, signed_ok) in txs.iter().zip(signed_ok) {
-        if tx.body.gas_limit > gas_left {
-            results.push(Err(AdmissionError::GasLimitTooHigh {
-                limit: tx.body.gas_limit,
-                max: gas_left,
-            }));
-            continue;
-        }
-        match exec.apply_checked(&mut overlay, ctx, tx, !signed_ok) {
+        match block.apply(&mut overlay, tx, !signed_ok) {
             Ok(r) => {
-                gas_left -= r.gas_used;
                 included.push(tx.clone());
                 results.push(Ok(r));
             }
             Err(ApplyError::Admission(e)) => results.push(Err(e)),
-            Err(ApplyError::Fault(f)) => return Err(ChainError::Fault(f)),
+            Err(fault) => return Err(fault.into()),
         }
     }
-    // End of block: the fees, less commission, go to the proposer's delegators.
-    let fees = included
-        .iter()
-        .zip(results.iter().filter_map(|r| r.as_ref().ok()))
-        .fold(U256::zero(), |sum, (t, r)| {
-            sum.saturating_add(t.body.gas_price.saturating_mul(U256::from(r.gas_used)))
-        });
-    staking::share_fees(&mut overlay, &ctx.proposer, fees)?;
+    block.end_block(&mut overlay)?;
     let writes = overlay.into_writes();
     timings.execution = started.elapsed();
     Ok(ExecutedBlock {
