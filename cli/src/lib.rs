@@ -11,6 +11,7 @@ mod build;
 mod commands;
 mod demo;
 mod gas_report;
+mod json;
 pub mod node;
 mod query;
 mod util;
