@@ -88,17 +88,12 @@ fn main() {
         .map(|c| {
             (0..PER_CLIENT)
                 .map(|n| {
-                    let t = Transaction {
-                        chain_id: 1337,
-                        nonce: n,
-                        gas_limit: 1_000_000,
-                        gas_price: U256::one(),
-                        payload: Payload::Transfer {
-                            to: keys[(c + 1) % CLIENTS].address(),
-                            amount: U256::from(1),
-                        },
-                    }
-                    .sign(&keys[c]);
+                    let to = keys[(c + 1) % CLIENTS].address();
+                    let payload = Payload::Transfer {
+                        to,
+                        amount: U256::from(1),
+                    };
+                    let t = Transaction::new(1337, n, payload).sign(&keys[c]);
                     (format!("{:?}", t.hash()), hex(&t.encode()))
                 })
                 .collect()

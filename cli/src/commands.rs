@@ -1,25 +1,22 @@
 //! The commands.
 
 use crate::backend::Backend;
+use crate::json::receipt_events_json;
 use crate::util::{
-    CliError, Res, contract_abi, emit, events_json, fail, gas_table, parse_amount, parse_args,
-    resolve, save_alias, signer,
+    CliError, Res, contract_abi, emit, fail, gas_table, generate_validator_key, init_dev_chain,
+    parse_amount, parse_args, resolve, save_alias, signer,
 };
 use crate::{Cli, Command, TxOpts, build, demo, query};
 use chainvm_runtime::abi::{AbiError, ContractAbi};
+use chainvm_runtime::embed::decode_outcome;
 use chainvm_runtime::genesis::{DEV_SEED, dev_keys};
+use chainvm_runtime::tx::default_gas;
 use chainvm_runtime::types::hex;
 use chainvm_runtime::{
-    Address, Chain, ErrorCode, ErrorDetail, GenesisConfig, Keypair, Payload, Receipt,
-    SignedTransaction, Transaction, U256,
+    Address, ErrorCode, ErrorDetail, Keypair, Payload, Receipt, SignedTransaction, Transaction,
 };
 use serde_json::{Value, json};
 use std::path::Path;
-
-/// Default gas limit of calls and transfers.
-pub const CALL_GAS: u64 = 2_000_000_000;
-/// Default gas limit of deploys (intrinsic gas grows with the code size).
-pub const DEPLOY_GAS: u64 = 5_000_000_000;
 
 /// The `--node` URL of this invocation (set once in [`run`]).
 static NODE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
@@ -77,31 +74,19 @@ pub fn run(cli: &Cli) -> Res<()> {
             amount,
             validator,
             tx,
-        } => {
-            let validator = pick_validator(home, validator.as_deref())?;
-            let amount = parse_amount(amount)?;
-            simple_tx(
-                home,
-                Payload::Stake { validator, amount },
-                tx,
-                "delegated",
-                j,
-            )
         }
-        Command::Unstake {
+        | Command::Unstake {
             amount,
             validator,
             tx,
         } => {
             let validator = pick_validator(home, validator.as_deref())?;
             let amount = parse_amount(amount)?;
-            simple_tx(
-                home,
-                Payload::Unstake { validator, amount },
-                tx,
-                "unbonding",
-                j,
-            )
+            let (payload, what) = match cli.command {
+                Command::Stake { .. } => (Payload::Stake { validator, amount }, "delegated"),
+                _ => (Payload::Unstake { validator, amount }, "unbonding"),
+            };
+            simple_tx(home, payload, tx, what, j)
         }
         Command::RegisterValidator {
             amount,
@@ -176,17 +161,8 @@ fn init(home: &Path, chain_id: u64, force: bool, j: bool) -> Res<()> {
     }
     // The validator key signs blocks and evidence can slash it: it must be secret (written
     // owner-only), unlike the dev accounts' keys.
-    let validator = Keypair::generate()
-        .map_err(|e| CliError(format!("cannot generate a validator key: {e}")))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let chain = Chain::init(
-        home,
-        GenesisConfig::dev(chain_id, &validator, now),
-        &validator,
-    )?;
+    let validator = generate_validator_key()?;
+    let chain = init_dev_chain(home, chain_id, &validator)?;
     let accounts: Vec<Value> = dev_keys()
         .iter()
         .enumerate()
@@ -219,21 +195,23 @@ fn init(home: &Path, chain_id: u64, force: bool, j: bool) -> Res<()> {
     Ok(())
 }
 
-/// Signs and submits `payload` from the `--from` account; one block.
+/// Signs and submits `payload` from the `--from` account with `gas` (default: the default of
+/// the payload's kind); one block.
 pub fn send(
     chain: &mut Backend,
     key: &Keypair,
     payload: Payload,
-    gas: u64,
+    gas: Option<u64>,
 ) -> Res<(SignedTransaction, Receipt)> {
-    let tx = Transaction {
-        chain_id: chain.chain_id()?,
-        nonce: chain.account(&key.address())?.nonce,
-        gas_limit: gas,
-        gas_price: U256::one(),
+    let mut tx = Transaction::new(
+        chain.chain_id()?,
+        chain.account(&key.address())?.nonce,
         payload,
+    );
+    if let Some(gas) = gas {
+        tx = tx.with_gas_limit(gas);
     }
-    .sign(key);
+    let tx = tx.sign(key);
     let receipt = chain.submit(&tx)?;
     Ok((tx, receipt))
 }
@@ -246,11 +224,9 @@ pub fn receipt_json(
     abi: Option<&ContractAbi>,
     method: Option<&str>,
 ) -> Value {
-    let decoded = match (abi, method) {
-        (Some(a), Some(m)) if receipt.is_success() => a.decode_return(m, &receipt.return_data).ok(),
-        (Some(a), Some(m)) => a.decode_error(m, &receipt.return_data).ok().flatten(),
-        _ => None,
-    };
+    let decoded = abi
+        .zip(method)
+        .and_then(|(a, m)| decode_outcome(a, m, receipt));
     let height = chain
         .transaction(&tx.hash())
         .ok()
@@ -263,7 +239,7 @@ pub fn receipt_json(
         "gas_used": receipt.gas_used,
         "gas": receipt.gas,
         "return": decoded.unwrap_or_else(|| if receipt.return_data.is_empty() { Value::Null } else { Value::String(hex(&receipt.return_data)) }),
-        "events": events_json(receipt, abi),
+        "events": receipt_events_json(receipt, abi),
         "contract_address": receipt.contract_address.map(|a| hex(a.as_bytes())),
         "error": receipt.error,
     })
@@ -410,7 +386,7 @@ fn deploy(
             code,
             args: encoded,
         },
-        opts.gas.unwrap_or(DEPLOY_GAS),
+        opts.gas,
     )?;
     if let (Some(name), Some(addr)) = (alias, receipt.contract_address) {
         save_alias(home, name, &addr)?;
@@ -456,7 +432,7 @@ fn call(
         args: encoded,
         value: parse_amount(value)?,
     };
-    let (tx, receipt) = send(&mut chain, &key, payload, opts.gas.unwrap_or(CALL_GAS))?;
+    let (tx, receipt) = send(&mut chain, &key, payload, opts.gas)?;
     print_receipt(
         &chain,
         &tx,
@@ -484,7 +460,7 @@ fn view(
     let abi = contract_abi(&chain, &address)?;
     let encoded = abi.encode_args(method, &parse_args(args)?)?;
     let caller = resolve(home, from)?;
-    let (out, gas) = chain.view(caller, address, method, &encoded, CALL_GAS)?;
+    let (out, gas) = chain.view(caller, address, method, &encoded, default_gas::CALL)?;
     match out {
         Ok(data) => {
             let v = abi.decode_return(method, &data)?;
@@ -513,7 +489,7 @@ fn pick_validator(home: &Path, named: Option<&str>) -> Res<Address> {
 fn simple_tx(home: &Path, payload: Payload, opts: &TxOpts, what: &str, j: bool) -> Res<()> {
     let mut chain = open(home)?;
     let key = signer(&opts.from)?;
-    let (tx, receipt) = send(&mut chain, &key, payload, opts.gas.unwrap_or(CALL_GAS))?;
+    let (tx, receipt) = send(&mut chain, &key, payload, opts.gas)?;
     print_receipt(
         &chain,
         &tx,

@@ -1,12 +1,11 @@
 //! `chainvm demo`: the main job end to end on a fresh chain.
 
 use crate::build;
-use crate::commands::{CALL_GAS, DEPLOY_GAS};
-use crate::util::{CliError, Res, emit, fail};
+use crate::util::{CliError, Res, emit, fail, generate_validator_key, init_dev_chain};
 use chainvm_runtime::abi::ContractAbi;
 use chainvm_runtime::genesis::dev_keys;
 use chainvm_runtime::types::hex;
-use chainvm_runtime::{Address, Chain, GenesisConfig, Keypair, Payload, U256};
+use chainvm_runtime::{Address, Chain, Keypair, U256};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -23,6 +22,8 @@ struct Demo {
 }
 
 impl Demo {
+    /// Calls `method` through the embedding API (ABI-encoded arguments, decoded result and
+    /// events) and records the step; a failed call ends the demo.
     fn call(
         &mut self,
         from: usize,
@@ -32,33 +33,17 @@ impl Demo {
         args: Value,
         value: u128,
     ) -> Res<Value> {
-        let encoded = abi.encode_args(method, &args)?;
-        let payload = Payload::Call {
-            contract,
-            method: method.into(),
-            args: encoded,
-            value: U256::from(value),
-        };
-        let r = self
-            .chain
-            .sign_and_submit(&self.keys[from], payload, CALL_GAS)?;
+        let called =
+            self.chain
+                .call(&self.keys[from], contract, method, args, U256::from(value))?;
+        let r = &called.receipt;
         if !r.is_success() {
             return fail(format!(
                 "demo step {method} failed: {}",
-                r.error.map(|e| e.to_string()).unwrap_or_default()
+                r.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
             ));
         }
-        let result = abi.decode_return(method, &r.return_data)?;
-        let events: Vec<String> = r
-            .events
-            .iter()
-            .filter_map(|e| {
-                abi.decode_event(&e.topic, &e.data)
-                    .ok()
-                    .flatten()
-                    .map(|(n, _)| n)
-            })
-            .collect();
+        let events: Vec<&str> = called.events.iter().map(|(n, _)| n.as_str()).collect();
         self.steps.push(Step {
             what: format!(
                 "{}.{method} by account {from}{}",
@@ -70,33 +55,25 @@ impl Demo {
                 }
             ),
             gas: r.gas_used,
-            result: result.clone(),
+            result: called.value.clone(),
         });
-        Ok(result)
+        Ok(called.value)
     }
 
     fn deploy(&mut self, path: &std::path::Path) -> Res<(Address, ContractAbi)> {
         let code = std::fs::read(path)?;
-        let abi = ContractAbi::from_wasm(&code)?;
-        let size = code.len();
-        let r = self.chain.sign_and_submit(
-            &self.keys[0],
-            Payload::Deploy { code, args: vec![] },
-            DEPLOY_GAS,
-        )?;
-        let address = r
-            .contract_address
-            .ok_or_else(|| CliError(format!("deploy failed: {:?}", r.error)))?;
+        let d = self.chain.deploy(&self.keys[0], &code, Value::Null)?;
         self.steps.push(Step {
             what: format!(
-                "deploy {} ({size} bytes) at {}",
-                abi.contract.to_lowercase(),
-                hex(address.as_bytes())
+                "deploy {} ({} bytes) at {}",
+                d.abi.contract.to_lowercase(),
+                code.len(),
+                hex(d.address.as_bytes())
             ),
-            gas: r.gas_used,
+            gas: d.receipt.gas_used,
             result: Value::Null,
         });
-        Ok((address, abi))
+        Ok((d.address, d.abi))
     }
 }
 
@@ -118,16 +95,11 @@ pub fn run(keep: bool, j: bool) -> Res<()> {
     // root is the same on every run (a regression anchor for refactors). With `--keep` the
     // chain outlives the demo: it gets a secret key, like `chainvm init`.
     let validator = if keep {
-        Keypair::generate()
-            .map_err(|e| crate::util::CliError(format!("cannot generate a validator key: {e}")))?
+        generate_validator_key()?
     } else {
         Keypair::derive("chainvm demo validator", 0)
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let chain = Chain::init(&home, GenesisConfig::dev(1337, &validator, now), &validator)?;
+    let chain = init_dev_chain(&home, 1337, &validator)?;
     if !j {
         println!(
             "chain initialised in {}; building contracts from source...",

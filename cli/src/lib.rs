@@ -13,6 +13,7 @@ mod build;
 mod commands;
 mod demo;
 mod gas_report;
+mod json;
 pub mod node;
 mod query;
 mod util;

@@ -2,6 +2,7 @@
 //! events, proofs and `verify`. They work on the home or, except `verify`, through `--node`.
 
 use crate::commands::{open, receipt_json};
+use crate::json::{header_json, logged_event_json, merged, tx_summary_json};
 use crate::util::{CliError, Res, contract_abi, emit, fail, parse_hex, resolve};
 use chainvm_runtime::abi::ContractAbi;
 use chainvm_runtime::genesis::dev_keys;
@@ -60,13 +61,19 @@ pub(crate) fn block(home: &Path, which: &str, j: bool) -> Res<()> {
         return fail(format!("no block {height} (latest is {})", chain.height()?));
     };
     let h = &b.signed_header.header;
-    let txs: Vec<Value> = b.txs.iter().map(|(t, r)| json!({"hash": format!("{:?}", t.hash()), "status": r.status, "gas_used": r.gas_used})).collect();
-    let v = json!({
-        "height": h.height, "hash": format!("{:?}", h.hash()), "parent_hash": format!("{:?}", h.parent_hash),
-        "timestamp": h.timestamp, "state_root": format!("{:?}", h.state_root), "txs_root": format!("{:?}", h.txs_root),
-        "receipts_root": format!("{:?}", h.receipts_root), "gas_used": h.gas_used, "proposer": hex(h.proposer.as_bytes()),
-        "signature": hex(&b.signed_header.signature), "transactions": txs,
-    });
+    let txs: Vec<Value> = b
+        .txs
+        .iter()
+        .map(|(t, r)| tx_summary_json(&t.hash(), r))
+        .collect();
+    let v = merged(
+        header_json(h, &h.hash()),
+        json!({
+            "parent_hash": format!("{:?}", h.parent_hash), "txs_root": format!("{:?}", h.txs_root),
+            "receipts_root": format!("{:?}", h.receipts_root), "proposer": hex(h.proposer.as_bytes()),
+            "signature": hex(&b.signed_header.signature), "transactions": txs,
+        }),
+    );
     let mut human = format!(
         "block {}  hash {:?}\n  parent   {:?}\n  time     {}\n  state    {:?}\n  txs root {:?}\n  receipts {:?}\n  gas used {}\n  proposer {}",
         h.height,
@@ -172,22 +179,23 @@ pub(crate) fn events(
                         .ok()
                 });
                 let data = match abi.as_ref().map(|a| a.decode_event(&e.topic, &e.data)) {
-                    Some(Ok(Some((_, d)))) => d,
+                    Some(Ok(Some((_, d)))) => Some(d),
                     Some(Err(err)) => {
                         eprintln!("warning: event in block {h} shown as raw hex: {err}");
-                        json!(hex(&e.data))
+                        None
                     }
-                    _ => json!(hex(&e.data)),
+                    _ => None,
                 };
-                let topic = String::from_utf8_lossy(&e.topic).into_owned();
+                let v = logged_event_json(h, &tx.hash(), e, data);
                 human += &format!(
-                    "block {h} {:?} {} {topic} {data}{}\n",
+                    "block {h} {:?} {} {} {}{}\n",
                     tx.hash(),
                     hex(e.contract.as_bytes()),
+                    String::from_utf8_lossy(&e.topic),
+                    v["data"],
                     if e.reverted { " (reverted)" } else { "" }
                 );
-                out.push(json!({"block": h, "tx_hash": format!("{:?}", tx.hash()), "contract": hex(e.contract.as_bytes()),
-                                "topic": topic, "data": data, "reverted": e.reverted}));
+                out.push(v);
             }
         }
     }

@@ -4,8 +4,8 @@ use chainvm_runtime::abi::ContractAbi;
 use chainvm_runtime::genesis::dev_keys;
 use chainvm_runtime::types::hex;
 pub use chainvm_runtime::types::parse_hex;
-use chainvm_runtime::{Address, Keypair, Receipt, U256};
-use serde_json::{Value, json};
+use chainvm_runtime::{Address, Chain, GenesisConfig, Keypair, U256};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -85,6 +85,23 @@ pub fn signer(from: &str) -> Res<Keypair> {
         .ok_or_else(|| CliError(format!("--from {from}: not a dev account (no key for it)")))
 }
 
+/// A new random validator key, for a chain that outlives the command: it signs blocks and
+/// evidence can slash it, so it is secret (unlike the dev accounts' keys).
+pub fn generate_validator_key() -> Res<Keypair> {
+    Keypair::generate().map_err(|e| CliError(format!("cannot generate a validator key: {e}")))
+}
+
+/// A new dev chain in `home`: the ten funded dev accounts, `validator` staked, genesis time
+/// now.
+pub fn init_dev_chain(home: &Path, chain_id: u64, validator: &Keypair) -> Res<Chain> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let genesis = GenesisConfig::dev(chain_id, validator, now);
+    Ok(Chain::init(home, genesis, validator)?)
+}
+
 const ALIASES: &str = "aliases.json";
 
 /// Contract aliases saved in the home.
@@ -149,26 +166,6 @@ pub fn emit(json_mode: bool, human: &str, value: &Value) {
     } else {
         println!("{human}");
     }
-}
-
-/// Events of a receipt decoded with `abi` where possible.
-pub fn events_json(receipt: &Receipt, abi: Option<&ContractAbi>) -> Vec<Value> {
-    receipt
-        .events
-        .iter()
-        .map(|e| {
-            let decoded = abi.and_then(|a| a.decode_event(&e.topic, &e.data).ok().flatten());
-            match decoded {
-                Some((name, data)) => json!({"contract": hex(e.contract.as_bytes()), "event": name, "data": data, "reverted": e.reverted}),
-                None => json!({
-                    "contract": hex(e.contract.as_bytes()),
-                    "topic": String::from_utf8_lossy(&e.topic),
-                    "data": hex(&e.data),
-                    "reverted": e.reverted
-                }),
-            }
-        })
-        .collect()
 }
 
 /// The gas breakdown as a human table.

@@ -116,17 +116,11 @@ fn transfer(
     amount: u64,
 ) -> chainvm_runtime::SignedTransaction {
     let keys = dev_keys();
-    Transaction {
-        chain_id,
-        nonce,
-        gas_limit: 1_000_000,
-        gas_price: U256::one(),
-        payload: Payload::Transfer {
-            to: keys[to].address(),
-            amount: U256::from(amount),
-        },
-    }
-    .sign(&keys[key])
+    let payload = Payload::Transfer {
+        to: keys[to].address(),
+        amount: U256::from(amount),
+    };
+    Transaction::new(chain_id, nonce, payload).sign(&keys[key])
 }
 
 fn cli(home: &Path, node: &NodeProc, args: &[&str]) -> Value {
@@ -438,22 +432,6 @@ const LOOPER: &str = r#"(module (memory (export "memory") 1)
   (func (export "spin") (loop $l (br $l)))
   (func (export "burn") (drop (i32.div_u (i32.const 1) (i32.const 0)))))"#;
 
-fn signed(
-    key: &chainvm_runtime::Keypair,
-    nonce: u64,
-    gas_limit: u64,
-    payload: Payload,
-) -> chainvm_runtime::SignedTransaction {
-    Transaction {
-        chain_id: 1337,
-        nonce,
-        gas_limit,
-        gas_price: U256::one(),
-        payload,
-    }
-    .sign(key)
-}
-
 /// Polls for a transaction's receipt.
 fn wait_receipt(node: &NodeProc, hash: &str, within: Duration) -> Value {
     let deadline = Instant::now() + within;
@@ -470,12 +448,8 @@ fn wait_receipt(node: &NodeProc, hash: &str, within: Duration) -> Value {
 /// Deploys `wat` from dev account `key` and returns the contract's address.
 fn deploy_wat(node: &NodeProc, key: usize, nonce: u64, wat: &str) -> String {
     let code = wat::parse_str(wat).unwrap();
-    let tx = signed(
-        &dev_keys()[key],
-        nonce,
-        5_000_000_000,
-        Payload::Deploy { code, args: vec![] },
-    );
+    let tx = Transaction::new(1337, nonce, Payload::Deploy { code, args: vec![] })
+        .sign(&dev_keys()[key]);
     node.ok(
         "chainvm_sendRawTransaction",
         json!({"tx": hex(&tx.encode())}),
@@ -529,15 +503,13 @@ fn a_looping_view_ends_at_the_gas_cap_without_holding_up_transfers_or_shutdown()
         "the transfer ({transfer_took:?}) was included while the view ({view_took:?}) ran"
     );
     // A simulation asking for more than the cap is refused with a clear error.
-    let big = signed(
-        &dev_keys()[3],
-        0,
-        30_000_000_000,
-        Payload::Transfer {
-            to: dev_keys()[4].address(),
-            amount: U256::one(),
-        },
-    );
+    let big = Payload::Transfer {
+        to: dev_keys()[4].address(),
+        amount: U256::one(),
+    };
+    let big = Transaction::new(1337, 0, big)
+        .with_gas_limit(30_000_000_000)
+        .sign(&dev_keys()[3]);
     let sim = node.rpc("chainvm_simulate", json!({"tx": hex(&big.encode())}));
     assert!(
         sim["error"]["message"]
@@ -609,7 +581,9 @@ fn in_interval_mode_every_acknowledged_transaction_lands_when_blocks_fill() {
                 args: vec![],
                 value: U256::zero(),
             };
-            signed(&dev_keys()[key], nonce, gas, burn)
+            Transaction::new(1337, nonce, burn)
+                .with_gas_limit(gas)
+                .sign(&dev_keys()[key])
         })
         .collect();
     let batch: Vec<Value> = txs
@@ -642,10 +616,11 @@ fn unfunded_keys_with_long_nonce_runs_cannot_keep_a_funded_transfer_out() {
         let key = chainvm_runtime::Keypair::derive("sybil", i);
         let batch: Vec<Value> = (0..50)
             .map(|n| {
-                let t = signed(&key, n, 1_000_000, Payload::Transfer {
+                let t = Transaction::new(1337, n, Payload::Transfer {
                     to: dev_keys()[0].address(),
                     amount: U256::zero(),
-                });
+                })
+                .sign(&key);
                 json!({"jsonrpc": "2.0", "id": n, "method": "chainvm_sendRawTransaction", "params": {"tx": hex(&t.encode())}})
             })
             .collect();

@@ -26,7 +26,7 @@ use crate::error::ChainError;
 use crate::genesis::{GenesisConfig, dev_balance, dev_keys};
 use crate::params::ChainParams;
 use crate::receipt::{Event, Receipt};
-use crate::tx::{Payload, Transaction};
+use crate::tx::{Payload, Transaction, default_gas};
 use crate::types::{Address, H256, U256};
 use serde_json::Value;
 use std::path::Path;
@@ -308,25 +308,39 @@ pub(crate) fn page_events(
     Ok(EventPage { events, next: None })
 }
 
-/// Gas limit used by the JSON helpers.
-pub const DEFAULT_GAS: u64 = 5_000_000_000;
+/// What a call's receipt returned, decoded with the called method's ABI: the return value
+/// on success, the typed error on failure; `None` where the ABI does not decode it.
+pub fn decode_outcome(abi: &ContractAbi, method: &str, receipt: &Receipt) -> Option<Value> {
+    if receipt.is_success() {
+        abi.decode_return(method, &receipt.return_data).ok()
+    } else {
+        abi.decode_error(method, &receipt.return_data)
+            .ok()
+            .flatten()
+    }
+}
 
 impl Chain {
-    /// Signs `payload` from `key` with its next nonce and submits it in a block of its own.
+    /// A transaction of `payload` from `sender` at its next nonce on this chain, with the
+    /// default gas limit of its kind and gas price 1 (see [`Transaction::new`]), to sign.
+    pub fn next_transaction(
+        &self,
+        sender: &Address,
+        payload: Payload,
+    ) -> Result<Transaction, ChainError> {
+        let nonce = self.account(sender)?.nonce;
+        Ok(Transaction::new(self.params().chain_id, nonce, payload))
+    }
+
+    /// Signs `payload` from `key` with its next nonce and the default gas limit of its kind
+    /// and submits it in a block of its own. (Another gas limit or price: sign a
+    /// [`Chain::next_transaction`] and [`Chain::submit`] it.)
     pub fn sign_and_submit(
         &mut self,
         key: &Keypair,
         payload: Payload,
-        gas_limit: u64,
     ) -> Result<Receipt, ChainError> {
-        let tx = Transaction {
-            chain_id: self.params().chain_id,
-            nonce: self.account(&key.address())?.nonce,
-            gas_limit,
-            gas_price: U256::one(),
-            payload,
-        }
-        .sign(key);
+        let tx = self.next_transaction(&key.address(), payload)?.sign(key);
         self.submit(&tx)
     }
 
@@ -352,14 +366,8 @@ impl Chain {
                 .map_err(|e| ChainError::Config(e.to_string()))?,
             Err(_) => Vec::new(),
         };
-        let receipt = self.sign_and_submit(
-            key,
-            Payload::Deploy {
-                code: code.to_vec(),
-                args,
-            },
-            DEFAULT_GAS,
-        )?;
+        let code = code.to_vec();
+        let receipt = self.sign_and_submit(key, Payload::Deploy { code, args })?;
         let address = receipt.contract_address.ok_or_else(|| {
             ChainError::Config(format!(
                 "deploy failed: {}",
@@ -396,16 +404,8 @@ impl Chain {
             args: encoded,
             value,
         };
-        let receipt = self.sign_and_submit(key, payload, DEFAULT_GAS)?;
-        let value = if receipt.is_success() {
-            abi.decode_return(method, &receipt.return_data)
-                .unwrap_or(Value::Null)
-        } else {
-            abi.decode_error(method, &receipt.return_data)
-                .ok()
-                .flatten()
-                .unwrap_or(Value::Null)
-        };
+        let receipt = self.sign_and_submit(key, payload)?;
+        let value = decode_outcome(&abi, method, &receipt).unwrap_or(Value::Null);
         let events = receipt
             .events
             .iter()
@@ -425,7 +425,8 @@ impl Chain {
         let encoded = abi
             .encode_args(method, &args)
             .map_err(|e| ChainError::Config(e.to_string()))?;
-        let (out, _) = self.view_raw(Address::zero(), contract, method, &encoded, DEFAULT_GAS)?;
+        let gas = default_gas::CALL;
+        let (out, _) = self.view_raw(Address::zero(), contract, method, &encoded, gas)?;
         let data = out.map_err(|e| ChainError::Config(format!("view failed: {e}")))?;
         abi.decode_return(method, &data)
             .map_err(|e| ChainError::Config(e.to_string()))
@@ -438,7 +439,7 @@ impl Chain {
         to: Address,
         amount: U256,
     ) -> Result<Receipt, ChainError> {
-        self.sign_and_submit(key, Payload::Transfer { to, amount }, 1_000_000)
+        self.sign_and_submit(key, Payload::Transfer { to, amount })
     }
 
     /// Produces `n` empty blocks.

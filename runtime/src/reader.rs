@@ -301,19 +301,13 @@ mod tests {
         let nonce = chain.account(&keys[1].address()).unwrap().nonce;
         let txs: Vec<_> = (0..3)
             .map(|i| {
-                crate::Transaction {
-                    chain_id: chain.params().chain_id,
-                    nonce: nonce + i,
-                    gas_limit: crate::embed::DEFAULT_GAS,
-                    gas_price: crate::U256::one(),
-                    payload: crate::Payload::Call {
-                        contract: counter,
-                        method: "incr".into(),
-                        args: vec![],
-                        value: crate::U256::zero(),
-                    },
-                }
-                .sign(&keys[1])
+                let incr = crate::Payload::Call {
+                    contract: counter,
+                    method: "incr".into(),
+                    args: vec![],
+                    value: crate::U256::zero(),
+                };
+                crate::Transaction::new(chain.params().chain_id, nonce + i, incr).sign(&keys[1])
             })
             .collect();
         let block = chain.produce_block(&txs).unwrap();

@@ -109,6 +109,36 @@ pub enum Payload {
     },
 }
 
+/// The gas limits a transaction gets when its sender names none, one per payload kind: the
+/// CLI, the node, the embedding API, tests and benches all take them from here.
+pub mod default_gas {
+    /// A transfer: it pays only its intrinsic gas, about 220,000 with the default costs (its
+    /// encoding has a fixed size).
+    pub const TRANSFER: u64 = 1_000_000;
+    /// A deploy: intrinsic gas grows with the code size (10,000 a byte), plus the constructor.
+    pub const DEPLOY: u64 = 5_000_000_000;
+    /// A contract call, and a read-only view.
+    pub const CALL: u64 = 5_000_000_000;
+    /// Staking (stake, unstake, validator registration, a double-sign report): they pay only
+    /// their intrinsic gas too; the limit is the one the CLI has always given them.
+    pub const STAKING: u64 = 2_000_000_000;
+}
+
+impl Payload {
+    /// The gas limit a transaction of this kind gets by default (see [`default_gas`]).
+    pub fn default_gas_limit(&self) -> u64 {
+        match self {
+            Payload::Transfer { .. } => default_gas::TRANSFER,
+            Payload::Deploy { .. } => default_gas::DEPLOY,
+            Payload::Call { .. } => default_gas::CALL,
+            Payload::Stake { .. }
+            | Payload::Unstake { .. }
+            | Payload::ReportDoubleSign { .. }
+            | Payload::RegisterValidator { .. } => default_gas::STAKING,
+        }
+    }
+}
+
 /// An unsigned transaction.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Transaction {
@@ -129,6 +159,40 @@ pub struct Transaction {
 }
 
 impl Transaction {
+    /// A transaction of `payload` on chain `chain_id` at the sender's `nonce`, with the
+    /// default gas limit of its kind ([`Payload::default_gas_limit`]) and gas price 1; change
+    /// them with [`Transaction::with_gas_limit`] and [`Transaction::with_gas_price`].
+    ///
+    /// ```
+    /// # use chainvm_runtime::{Keypair, Payload, Transaction, U256, tx::default_gas};
+    /// let to = Keypair::derive("doc", 1).address();
+    /// let tx = Transaction::new(1337, 0, Payload::Transfer { to, amount: U256::one() });
+    /// assert_eq!((tx.gas_limit, tx.gas_price), (default_gas::TRANSFER, U256::one()));
+    /// let signed = tx.with_gas_price(3).sign(&Keypair::derive("doc", 0));
+    /// assert!(signed.verify_signature());
+    /// ```
+    pub fn new(chain_id: u64, nonce: u64, payload: Payload) -> Transaction {
+        Transaction {
+            chain_id,
+            nonce,
+            gas_limit: payload.default_gas_limit(),
+            gas_price: U256::one(),
+            payload,
+        }
+    }
+
+    /// The same transaction with gas limit `gas_limit`.
+    pub fn with_gas_limit(mut self, gas_limit: u64) -> Transaction {
+        self.gas_limit = gas_limit;
+        self
+    }
+
+    /// The same transaction with gas price `gas_price`.
+    pub fn with_gas_price(mut self, gas_price: impl Into<U256>) -> Transaction {
+        self.gas_price = gas_price.into();
+        self
+    }
+
     /// The bytes the sender signs.
     pub fn signing_message(&self) -> Vec<u8> {
         let mut m = SIGNING_DOMAIN.to_vec();
@@ -208,18 +272,49 @@ mod tests {
     use super::*;
 
     fn sample() -> Transaction {
-        Transaction {
-            chain_id: 7,
-            nonce: 3,
-            gas_limit: 1_000_000,
-            gas_price: U256::from(2),
-            payload: Payload::Call {
-                contract: Address::repeat_byte(9),
-                method: "vote".into(),
-                args: vec![1, 2, 3],
-                value: U256::from(10),
-            },
-        }
+        let payload = Payload::Call {
+            contract: Address::repeat_byte(9),
+            method: "vote".into(),
+            args: vec![1, 2, 3],
+            value: U256::from(10),
+        };
+        Transaction::new(7, 3, payload)
+            .with_gas_limit(1_000_000)
+            .with_gas_price(2)
+    }
+
+    #[test]
+    fn new_takes_the_default_gas_of_the_payload_kind_and_price_one() {
+        let to = Address::repeat_byte(1);
+        let amount = U256::one();
+        let transfer = Transaction::new(7, 0, Payload::Transfer { to, amount });
+        assert_eq!(transfer.gas_limit, default_gas::TRANSFER);
+        assert_eq!(transfer.gas_price, U256::one());
+        let deploy = Payload::Deploy {
+            code: vec![0],
+            args: vec![],
+        };
+        assert_eq!(
+            Transaction::new(7, 0, deploy).gas_limit,
+            default_gas::DEPLOY
+        );
+        assert_eq!(
+            Transaction::new(7, 0, sample().payload).gas_limit,
+            default_gas::CALL
+        );
+        let stake = Payload::Stake {
+            validator: to,
+            amount,
+        };
+        assert_eq!(
+            Transaction::new(7, 0, stake).gas_limit,
+            default_gas::STAKING
+        );
+        let t = sample();
+        assert_eq!(
+            (t.chain_id, t.nonce, t.gas_limit, t.gas_price),
+            (7, 3, 1_000_000, U256::from(2))
+        );
     }
 
     #[test]

@@ -295,7 +295,6 @@ fn the_runtime_deploys_a_bad_abi_and_the_json_helpers_report_it() {
                 code,
                 args: Vec::new(),
             },
-            5_000_000_000,
         )
         .unwrap();
     assert!(receipt.is_success(), "{receipt:?}");
@@ -309,7 +308,6 @@ fn the_runtime_deploys_a_bad_abi_and_the_json_helpers_report_it() {
                 args: Vec::new(),
                 value: U256::zero(),
             },
-            5_000_000_000,
         )
         .unwrap();
     assert!(receipt.is_success(), "{receipt:?}");

@@ -8,8 +8,7 @@ mod common;
 
 use chainvm_abi::error_code;
 use chainvm_runtime::{
-    Address, Chain, ErrorCode, ErrorDetail, Keypair, Payload, Receipt, Status, Transaction,
-    TrapCode, U256,
+    Address, Chain, ErrorCode, ErrorDetail, Keypair, Payload, Receipt, Status, TrapCode, U256,
 };
 
 const IMPORTS: &str = r#"
@@ -48,14 +47,11 @@ impl Twins {
     fn send(&mut self, payload: Payload, gas: u64) -> Receipt {
         let mut out = Vec::new();
         for c in &mut self.chains {
-            let tx = Transaction {
-                chain_id: c.params().chain_id,
-                nonce: c.account(&self.key.address()).unwrap().nonce,
-                gas_limit: gas,
-                gas_price: U256::one(),
-                payload: payload.clone(),
-            }
-            .sign(&self.key);
+            let tx = c
+                .next_transaction(&self.key.address(), payload.clone())
+                .unwrap()
+                .with_gas_limit(gas)
+                .sign(&self.key);
             let balance = c.account(&self.key.address()).unwrap().balance;
             let r = c.submit(&tx).expect("admitted and executed");
             // Bounded and charged: never more than the limit, always something, and paid.

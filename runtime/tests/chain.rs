@@ -14,15 +14,17 @@ fn dev_chain() -> (Chain, Vec<Keypair>, Keypair) {
     (common::dev_chain(), dev_keys(), common::dev_validator())
 }
 
+/// A transaction of `payload` from `key` at its next nonce, gas limit 1e9 at price 2.
+fn unsigned(chain: &Chain, key: &Keypair, payload: Payload) -> Transaction {
+    chain
+        .next_transaction(&key.address(), payload)
+        .unwrap()
+        .with_gas_limit(1_000_000_000)
+        .with_gas_price(2)
+}
+
 fn tx(chain: &Chain, key: &Keypair, payload: Payload) -> chainvm_runtime::SignedTransaction {
-    Transaction {
-        chain_id: chain.params().chain_id,
-        nonce: chain.account(&key.address()).unwrap().nonce,
-        gas_limit: 1_000_000_000,
-        gas_price: U256::from(2),
-        payload,
-    }
-    .sign(key)
+    unsigned(chain, key, payload).sign(key)
 }
 
 fn total_value(chain: &Chain) -> U256 {
@@ -102,15 +104,14 @@ fn blocks_link_carry_roots_and_pay_reward_and_fees_to_the_proposer() {
 #[test]
 fn refused_transactions_produce_no_block() {
     let (mut chain, keys, _) = dev_chain();
-    let mut t = tx(
+    let mut t = unsigned(
         &chain,
         &keys[0],
         Payload::Transfer {
             to: keys[1].address(),
             amount: U256::one(),
         },
-    )
-    .body;
+    );
     t.nonce = 9;
     assert!(matches!(
         chain.submit(&t.sign(&keys[0])),
@@ -126,15 +127,14 @@ fn a_blocks_signatures_are_checked_in_parallel_with_the_sequential_outcome() {
     let mut txs = Vec::new();
     for round in 0..4u64 {
         for key in &keys {
-            let mut t = tx(
+            let mut t = unsigned(
                 &chain,
                 key,
                 Payload::Transfer {
                     to: keys[0].address(),
                     amount: U256::from(1 + round),
                 },
-            )
-            .body;
+            );
             t.nonce = round;
             txs.push(t.sign(key));
         }

@@ -17,7 +17,7 @@ mod common;
 use arbitrary::Unstructured;
 use chainvm_runtime::vm::testing::MockHost;
 use chainvm_runtime::vm::{CallContext, Vm, VmConfig, code_hash};
-use chainvm_runtime::{Chain, ErrorCode, Keypair, Payload, Receipt, Status, Transaction, U256};
+use chainvm_runtime::{Chain, ErrorCode, Keypair, Payload, Receipt, Status, U256};
 use sha3::{Digest, Keccak256};
 use wasmparser::{Operator, Parser, Payload as Section, ValType};
 
@@ -242,14 +242,11 @@ fn observe(vm: &Vm, code: &[u8]) -> String {
 }
 
 fn send(c: &mut Chain, key: &Keypair, payload: Payload, case: &str) -> Receipt {
-    let tx = Transaction {
-        chain_id: c.params().chain_id,
-        nonce: c.account(&key.address()).unwrap().nonce,
-        gas_limit: 2_000_000_000,
-        gas_price: U256::one(),
-        payload,
-    }
-    .sign(key);
+    let tx = c
+        .next_transaction(&key.address(), payload)
+        .unwrap()
+        .with_gas_limit(2_000_000_000)
+        .sign(key);
     c.submit(&tx)
         .unwrap_or_else(|e| panic!("case {case}: not executed: {e}"))
 }

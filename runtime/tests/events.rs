@@ -5,7 +5,7 @@
 mod common;
 use chainvm_abi::error_code;
 use chainvm_runtime::{
-    ErrorCode, ErrorDetail, Executor, Payload, Receipt, SignedTransaction, Status,
+    ErrorCode, ErrorDetail, Executor, Payload, Receipt, SignedTransaction, Status, Transaction,
     receipt::EventScope, state::Overlay,
 };
 use common::*;
@@ -55,7 +55,7 @@ fn emit_tx(
     c: chainvm_runtime::Address,
     a: Vec<u8>,
 ) -> SignedTransaction {
-    let mut t = h.tx(
+    let mut t = h.unsigned(
         from,
         Payload::Call {
             contract: c,
@@ -64,11 +64,8 @@ fn emit_tx(
             value: 0u64.into(),
         },
     );
-    if nonce_offset > 0 {
-        t.body.nonce += nonce_offset;
-        t = t.body.sign(&h.keys[from]);
-    }
-    t
+    t.nonce += nonce_offset;
+    t.sign(&h.keys[from])
 }
 
 #[test]
@@ -178,33 +175,18 @@ fn chain_blocks_respect_the_block_cap_and_verify() {
     let mut chain = chainvm_runtime::Chain::in_memory(config, &validator).unwrap();
     chain.set_time(2_000);
     let key = chainvm_runtime::genesis::dev_keys().remove(0);
-    let deploy = chainvm_runtime::Transaction {
-        chain_id: 7,
-        nonce: 0,
-        gas_limit: GAS,
-        gas_price: 1u64.into(),
-        payload: Payload::Deploy {
-            code: wat::parse_str(EMITTER).unwrap(),
-            args: vec![],
-        },
-    }
-    .sign(&key);
+    let code = wat::parse_str(EMITTER).unwrap();
+    let deploy = Transaction::new(7, 0, Payload::Deploy { code, args: vec![] }).sign(&key);
     let c = chain.submit(&deploy).unwrap().contract_address.unwrap();
     let txs: Vec<_> = (1..4)
         .map(|nonce| {
-            chainvm_runtime::Transaction {
-                chain_id: 7,
-                nonce,
-                gas_limit: GAS,
-                gas_price: 1u64.into(),
-                payload: Payload::Call {
-                    contract: c,
-                    method: "emit".into(),
-                    args: args(10, 100),
-                    value: 0u64.into(),
-                },
-            }
-            .sign(&key)
+            let emit = Payload::Call {
+                contract: c,
+                method: "emit".into(),
+                args: args(10, 100),
+                value: 0u64.into(),
+            };
+            Transaction::new(7, nonce, emit).sign(&key)
         })
         .collect();
     let block = chain.produce_block(&txs).unwrap();

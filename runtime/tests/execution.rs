@@ -175,8 +175,7 @@ fn fees_are_charged_for_gas_used_refunded_and_paid_to_the_proposer() {
         h.account(&b).balance,
         h.account(&p).balance,
     );
-    let mut t = h.tx(0, transfer(b, 1234)).body;
-    t.gas_price = U256::from(3);
+    let t = h.unsigned(0, transfer(b, 1234)).with_gas_price(3);
     let r = h.block(&[t.sign(&h.keys[0])]).remove(0).unwrap();
     assert!(r.is_success());
     assert_eq!(r.gas_used, r.gas.intrinsic);
@@ -693,20 +692,18 @@ fn random_block(
                 value: U256::from(9),
             },
         };
-        let tx = Transaction {
-            chain_id: h.params.chain_id,
-            nonce: nonces[from],
-            // Small limits now and then, and always for the infinite loop.
-            gas_limit: if matches!(payload, Payload::Call { ref method, .. } if method == "spin")
-                || next() % 4 == 0
-            {
-                300_000_000
-            } else {
-                GAS
-            },
-            gas_price: U256::from(next() % 3 + 1),
-            payload,
+        // Small limits now and then, and always for the infinite loop.
+        let gas_limit = if matches!(payload, Payload::Call { ref method, .. } if method == "spin")
+            || next() % 4 == 0
+        {
+            300_000_000
+        } else {
+            GAS
         };
+        let gas_price = next() % 3 + 1;
+        let tx = Transaction::new(h.params.chain_id, nonces[from], payload)
+            .with_gas_limit(gas_limit)
+            .with_gas_price(gas_price);
         nonces[from] += 1;
         txs.push(tx.sign(&h.keys[from]));
     }
@@ -762,7 +759,7 @@ fn a_refused_transaction_in_a_block_leaves_the_overlay_untouched() {
     let snap = h.store.snapshot().unwrap();
     let mut overlay = Overlay::new(&snap);
     let exec = Executor::new(&h.vm, &h.params);
-    let mut t = h.tx(0, transfer(h.addr(1), 5)).body;
+    let mut t = h.unsigned(0, transfer(h.addr(1), 5));
     t.nonce = 3;
     assert!(
         exec.apply(&mut overlay, &h.block_ctx(), &t.sign(&h.keys[0]))
@@ -770,13 +767,7 @@ fn a_refused_transaction_in_a_block_leaves_the_overlay_untouched() {
     );
     assert!(overlay.writes().is_empty());
     let stranger = Keypair::derive("stranger", 0);
-    let t = Transaction {
-        chain_id: h.params.chain_id,
-        nonce: 0,
-        gas_limit: GAS,
-        gas_price: U256::one(),
-        payload: transfer(h.addr(1), 5),
-    };
+    let t = Transaction::new(h.params.chain_id, 0, transfer(h.addr(1), 5));
     assert!(matches!(
         exec.apply(&mut overlay, &h.block_ctx(), &t.sign(&stranger)),
         Err(ApplyError::Admission(

@@ -97,17 +97,16 @@ fn failures_are_codes_and_typed_fields_with_no_host_text() {
     assert_eq!(error(&r), ErrorDetail::Unreachable);
     assert_text_free(&r, &[]);
 
-    let mut spin = h.tx(
-        0,
-        Payload::Call {
-            contract: traps,
-            method: "spin".into(),
-            args: vec![],
-            value: 0u64.into(),
-        },
-    );
-    spin.body.gas_limit = 5_000_000;
-    let spin = spin.body.sign(&h.keys[0]);
+    let spin = Payload::Call {
+        contract: traps,
+        method: "spin".into(),
+        args: vec![],
+        value: 0u64.into(),
+    };
+    let spin = h
+        .unsigned(0, spin)
+        .with_gas_limit(5_000_000)
+        .sign(&h.keys[0]);
     let r = h.block(&[spin]).remove(0).unwrap();
     assert_eq!(error(&r), ErrorDetail::OutOfGas);
     assert_text_free(&r, &[]);

@@ -15,14 +15,9 @@ use chainvm_runtime::{
 mod common;
 
 fn tx(chain: &Chain, key: &Keypair, nonce: u64, payload: Payload) -> SignedTransaction {
-    Transaction {
-        chain_id: chain.params().chain_id,
-        nonce,
-        gas_limit: 1_000_000_000,
-        gas_price: U256::one(),
-        payload,
-    }
-    .sign(key)
+    Transaction::new(chain.params().chain_id, nonce, payload)
+        .with_gas_limit(1_000_000_000)
+        .sign(key)
 }
 
 fn send(chain: &mut Chain, key: &Keypair, payload: Payload) -> chainvm_runtime::Receipt {

@@ -8,7 +8,7 @@ use chainvm_runtime::block::SignedHeader;
 use chainvm_runtime::block::StoredBlock;
 use chainvm_runtime::genesis::dev_keys;
 use chainvm_runtime::{
-    BlockMismatch, Chain, ChainError, Keypair, Payload, Replay, Transaction, U256, VerifyError,
+    BlockMismatch, Chain, ChainError, Keypair, Payload, Replay, U256, VerifyError,
 };
 
 /// A dev chain with three blocks of 1, 2 and 3 transfers.
@@ -19,17 +19,12 @@ fn chain_with_blocks() -> Chain {
         let txs: Vec<_> = keys[..round as usize + 1]
             .iter()
             .map(|k| {
-                Transaction {
-                    chain_id: chain.params().chain_id,
-                    nonce: chain.account(&k.address()).unwrap().nonce,
-                    gas_limit: 1_000_000,
-                    gas_price: U256::from(2),
-                    payload: Payload::Transfer {
-                        to: keys[9].address(),
-                        amount: U256::from(10 + round),
-                    },
-                }
-                .sign(k)
+                let payload = Payload::Transfer {
+                    to: keys[9].address(),
+                    amount: U256::from(10 + round),
+                };
+                let tx = chain.next_transaction(&k.address(), payload).unwrap();
+                tx.with_gas_price(2).sign(k)
             })
             .collect();
         let b = chain.produce_block(&txs).unwrap();

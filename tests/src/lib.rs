@@ -18,9 +18,6 @@ use chainvm_runtime::abi::ContractAbi;
 use chainvm_runtime::{Address, Chain, Keypair, Payload, Receipt, U256};
 use serde_json::Value;
 
-/// Gas limit used for every test transaction.
-pub const GAS: u64 = 2_000_000_000;
-
 /// The embedded [`Chain`] with its dev keys, and the shorthand the contract tests use.
 pub struct TestChain {
     /// The chain (in memory).
@@ -86,10 +83,11 @@ impl TestChain {
         self.chain.advance_blocks(n).expect("blocks");
     }
 
-    /// Sends one transaction from account `from` in a new block.
+    /// Sends one transaction from account `from` in a new block, with the default gas limit
+    /// of its kind.
     pub fn send(&mut self, from: usize, payload: Payload) -> Receipt {
         self.chain
-            .sign_and_submit(&self.keys[from], payload, GAS)
+            .sign_and_submit(&self.keys[from], payload)
             .expect("admitted")
     }
 

@@ -6,7 +6,7 @@
 
 use crate::util::{Table, group, note, secs};
 use chainvm_runtime::state::Overlay;
-use chainvm_runtime::{BlockContext, Chain, Executor, Payload, Transaction, U256};
+use chainvm_runtime::{BlockContext, Chain, Executor, Payload, U256};
 use chainvm_vm::testing::MockHost;
 use chainvm_vm::{CallContext, Vm, VmConfig, code_hash};
 use std::time::{Duration, Instant};
@@ -361,7 +361,6 @@ fn host_functions() -> Vec<Point> {
                     code: code.clone(),
                     args: Vec::new(),
                 },
-                5_000_000_000,
             )
             .expect("deploy");
         r.contract_address.expect("deployed")
@@ -369,19 +368,17 @@ fn host_functions() -> Vec<Point> {
     let kernels = deploy(&mut chain);
     let callee = deploy(&mut chain);
     let call = |chain: &Chain, method: &str, args: Vec<u8>| {
-        Transaction {
-            chain_id: chain.params().chain_id,
-            nonce: chain.account(&dev[1].address()).expect("account").nonce,
-            gas_limit: 40_000_000_000,
-            gas_price: U256::one(),
-            payload: Payload::Call {
-                contract: kernels,
-                method: method.into(),
-                args,
-                value: U256::zero(),
-            },
-        }
-        .sign(&dev[1])
+        let call = Payload::Call {
+            contract: kernels,
+            method: method.into(),
+            args,
+            value: U256::zero(),
+        };
+        chain
+            .next_transaction(&dev[1].address(), call)
+            .expect("account")
+            .with_gas_limit(40_000_000_000)
+            .sign(&dev[1])
     };
     let setup = call(&chain, "setup", Vec::new());
     assert!(chain.submit(&setup).expect("setup").is_success());

@@ -4,7 +4,7 @@
 use crate::util::{Table, group, keys, note, rate, secs};
 use chainvm_runtime::abi::ContractAbi;
 use chainvm_runtime::types::hex;
-use chainvm_runtime::{Address, Chain, Keypair, Payload, SignedTransaction, Transaction, U256};
+use chainvm_runtime::{Address, Chain, Keypair, Payload, SignedTransaction, U256};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -36,19 +36,17 @@ impl Flow {
         args: Value,
         value: u64,
     ) -> SignedTransaction {
-        Transaction {
-            chain_id: self.chain.params().chain_id,
-            nonce: self.chain.account(&key.address()).expect("account").nonce,
-            gas_limit: 20_000_000,
-            gas_price: U256::one(),
-            payload: Payload::Call {
-                contract,
-                method: method.into(),
-                args: abi.encode_args(method, &args).expect("args encode"),
-                value: U256::from(value),
-            },
-        }
-        .sign(key)
+        let call = Payload::Call {
+            contract,
+            method: method.into(),
+            args: abi.encode_args(method, &args).expect("args encode"),
+            value: U256::from(value),
+        };
+        self.chain
+            .next_transaction(&key.address(), call)
+            .expect("account")
+            .with_gas_limit(20_000_000)
+            .sign(key)
     }
 
     /// Produces a block of `txs`; all must succeed. Returns the wall time and return values.

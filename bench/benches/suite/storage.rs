@@ -2,7 +2,7 @@
 //! gas and time per written byte.
 
 use crate::util::{Table, group, note, secs};
-use chainvm_runtime::{Chain, Payload, Transaction, U256};
+use chainvm_runtime::{Chain, Payload, U256};
 use std::time::Instant;
 
 /// `write(n: u32, len: u32, salt: u32)`: stores `n` new keys (8 bytes: "k" + a 4-byte counter + a salt)
@@ -58,7 +58,6 @@ pub fn run() {
                 code,
                 args: Vec::new(),
             },
-            5_000_000_000,
         )
         .expect("deploy");
     let writer = r.contract_address.expect("deployed");
@@ -85,19 +84,17 @@ pub fn run() {
         for v in [n, len, salt] {
             args.extend_from_slice(&v.to_le_bytes());
         }
-        let tx = Transaction {
-            chain_id: chain.params().chain_id,
-            nonce: chain.account(&dev[1].address()).expect("account").nonce,
-            gas_limit: 40_000_000_000,
-            gas_price: U256::one(),
-            payload: Payload::Call {
-                contract: writer,
-                method: method.into(),
-                args,
-                value: U256::zero(),
-            },
-        }
-        .sign(&dev[1]);
+        let call = Payload::Call {
+            contract: writer,
+            method: method.into(),
+            args,
+            value: U256::zero(),
+        };
+        let tx = chain
+            .next_transaction(&dev[1].address(), call)
+            .expect("account")
+            .with_gas_limit(40_000_000_000)
+            .sign(&dev[1]);
         let start = Instant::now();
         let b = chain.produce_block(&[tx]).expect("block");
         let total = start.elapsed();

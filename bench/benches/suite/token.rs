@@ -109,19 +109,15 @@ fn transfer(
     to: Address,
     amount: u128,
 ) -> SignedTransaction {
-    Transaction {
-        chain_id: chain.params().chain_id,
-        nonce,
-        gas_limit: GAS,
-        gas_price: U256::one(),
-        payload: Payload::Call {
-            contract: token,
-            method: "transfer".into(),
-            args: borsh::to_vec(&(to.0, amount)).unwrap_or_default(),
-            value: U256::zero(),
-        },
-    }
-    .sign(from)
+    let call = Payload::Call {
+        contract: token,
+        method: "transfer".into(),
+        args: borsh::to_vec(&(to.0, amount)).unwrap_or_default(),
+        value: U256::zero(),
+    };
+    Transaction::new(chain.params().chain_id, nonce, call)
+        .with_gas_limit(GAS)
+        .sign(from)
 }
 
 fn add(a: &mut BlockTimings, b: &BlockTimings) {

@@ -170,9 +170,7 @@ impl Mempool {
         }
         let sender = tx.sender();
         self.drop_stale(&sender, base);
-        let Some(cost) = max_fee(tx.body.gas_limit, tx.body.gas_price)
-            .and_then(|fee| fee.checked_add(tx.body.value()))
-        else {
+        let Some(cost) = most_spent(&tx) else {
             return Err("insufficient funds: value + gas limit x gas price overflows".into());
         };
         let bytes = tx.encode().len();
@@ -349,9 +347,7 @@ impl Mempool {
             return;
         }
         let bytes = tx.encode().len();
-        let cost = max_fee(tx.body.gas_limit, tx.body.gas_price)
-            .and_then(|fee| fee.checked_add(tx.body.value()))
-            .unwrap_or(U256::MAX);
+        let cost = most_spent(&tx).unwrap_or(U256::MAX);
         let sender = tx.sender();
         if self
             .by_sender
@@ -385,23 +381,25 @@ impl Mempool {
     }
 }
 
+/// The most `tx` can take from its sender's balance: its value plus its maximum fee
+/// (`gas_limit × gas_price`); `None` on overflow.
+fn most_spent(tx: &SignedTransaction) -> Option<U256> {
+    max_fee(tx.body.gas_limit, tx.body.gas_price).and_then(|fee| fee.checked_add(tx.body.value()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chainvm_runtime::{Keypair, Payload, Transaction};
 
     fn tx(key: &Keypair, nonce: u64, price: u64) -> SignedTransaction {
-        Transaction {
-            chain_id: 1,
-            nonce,
-            gas_limit: 1_000_000,
-            gas_price: U256::from(price),
-            payload: Payload::Transfer {
-                to: Address::zero(),
-                amount: U256::one(),
-            },
-        }
-        .sign(key)
+        let payload = Payload::Transfer {
+            to: Address::zero(),
+            amount: U256::one(),
+        };
+        Transaction::new(1, nonce, payload)
+            .with_gas_price(price)
+            .sign(key)
     }
 
     fn funded(nonce: u64) -> Account {
@@ -547,17 +545,14 @@ mod tests {
         tight
             .insert(tx(&Keypair::derive("t", 1), 0, 9), &funded(0), now)
             .unwrap();
-        let big = Transaction {
-            chain_id: 1,
-            nonce: 0,
-            gas_limit: 1_000_000,
-            gas_price: U256::from(5),
-            payload: Payload::Deploy {
-                code: vec![0; 100],
-                args: vec![],
-            },
-        }
-        .sign(&alice);
+        let big = Payload::Deploy {
+            code: vec![0; 100],
+            args: vec![],
+        };
+        let big = Transaction::new(1, 0, big)
+            .with_gas_limit(1_000_000)
+            .with_gas_price(5)
+            .sign(&alice);
         assert!(tight.insert(big, &funded(0), now).is_err());
         assert_eq!(tight.len(), 2, "the cheaper one was put back");
         full.insert(tx(&alice, 0, 3), &funded(0), now).unwrap();

@@ -5,6 +5,7 @@
 //! method reads a snapshot through the node's [`chainvm_runtime::ChainReader`].
 
 use super::{Mode, Node, Settings, lock, slots};
+use crate::json::{header_json, logged_event_json, merged, tx_summary_json};
 use crate::util::Res;
 use axum::Json;
 use axum::extract::State;
@@ -40,26 +41,13 @@ fn rejected(msg: impl ToString) -> RpcError {
 /// A block in the JSON shape pushed to subscribers.
 pub(super) fn block_json(n: &BlockNotification) -> Value {
     let h = &n.signed_header.header;
-    json!({
-        "height": h.height,
-        "hash": format!("{:?}", n.hash),
-        "timestamp": h.timestamp,
-        "state_root": format!("{:?}", h.state_root),
-        "gas_used": h.gas_used,
-        "transactions": n.receipts.iter().map(|(t, r)| json!({"hash": format!("{t:?}"), "status": r.status, "gas_used": r.gas_used})).collect::<Vec<_>>(),
-        "events": n.receipts.iter().flat_map(|(t, r)| r.events.iter().map(move |e| event_json(h.height, t, e))).collect::<Vec<_>>(),
-    })
-}
-
-fn event_json(height: u64, tx: &H256, e: &chainvm_runtime::Event) -> Value {
-    json!({
-        "block": height,
-        "tx_hash": format!("{tx:?}"),
-        "contract": hex(e.contract.as_bytes()),
-        "topic": String::from_utf8_lossy(&e.topic),
-        "data": hex(&e.data),
-        "reverted": e.reverted,
-    })
+    merged(
+        header_json(h, &n.hash),
+        json!({
+            "transactions": n.receipts.iter().map(|(t, r)| tx_summary_json(t, r)).collect::<Vec<_>>(),
+            "events": n.receipts.iter().flat_map(|(t, r)| r.events.iter().map(move |e| logged_event_json(h.height, t, e, None))).collect::<Vec<_>>(),
+        }),
+    )
 }
 
 fn param<'a>(params: &'a Value, name: &str) -> Result<&'a Value, RpcError> {
@@ -171,7 +159,7 @@ impl Node {
         };
         // More than the cap runs with the cap (and ends out of gas if it needs more).
         let gas = opt_u64(params, "gas")?
-            .unwrap_or(crate::commands::CALL_GAS)
+            .unwrap_or(chainvm_runtime::tx::default_gas::CALL)
             .min(self.max_view_gas);
         let _slot = self.execution_slot()?;
         let (result, report) = self.reader.view_raw(caller, contract, method, &args, gas)?;
@@ -210,7 +198,7 @@ impl Node {
         }
         let page = self.reader.events_page(&filter, cursor, limits)?;
         Ok(json!({
-            "events": page.events.iter().map(|e| event_json(e.block, &e.tx_hash, &e.event)).collect::<Vec<_>>(),
+            "events": page.events.iter().map(|e| logged_event_json(e.block, &e.tx_hash, &e.event, None)).collect::<Vec<_>>(),
             "next": page.next,
         }))
     }
@@ -321,17 +309,15 @@ impl Node {
             return Ok(Value::Null);
         };
         let h = &b.signed_header.header;
-        Ok(json!({
-            "height": h.height,
-            "hash": format!("{:?}", h.hash()),
-            "parent_hash": format!("{:?}", h.parent_hash),
-            "timestamp": h.timestamp,
-            "state_root": format!("{:?}", h.state_root),
-            "gas_used": h.gas_used,
-            "proposer": hex(h.proposer.as_bytes()),
-            "header_raw": hex(&b.signed_header.encode()),
-            "transactions": b.txs.iter().map(|(t, r)| json!({"hash": format!("{:?}", t.hash()), "tx_raw": hex(&t.encode()), "receipt_raw": hex(&r.encode())})).collect::<Vec<_>>(),
-        }))
+        Ok(merged(
+            header_json(h, &h.hash()),
+            json!({
+                "parent_hash": format!("{:?}", h.parent_hash),
+                "proposer": hex(h.proposer.as_bytes()),
+                "header_raw": hex(&b.signed_header.encode()),
+                "transactions": b.txs.iter().map(|(t, r)| json!({"hash": format!("{:?}", t.hash()), "tx_raw": hex(&t.encode()), "receipt_raw": hex(&r.encode())})).collect::<Vec<_>>(),
+            }),
+        ))
     }
 
     /// A stored block in the same JSON shape live blocks are pushed in.
@@ -482,17 +468,11 @@ mod tests {
         );
         // A transaction the sender cannot pay for is refused at once, not acknowledged.
         let key = &chainvm_runtime::genesis::dev_keys()[1];
-        let broke = Transaction {
-            chain_id: 1337,
-            nonce: 0,
-            gas_limit: 1_000_000,
-            gas_price: U256::one(),
-            payload: Payload::Transfer {
-                to: Address::zero(),
-                amount: U256::MAX / 2,
-            },
-        }
-        .sign(key);
+        let broke = Payload::Transfer {
+            to: Address::zero(),
+            amount: U256::MAX / 2,
+        };
+        let broke = Transaction::new(1337, 0, broke).sign(key);
         let answer = send(&h, &broke);
         assert_eq!(answer["error"]["code"], json!(-32000), "{answer}");
         assert!(
@@ -510,14 +490,7 @@ mod tests {
         let h = RpcHarness::in_memory().unwrap();
         let key = &chainvm_runtime::genesis::dev_keys()[0];
         let deploy = |code: Vec<u8>| {
-            Transaction {
-                chain_id: 1337,
-                nonce: 0,
-                gas_limit: 5_000_000_000,
-                gas_price: U256::one(),
-                payload: Payload::Deploy { code, args: vec![] },
-            }
-            .sign(key)
+            Transaction::new(1337, 0, Payload::Deploy { code, args: vec![] }).sign(key)
         };
         // No exported memory: it could never deploy.
         let bad = wat::parse_str("(module (func (export \"f\")))").unwrap();
@@ -534,16 +507,7 @@ mod tests {
     fn get_events_pages_with_a_cursor() {
         let h = RpcHarness::in_memory().unwrap();
         let key = &chainvm_runtime::genesis::dev_keys()[0];
-        let tx = |nonce: u64, payload: Payload| {
-            Transaction {
-                chain_id: 1337,
-                nonce,
-                gas_limit: 5_000_000_000,
-                gas_price: U256::one(),
-                payload,
-            }
-            .sign(key)
-        };
+        let tx = |nonce: u64, payload: Payload| Transaction::new(1337, nonce, payload).sign(key);
         let code = wat::parse_str(chainvm_runtime::embed::EXAMPLE_COUNTER_WAT).unwrap();
         let deploy = tx(0, Payload::Deploy { code, args: vec![] });
         assert!(send(&h, &deploy).get("result").is_some());

@@ -12,7 +12,8 @@ use chainvm_runtime::{
 };
 
 pub const FUNDS: u128 = 1_000_000_000_000_000_000_000_000;
-pub const GAS: u64 = 5_000_000_000;
+/// The gas limit of the harness's calls and deploys (the defaults of their kind).
+pub const GAS: u64 = chainvm_runtime::tx::default_gas::CALL;
 
 /// The validator key of [`dev_chain`].
 pub fn dev_validator() -> Keypair {
@@ -96,15 +97,15 @@ impl Harness {
         layout::account(&self.store.snapshot().unwrap(), a).unwrap()
     }
 
+    /// An unsigned transaction from account `from` at its next nonce, with the default gas
+    /// limit of its kind and gas price 1.
+    pub fn unsigned(&self, from: usize, payload: Payload) -> Transaction {
+        Transaction::new(self.params.chain_id, self.nonce(from), payload)
+    }
+
+    /// [`Harness::unsigned`], signed by `from`.
     pub fn tx(&self, from: usize, payload: Payload) -> SignedTransaction {
-        Transaction {
-            chain_id: self.params.chain_id,
-            nonce: self.nonce(from),
-            gas_limit: GAS,
-            gas_price: U256::from(1),
-            payload,
-        }
-        .sign(&self.keys[from])
+        self.unsigned(from, payload).sign(&self.keys[from])
     }
 
     pub fn block_ctx(&self) -> BlockContext {
