@@ -515,7 +515,7 @@ impl Chain {
     /// let blocks = chain.subscribe();
     /// chain.transfer(&keys[0], keys[1].address(), U256::from(5)).unwrap();
     /// chain.advance_blocks(2).unwrap();
-    /// let heights: Vec<u64> = blocks.try_iter().map(|b| b.header.header.height).collect();
+    /// let heights: Vec<u64> = blocks.try_iter().map(|b| b.signed_header.header.height).collect();
     /// assert_eq!(heights, [1, 2, 3]);
     /// ```
     pub fn subscribe(&mut self) -> mpsc::Receiver<BlockNotification> {
