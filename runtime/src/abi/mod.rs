@@ -51,6 +51,7 @@ pub const TYPES_SECTION: &str = "chainvm_abi_types";
 
 /// Why an ABI operation failed. Messages are meant for the person at the terminal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AbiError {
     /// The wasm carries no chainvm ABI.
     #[error("the contract has no embedded ABI (was it built with chainvm-sdk's #[contract]?)")]
