@@ -28,6 +28,7 @@ use crate::params::ChainParams;
 use crate::receipt::{Event, Receipt};
 use crate::tx::{Payload, Transaction};
 use crate::types::{Address, H256, U256};
+use chainvm_abi::CONSTRUCTOR;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::mpsc;
@@ -345,8 +346,8 @@ impl Chain {
         args: Value,
     ) -> Result<Deployed, ChainError> {
         let abi = ContractAbi::from_wasm(code)?;
-        let args = match abi.method("init") {
-            Ok(_) => abi.encode_args("init", &args)?,
+        let args = match abi.method(CONSTRUCTOR) {
+            Ok(_) => abi.encode_args(CONSTRUCTOR, &args)?,
             Err(_) => Vec::new(),
         };
         let receipt = self.sign_and_submit(
