@@ -117,6 +117,14 @@ impl From<ChainError> for ApiError {
         match e {
             ChainError::Rejected(r) => ApiError::bad(r.to_string()),
             ChainError::Config(c) => ApiError::bad(c),
+            // The caller's doing: a bad method or argument, no contract, a failed deploy/view.
+            e @ (ChainError::Abi(_)
+            | ChainError::NoContract(_)
+            | ChainError::DeployFailed { .. }
+            | ChainError::ViewFailed(_)
+            | ChainError::Io { .. }
+            | ChainError::Json { .. }
+            | ChainError::KeyGeneration(_)) => ApiError::bad(e.to_string()),
             other => ApiError(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
         }
     }

@@ -28,6 +28,7 @@ use crate::params::ChainParams;
 use crate::receipt::{Event, Receipt};
 use crate::tx::{Payload, Transaction, default_gas};
 use crate::types::{Address, H256, U256};
+use chainvm_abi::CONSTRUCTOR;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::mpsc;
@@ -144,8 +145,7 @@ impl ChainBuilder {
     pub fn init(self, home: &Path) -> Result<(Chain, Vec<Keypair>), ChainError> {
         let validator = match self.validator.clone() {
             Some(k) => k,
-            None => Keypair::generate()
-                .map_err(|e| ChainError::Config(format!("cannot generate a validator key: {e}")))?,
+            None => Keypair::generate().map_err(ChainError::KeyGeneration)?,
         };
         let (config, keys) = self.config(&validator);
         Ok((Chain::init(home, config, &validator)?, keys))
@@ -348,8 +348,8 @@ impl Chain {
     pub fn abi(&self, address: &Address) -> Result<ContractAbi, ChainError> {
         let code = self
             .code(address)?
-            .ok_or_else(|| ChainError::Config(format!("no contract at {address:?}")))?;
-        ContractAbi::from_wasm(&code).map_err(|e| ChainError::Config(e.to_string()))
+            .ok_or(ChainError::NoContract(*address))?;
+        Ok(ContractAbi::from_wasm(&code)?)
     }
 
     /// Deploys `code`, running its `init` constructor with JSON arguments.
@@ -359,25 +359,18 @@ impl Chain {
         code: &[u8],
         args: Value,
     ) -> Result<Deployed, ChainError> {
-        let abi = ContractAbi::from_wasm(code).map_err(|e| ChainError::Config(e.to_string()))?;
-        let args = match abi.method("init") {
-            Ok(_) => abi
-                .encode_args("init", &args)
-                .map_err(|e| ChainError::Config(e.to_string()))?,
+        let abi = ContractAbi::from_wasm(code)?;
+        let args = match abi.method(CONSTRUCTOR) {
+            Ok(_) => abi.encode_args(CONSTRUCTOR, &args)?,
             Err(_) => Vec::new(),
         };
         let code = code.to_vec();
         let receipt = self.sign_and_submit(key, Payload::Deploy { code, args })?;
-        let address = receipt.contract_address.ok_or_else(|| {
-            ChainError::Config(format!(
-                "deploy failed: {}",
-                receipt
-                    .error
-                    .as_ref()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
+        let Some(address) = receipt.contract_address else {
+            return Err(ChainError::DeployFailed {
+                receipt: Box::new(receipt),
+            });
+        };
         Ok(Deployed {
             address,
             abi,
@@ -395,9 +388,7 @@ impl Chain {
         value: U256,
     ) -> Result<Called, ChainError> {
         let abi = self.abi(&contract)?;
-        let encoded = abi
-            .encode_args(method, &args)
-            .map_err(|e| ChainError::Config(e.to_string()))?;
+        let encoded = abi.encode_args(method, &args)?;
         let payload = Payload::Call {
             contract,
             method: method.into(),
@@ -422,14 +413,11 @@ impl Chain {
     /// Runs a view with JSON arguments and returns the decoded result.
     pub fn view(&self, contract: Address, method: &str, args: Value) -> Result<Value, ChainError> {
         let abi = self.abi(&contract)?;
-        let encoded = abi
-            .encode_args(method, &args)
-            .map_err(|e| ChainError::Config(e.to_string()))?;
+        let encoded = abi.encode_args(method, &args)?;
         let gas = default_gas::CALL;
         let (out, _) = self.view_raw(Address::zero(), contract, method, &encoded, gas)?;
-        let data = out.map_err(|e| ChainError::Config(format!("view failed: {e}")))?;
-        abi.decode_return(method, &data)
-            .map_err(|e| ChainError::Config(e.to_string()))
+        let data = out.map_err(ChainError::ViewFailed)?;
+        Ok(abi.decode_return(method, &data)?)
     }
 
     /// Sends `amount` from `key` to `to`.

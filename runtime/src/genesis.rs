@@ -7,7 +7,7 @@ use crate::error::ChainError;
 use crate::layout::{account, set_account};
 use crate::params::ChainParams;
 use crate::staking::{self, Registration, Supply};
-use crate::state::{Overlay, StateWrites, StoreError};
+use crate::state::{Overlay, StateWrites};
 use crate::types::{Address, U256, address_of};
 use crate::types::{hex, parse_hex};
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ pub struct Genesis {
 
 impl Genesis {
     /// The state writes of the genesis block.
-    pub fn writes(&self) -> Result<StateWrites, StoreError> {
+    pub fn writes(&self) -> Result<StateWrites, ChainError> {
         let empty: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut o = Overlay::new(&empty);
         let mut total = U256::zero();
@@ -41,10 +41,10 @@ impl Genesis {
             acct.balance += *stake;
             set_account(&mut o, a, &acct);
             total += *stake;
-            staking::bond_new(&mut o, a, *pk, *commission_bps, *stake)?.map_err(|e| {
-                StoreError::Corrupt {
-                    path: "genesis".into(),
-                    reason: e.to_string(),
+            staking::bond_new(&mut o, a, *pk, *commission_bps, *stake)?.map_err(|refusal| {
+                ChainError::GenesisValidator {
+                    address: *a,
+                    refusal,
                 }
             })?;
         }

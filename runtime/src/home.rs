@@ -37,29 +37,38 @@ pub fn write(home: &Path, config: &GenesisConfig, validator: &Keypair) -> Result
             home.display()
         )));
     }
-    std::fs::create_dir_all(home)
-        .map_err(|e| ChainError::Config(format!("cannot create {}: {e}", home.display())))?;
-    let json =
-        serde_json::to_string_pretty(config).map_err(|e| ChainError::Config(e.to_string()))?;
-    std::fs::write(home.join(GENESIS_FILE), json.as_bytes())
-        .map_err(|e| ChainError::Config(format!("cannot write {GENESIS_FILE}: {e}")))?;
-    write_secret(
-        &home.join(VALIDATOR_KEY_FILE),
-        hex(&validator.secret()).as_bytes(),
-    )
-    .map_err(|e| ChainError::Config(format!("cannot write {VALIDATOR_KEY_FILE}: {e}")))
+    std::fs::create_dir_all(home).map_err(io(home))?;
+    let genesis = home.join(GENESIS_FILE);
+    let text = serde_json::to_string_pretty(config).map_err(json(&genesis))?;
+    std::fs::write(&genesis, text.as_bytes()).map_err(io(&genesis))?;
+    let key = home.join(VALIDATOR_KEY_FILE);
+    write_secret(&key, hex(&validator.secret()).as_bytes()).map_err(io(&key))
+}
+
+/// Maps an I/O error on `path` to [`ChainError::Io`].
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ChainError + '_ {
+    move |source| ChainError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Maps a JSON error in `path` to [`ChainError::Json`].
+fn json(path: &Path) -> impl FnOnce(serde_json::Error) -> ChainError + '_ {
+    move |source| ChainError::Json {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Reads the genesis configuration and the validator key of the chain in `home`. A genesis
 /// file of another protocol version is refused with what to do about it.
 pub fn read(home: &Path) -> Result<(GenesisConfig, Keypair), ChainError> {
-    let read = |name: &str| {
-        std::fs::read_to_string(home.join(name))
-            .map_err(|e| ChainError::Config(format!("{}: {e}", home.join(name).display())))
-    };
-    let json: serde_json::Value = serde_json::from_str(&read(GENESIS_FILE)?)
-        .map_err(|e| ChainError::Config(format!("{GENESIS_FILE}: {e}")))?;
-    let version = json.get("protocol_version").and_then(|v| v.as_u64());
+    let read = |path: &Path| std::fs::read_to_string(path).map_err(io(path));
+    let genesis = home.join(GENESIS_FILE);
+    let value: serde_json::Value =
+        serde_json::from_str(&read(&genesis)?).map_err(json(&genesis))?;
+    let version = value.get("protocol_version").and_then(|v| v.as_u64());
     if version != Some(u64::from(PROTOCOL_VERSION)) {
         return Err(ChainError::Config(format!(
             "{} was created by chainvm protocol version {}; this chainvm runs version \
@@ -68,9 +77,8 @@ pub fn read(home: &Path) -> Result<(GenesisConfig, Keypair), ChainError> {
             version.unwrap_or(1)
         )));
     }
-    let config: GenesisConfig = serde_json::from_value(json)
-        .map_err(|e| ChainError::Config(format!("{GENESIS_FILE}: {e}")))?;
-    let seed: [u8; 32] = parse_hex(&read(VALIDATOR_KEY_FILE)?)
+    let config: GenesisConfig = serde_json::from_value(value).map_err(json(&genesis))?;
+    let seed: [u8; 32] = parse_hex(&read(&home.join(VALIDATOR_KEY_FILE))?)
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| {
             ChainError::Config(format!("{VALIDATOR_KEY_FILE} is not a 32-byte hex key"))

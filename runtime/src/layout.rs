@@ -111,15 +111,14 @@ pub fn read<T: BorshDeserialize, R: StateReader>(
 ) -> Result<Option<T>, StoreError> {
     match state.get(key)? {
         None => Ok(None),
-        Some(bytes) => borsh::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt {
-                path: "state".into(),
-                reason: format!(
-                    "record {} does not decode: {e}",
-                    crate::state::tree::hex(key)
-                ),
-            }),
+        Some(bytes) => {
+            borsh::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| StoreError::Undecodable {
+                    what: format!("state record {}", crate::state::tree::hex(key)),
+                    source,
+                })
+        }
     }
 }
 

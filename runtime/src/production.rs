@@ -12,7 +12,7 @@
 
 use crate::block::{Header, SignedHeader, body_roots};
 use crate::chain::Chain;
-use crate::error::ChainError;
+use crate::error::{ChainError, Record};
 use crate::executor::{AdmissionError, ApplyError, BlockExecution, Executor};
 use crate::host::BlockContext;
 use crate::params::ChainParams;
@@ -75,10 +75,10 @@ impl Chain {
     fn next_context(&self, snap: &Snapshot) -> Result<(BlockContext, SignedHeader), ChainError> {
         let (height, _) = snap
             .version()
-            .ok_or_else(|| ChainError::Fault("no genesis".into()))?;
+            .ok_or_else(|| ChainError::missing(Record::Block, 0))?;
         let parent = self
             .header(height)?
-            .ok_or_else(|| ChainError::Fault(format!("header {height} missing")))?;
+            .ok_or_else(|| ChainError::missing(Record::Header, height))?;
         let chosen = staking::expected_proposer(snap, &parent.header.hash())?.map(|(a, _)| a);
         if chosen != Some(self.validator.address()) {
             return Err(ChainError::NotProposer {

@@ -9,7 +9,7 @@
 use crate::block::SignedHeader;
 use crate::block::StoredBlock;
 use crate::embed::{EventCursor, EventFilter, EventLimits, EventPage, page_events};
-use crate::error::ChainError;
+use crate::error::{ChainError, Record};
 use crate::executor::{Executor, ViewCall};
 use crate::host::BlockContext;
 use crate::layout::{self, Account};
@@ -103,7 +103,7 @@ impl ChainReader {
             None => Ok(None),
             Some(bytes) => SignedHeader::decode(&bytes)
                 .map(Some)
-                .map_err(|e| ChainError::Fault(format!("header {height} does not decode: {e}"))),
+                .map_err(|e| ChainError::undecodable(Record::Header, height, e)),
         }
     }
 
@@ -118,11 +118,11 @@ impl ChainReader {
             return Ok(None);
         };
         let mut txs = Vec::new();
-        for (tx, receipt) in self.store.block_body(height)? {
+        for (index, (tx, receipt)) in (0u32..).zip(self.store.block_body(height)?) {
             let tx = SignedTransaction::decode(&tx)
-                .map_err(|e| ChainError::Fault(format!("stored tx: {e}")))?;
+                .map_err(|e| ChainError::undecodable(Record::Transaction(index), height, e))?;
             let receipt = Receipt::decode(&receipt)
-                .map_err(|e| ChainError::Fault(format!("stored receipt: {e}")))?;
+                .map_err(|e| ChainError::undecodable(Record::Receipt(index), height, e))?;
             txs.push((tx, receipt));
         }
         Ok(Some(StoredBlock {
@@ -138,12 +138,12 @@ impl ChainReader {
         };
         let block = self
             .block(height)?
-            .ok_or_else(|| ChainError::Fault(format!("block {height} missing")))?;
+            .ok_or_else(|| ChainError::missing(Record::Block, height))?;
         let (transaction, receipt) = block
             .txs
             .into_iter()
             .nth(index as usize)
-            .ok_or_else(|| ChainError::Fault("transaction index out of range".into()))?;
+            .ok_or_else(|| ChainError::missing(Record::Transaction(index), height))?;
         Ok(Some(TxLocation {
             height,
             index,

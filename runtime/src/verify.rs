@@ -33,6 +33,7 @@ pub struct VerifyReport {
 
 /// What a stored block got wrong, compared with its re-execution (or with the local store).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BlockMismatch {
     /// The store has no block at this height.
     #[error("missing from the store")]

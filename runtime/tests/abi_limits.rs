@@ -3,8 +3,8 @@
 //! deploys and runs such contracts (consensus never reads the ABI).
 
 use chainvm_runtime::abi::{
-    AbiError, ContractAbi, LimitError, MAX_ABI_BYTES, MAX_ARRAY_LEN, MAX_DECODED_BYTES,
-    MAX_METHODS, MAX_TYPE_DEPTH, MAX_TYPES,
+    ABI_SECTION, AbiError, ContractAbi, LimitError, MAX_ABI_BYTES, MAX_ARRAY_LEN,
+    MAX_DECODED_BYTES, MAX_METHODS, MAX_TYPE_DEPTH, MAX_TYPES, TYPES_SECTION,
 };
 use chainvm_runtime::embed::EXAMPLE_COUNTER_WAT;
 use chainvm_runtime::{Chain, Payload, U256};
@@ -34,17 +34,17 @@ fn custom_section(name: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// An empty wasm module carrying `methods` (the `chainvm_abi` JSON) and one line per type.
+/// An empty wasm module carrying `methods` (the [`ABI_SECTION`] JSON) and one line per type.
 fn wasm(methods: &Value, types: &[Value]) -> Vec<u8> {
     let mut code = b"\0asm\x01\0\0\0".to_vec();
     code.extend(custom_section(
-        "chainvm_abi",
+        ABI_SECTION,
         json!({"contract": "Bomb", "methods": methods})
             .to_string()
             .as_bytes(),
     ));
     let lines: String = types.iter().map(|t| format!("{t}\n")).collect();
-    code.extend(custom_section("chainvm_abi_types", lines.as_bytes()));
+    code.extend(custom_section(TYPES_SECTION, lines.as_bytes()));
     code
 }
 
@@ -191,7 +191,7 @@ fn oversized_abi_sections_and_counts_are_refused() {
     let mut code = wasm(&returning("u64"), &[]);
     let line = format!("{}\n", strukt("S", &[("a", "u8")]));
     for _ in 0..(MAX_ABI_BYTES / line.len() + 1) {
-        code.extend(custom_section("chainvm_abi_types", line.as_bytes()));
+        code.extend(custom_section(TYPES_SECTION, line.as_bytes()));
     }
     assert!(matches!(limit_of(&code), LimitError::AbiBytes { .. }));
     // Too many types, too many methods (each small).
@@ -276,7 +276,7 @@ fn hostile_length_prefixes_in_value_bytes_are_refused_up_front() {
 fn counter_with_bad_abi() -> Vec<u8> {
     let mut code = wat::parse_str(EXAMPLE_COUNTER_WAT).unwrap();
     let bad = format!("{}\n", strukt("Loop", &[("l", "Vec<Loop>")]));
-    code.extend(custom_section("chainvm_abi_types", bad.as_bytes()));
+    code.extend(custom_section(TYPES_SECTION, bad.as_bytes()));
     code
 }
 

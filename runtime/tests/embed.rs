@@ -1,6 +1,7 @@
 //! The embedding API: builder, JSON calls, snapshot/revert of the whole chain, time and
 //! height control, events and subscriptions.
 
+use chainvm_runtime::abi::{ABI_SECTION, ContractAbi, TYPES_SECTION};
 use chainvm_runtime::embed::{EXAMPLE_COUNTER_WAT, EventFilter};
 use chainvm_runtime::{Chain, U256};
 use serde_json::json;
@@ -102,4 +103,18 @@ fn builder_funds_accounts_and_sets_params() {
     assert!(keys.is_empty());
     assert_eq!(chain.params().chain_id, 99);
     assert_eq!(chain.account(&who).unwrap().balance, U256::from(123));
+}
+
+#[test]
+fn the_example_counter_embeds_its_abi_under_the_shared_section_names() {
+    // Its WAT spells the section names out; they must be the ones the ABI reader looks for.
+    for name in [ABI_SECTION, TYPES_SECTION] {
+        assert!(
+            EXAMPLE_COUNTER_WAT.contains(&format!("(@custom \"{name}\"")),
+            "{name}"
+        );
+    }
+    let abi = ContractAbi::from_wasm(&wat::parse_str(EXAMPLE_COUNTER_WAT).unwrap()).unwrap();
+    assert_eq!(abi.contract, "Counter");
+    assert_eq!(abi.events(), vec!["Incremented"]);
 }

@@ -181,7 +181,13 @@ fn missing_locked_and_corrupt_data_dirs_are_typed_errors() {
     std::fs::create_dir_all(&garbage).unwrap();
     std::fs::write(garbage.join("chain.redb"), vec![0x5a; 10_000]).unwrap();
     let err = Store::open(&garbage).err().unwrap();
-    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    // redb's read error is kept as the source.
+    assert!(
+        matches!(&err, StoreError::CorruptFile { source, .. }
+            if source.kind() == std::io::ErrorKind::InvalidData),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("is corrupt"), "{err}");
 
     // A valid redb file that is not a chainvm store.
     let foreign = dir.path().join("foreign");
@@ -204,7 +210,9 @@ fn missing_locked_and_corrupt_data_dirs_are_typed_errors() {
     file.set_len(len / 3).unwrap();
     drop(file);
     match Store::open(&trunc) {
-        Err(StoreError::Corrupt { .. } | StoreError::Io(_)) => {}
+        Err(
+            StoreError::Corrupt { .. } | StoreError::CorruptFile { .. } | StoreError::Database(_),
+        ) => {}
         Ok(s) => {
             // redb may repair a truncated file; whatever it kept must be whole.
             if let Some((v, root)) = s.latest().unwrap() {

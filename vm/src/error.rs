@@ -119,6 +119,7 @@ impl std::fmt::Display for Outcome {
 /// A failure that is not a contract's doing: bad code at load time, or a node fault. A node
 /// fault must never become a consensus result (do not commit the block).
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum VmError {
     /// The code failed validation.
     #[error("invalid contract: {0}")]

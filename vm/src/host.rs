@@ -57,6 +57,7 @@ pub struct CallResult {
 
 /// Why a transfer was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TransferError {
     /// The contract's balance is below the amount.
     InsufficientFunds,
@@ -64,6 +65,7 @@ pub enum TransferError {
 
 /// Why an event was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EventError {
     /// The transaction's (or block's) event-byte allowance would be exceeded. The execution
     /// ends with [`crate::Outcome::EventBytesExceeded`].

@@ -36,6 +36,7 @@ pub fn allowed_features() -> WasmFeatures {
 /// wasmparser's message (for developers); consensus data uses the text-free
 /// [`ValidationError::rejection`] instead.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ValidationError {
     /// Larger than `max_code_size`.
     #[error("code size {size} bytes exceeds the limit of {max}")]

@@ -11,8 +11,8 @@ pub const IMPORT_MODULE: &str = "env";
 /// Name of the linear memory every contract must export.
 pub const MEMORY_EXPORT: &str = "memory";
 
-/// Name of the custom section holding a contract's ABI description (JSON).
-pub const ABI_SECTION: &str = "chainvm_abi";
+mod abi_names;
+pub use abi_names::{ABI_SECTION, CONSTRUCTOR, TYPES_SECTION};
 
 /// Version marker export every contract must carry, so the host can refuse code built for
 /// another ABI.

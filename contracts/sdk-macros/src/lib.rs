@@ -6,6 +6,11 @@
 //! recorded as written in Rust (`Vec<u64>`, `Option<Address>`, `Deal`) and resolved by the
 //! host-side ABI reader.
 
+// The ABI names, shared with the host; included by path, see the file's doc.
+#[path = "../../abi/src/abi_names.rs"]
+mod abi_names;
+
+use abi_names::{ABI_SECTION, CONSTRUCTOR, TYPES_SECTION};
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
@@ -106,9 +111,7 @@ fn type_def_json(input: &DeriveInput, kind: &str) -> syn::Result<String> {
 pub fn derive_abi_type(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     match type_def_json(&input, "struct") {
-        Ok(json) => {
-            section_static("chainvm_abi_types", &format!("type_{}", input.ident), &json).into()
-        }
+        Ok(json) => section_static(TYPES_SECTION, &format!("type_{}", input.ident), &json).into(),
         Err(e) => e.to_compile_error().into(),
     }
 }
@@ -124,7 +127,7 @@ pub fn event(_attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let name = &item.ident;
     let topic = name.to_string();
-    let section = section_static("chainvm_abi_types", &format!("event_{name}"), &json);
+    let section = section_static(TYPES_SECTION, &format!("event_{name}"), &json);
     quote! {
         #[derive(::chainvm_sdk::borsh::BorshSerialize, ::chainvm_sdk::borsh::BorshDeserialize)]
         #[borsh(crate = "::chainvm_sdk::borsh")]
@@ -220,7 +223,8 @@ fn expand_contract(imp: &ItemImpl) -> syn::Result<TokenStream2> {
                 json_str(&type_string(&pt.ty))
             ));
         }
-        let kind = if name_str == "init" {
+        // The method kind as the ABI JSON spells it.
+        let kind = if name_str == CONSTRUCTOR {
             "init"
         } else if view {
             "view"
@@ -294,7 +298,7 @@ fn expand_contract(imp: &ItemImpl) -> syn::Result<TokenStream2> {
         json_str(&contract_name),
         methods_json.join(",")
     );
-    let section = section_static("chainvm_abi", "contract", &abi);
+    let section = section_static(ABI_SECTION, "contract", &abi);
     Ok(quote! {
         #imp
         #(#entries)*

@@ -38,6 +38,7 @@ pub const MAX_DECODED_BYTES: usize = 4 * 1024 * 1024;
 
 /// An ABI, or a value decoded with it, over one of the limits above.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LimitError {
     /// The ABI sections are too large.
     #[error("the ABI sections hold {size} bytes, over MAX_ABI_BYTES ({MAX_ABI_BYTES})")]

@@ -27,8 +27,15 @@
 //! `chainvm events` shows the raw hex data with a warning on stderr, `chainvm
 //! deploy` warns and sends no ABI-encoded arguments, and CLI receipts show what does not
 //! decode as raw hex; the node's JSON-RPC does not decode with ABIs at all.
+//!
+//! # Layout
+//!
+//! This file reads the sections and holds the public API; `types` parses every type string
+//! once into the resolved tree, `shape` sizes it, [`limits`] bounds it, and `encode` and
+//! `decode` walk it (no type string is parsed again per value).
 
-mod codec;
+mod decode;
+mod encode;
 pub mod limits;
 mod shape;
 mod types;
@@ -38,19 +45,18 @@ pub use limits::{
     MAX_TYPES,
 };
 
-use codec::{Budget, DecodeFail};
+use decode::{Budget, DecodeFail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use types::{Resolved, Ty};
 
-/// Custom section holding the contract's methods.
-pub const ABI_SECTION: &str = "chainvm_abi";
-/// Custom section holding the contract's types and events, one JSON object per line.
-pub const TYPES_SECTION: &str = "chainvm_abi_types";
+/// The custom-section names, defined once in `chainvm-abi` for the host and the SDK macros.
+pub use chainvm_abi::{ABI_SECTION, TYPES_SECTION};
 
 /// Why an ABI operation failed. Messages are meant for the person at the terminal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AbiError {
     /// The wasm carries no chainvm ABI.
     #[error("the contract has no embedded ABI (was it built with chainvm-sdk's #[contract]?)")]

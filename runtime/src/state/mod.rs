@@ -2,17 +2,20 @@
 //!
 //! - [`tree`]: the binary sparse Merkle tree (incremental roots, stored by hash).
 //! - [`proof`]: inclusion and absence proofs and their verifier.
-//! - [`store`]: the redb database holding versions, blocks, transactions and receipts.
+//! - [`store`]: the redb database holding versions, blocks, transactions and receipts, and
+//!   [`error`]: why it failed ([`StoreError`]).
 //! - [`overlay`]: buffered writes with checkpoints, what transactions execute against.
 
+pub mod error;
 pub mod overlay;
 pub mod proof;
 pub mod store;
 pub mod tree;
 
+pub use error::StoreError;
 pub use overlay::{Checkpoint, Overlay};
 pub use proof::{Proof, ProofError};
-pub use store::{BlockRecord, Snapshot, StagedState, Store, StoreError};
+pub use store::{BlockRecord, Snapshot, StagedState, Store};
 pub use tree::Hash;
 
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@
 //! point to roll back to, so a failed call (or a failed nested call) reverts exactly its own
 //! writes and nothing else.
 
-use super::store::StoreError;
+use super::error::StoreError;
 use super::{StateReader, StateWrites};
 
 /// A position in an overlay's journal to revert to. Checkpoints nest: revert the innermost

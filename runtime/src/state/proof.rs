@@ -23,6 +23,7 @@ pub struct Proof {
 
 /// Why a proof was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProofError {
     /// The proof does not hash to the root.
     #[error("proof does not match the root")]

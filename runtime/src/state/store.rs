@@ -7,6 +7,7 @@
 //! it. Tree nodes are stored by hash and never rewritten, so the root of every committed
 //! version stays readable and provable (nothing is pruned).
 
+pub use super::error::StoreError;
 use super::proof::Proof;
 use super::tree::{self, Hash, Node, NodeReader, TreeError, empty_hash, keccak};
 use super::{StateReader, StateWrites};
@@ -43,42 +44,6 @@ pub type KeyValue = (Vec<u8>, Vec<u8>);
 pub const DB_FILE: &str = "chain.redb";
 const SCHEMA: &[u8] = b"chainvm-store-1";
 
-/// Why the store could not do what was asked.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// No database in the directory.
-    #[error("no chain data in {0}: run `chainvm init` first")]
-    Missing(PathBuf),
-    /// Another process holds the database open.
-    #[error("{0} is locked by another process (is a `chainvm node` running on this home?)")]
-    Locked(PathBuf),
-    /// The file is not a chainvm database, or is damaged.
-    #[error("chain data in {path} is corrupt: {reason}")]
-    Corrupt {
-        /// The database file.
-        path: PathBuf,
-        /// What was found wrong.
-        reason: String,
-    },
-    /// A staged block no longer sits on the latest version.
-    #[error("staged block was built on version {staged:?} but the store is at {latest:?}")]
-    Conflict {
-        /// Version the block was staged on.
-        staged: Option<u64>,
-        /// The store's latest version now.
-        latest: Option<u64>,
-    },
-    /// The requested version was never committed.
-    #[error("no state version {0}")]
-    UnknownVersion(u64),
-    /// An I/O or database failure.
-    #[error("storage failure: {0}")]
-    Io(String),
-    /// The tree refers to a node the store lacks.
-    #[error(transparent)]
-    Tree(#[from] TreeError),
-}
-
 /// The state changes of a block, applied to the tree and ready to commit.
 #[derive(Debug, Clone)]
 pub struct StagedState {
@@ -111,8 +76,9 @@ pub struct Store {
     path: PathBuf,
 }
 
-fn io(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Io(e.to_string())
+/// A redb failure other than corruption (corruption is [`StoreError::Corrupt`]).
+fn database(e: impl Into<redb::Error>) -> StoreError {
+    StoreError::Database(e.into())
 }
 
 impl Store {
@@ -127,21 +93,27 @@ impl Store {
                 StoreError::Locked(path.to_path_buf())
             }
             D::Storage(S::Corrupted(r)) => corrupt(r),
-            D::Storage(S::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
-                corrupt(e.to_string())
+            D::Storage(S::Io(source)) if source.kind() == std::io::ErrorKind::InvalidData => {
+                StoreError::CorruptFile {
+                    path: path.to_path_buf(),
+                    source,
+                }
             }
             D::UpgradeRequired(v) => corrupt(format!("file format version {v} needs an upgrade")),
             D::RepairAborted => corrupt("repair failed".into()),
-            other => io(other),
+            other => database(other),
         }
     }
 
     /// Creates a new store in `dir` (created if needed); fails if one is already there.
     pub fn create(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::File {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let path = dir.join(DB_FILE);
         if path.exists() {
-            return Err(StoreError::Io(format!("{} already exists", path.display())));
+            return Err(StoreError::Exists(path));
         }
         let db = Database::create(&path).map_err(|e| Self::map_open_error(&path, e))?;
         let store = Store { db, path };
@@ -165,7 +137,7 @@ impl Store {
     pub fn in_memory() -> Result<Store, StoreError> {
         let db = Database::builder()
             .create_with_backend(redb::backends::InMemoryBackend::new())
-            .map_err(io)?;
+            .map_err(database)?;
         let store = Store {
             db,
             path: PathBuf::from(":memory:"),
@@ -189,7 +161,7 @@ impl Store {
     fn map_storage(&self, e: impl Into<redb::Error>) -> StoreError {
         match e.into() {
             redb::Error::Corrupted(r) => self.corrupt(r),
-            other => io(other),
+            other => StoreError::Database(other),
         }
     }
 
@@ -290,15 +262,16 @@ impl Store {
     pub fn commit(&self, staged: StagedState, block: &BlockRecord) -> Result<(), StoreError> {
         let want = staged.base.map_or(0, |b| b + 1);
         if block.height != want {
-            return Err(StoreError::Io(format!(
-                "block height {} does not follow version {:?}",
-                block.height, staged.base
-            )));
+            return Err(StoreError::NotNext {
+                height: block.height,
+                base: staged.base,
+            });
         }
         if block.receipts.len() != block.txs.len() {
-            return Err(StoreError::Io(
-                "one receipt per transaction is required".into(),
-            ));
+            return Err(StoreError::ReceiptCount {
+                txs: block.txs.len(),
+                receipts: block.receipts.len(),
+            });
         }
         let w = self.db.begin_write().map_err(|e| self.map_storage(e))?;
         {
@@ -335,7 +308,7 @@ impl Store {
                     .map(|v| v.value().to_vec());
                 undo.previous.push((k.clone(), prev));
             }
-            let undo = borsh::to_vec(&undo).map_err(io)?;
+            let undo = borsh::to_vec(&undo).map_err(StoreError::Encode)?;
             w.open_table(UNDO)
                 .map_err(m)?
                 .insert(block.height, undo.as_slice())
@@ -403,7 +376,10 @@ impl Store {
                     .map(|v| v.value().to_vec())
                     .ok_or_else(|| self.corrupt(format!("no undo record for block {h}")))?;
                 let undo: Undo =
-                    borsh::from_slice(&bytes).map_err(|e| self.corrupt(e.to_string()))?;
+                    borsh::from_slice(&bytes).map_err(|source| StoreError::Undecodable {
+                        what: format!("undo record of block {h}"),
+                        source,
+                    })?;
                 for (k, prev) in &undo.previous {
                     match prev {
                         Some(v) => state.insert(k.as_slice(), v.as_slice()).map(|_| ()),
@@ -503,7 +479,7 @@ impl Snapshot {
                 path: self.path.clone(),
                 reason: r,
             },
-            other => io(other),
+            other => StoreError::Database(other),
         }
     }
 
@@ -574,15 +550,12 @@ impl Snapshot {
 
 impl NodeReader for Snapshot {
     fn node(&self, hash: &Hash) -> Result<Option<Node>, TreeError> {
-        let got = self
-            .nodes
-            .get(hash.as_slice())
-            .map_err(|e| TreeError::Store(e.to_string()))?;
+        let got = self.nodes.get(hash.as_slice()).map_err(TreeError::Store)?;
         match got {
             None => Ok(None),
             Some(bytes) => Node::decode(bytes.value())
                 .map(Some)
-                .ok_or_else(|| TreeError::Store(format!("malformed node {}", tree::hex(hash)))),
+                .ok_or(TreeError::MalformedNode(*hash)),
         }
     }
 }

@@ -120,14 +120,18 @@ impl Node {
 }
 
 /// Errors reading the tree.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TreeError {
     /// A node the tree refers to is not in the store.
     #[error("missing tree node {}", hex(.0))]
     MissingNode(Hash),
-    /// The backing store failed.
+    /// A stored node's bytes are not a node.
+    #[error("tree node {} does not decode", hex(.0))]
+    MalformedNode(Hash),
+    /// The backing store (redb) failed.
     #[error("node store: {0}")]
-    Store(String),
+    Store(#[source] redb::StorageError),
 }
 
 /// Lower-case hex of bytes.

@@ -1,0 +1,92 @@
+//! [`StoreError`]: why the store (or a state record read through it) failed. Every variant
+//! that wraps a failure of redb, the file system or a decoder keeps it as its `source()`.
+
+use super::tree::TreeError;
+use std::path::PathBuf;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No database in the directory.
+    #[error("no chain data in {0}: run `chainvm init` first")]
+    Missing(PathBuf),
+    /// Another process holds the database open.
+    #[error("{0} is locked by another process (is a `chainvm node` running on this home?)")]
+    Locked(PathBuf),
+    /// A database already exists where a new one was to be created.
+    #[error("{0} already exists")]
+    Exists(PathBuf),
+    /// The file is not a chainvm database, or is damaged.
+    #[error("chain data in {path} is corrupt: {reason}")]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// What was found wrong (redb reports corruption as text).
+        reason: String,
+    },
+    /// The file is damaged: reading it failed with invalid data.
+    #[error("chain data in {path} is corrupt: {source}")]
+    CorruptFile {
+        /// The database file.
+        path: PathBuf,
+        /// The read error.
+        source: std::io::Error,
+    },
+    /// A stored record does not decode.
+    #[error("stored {what} does not decode: {source}")]
+    Undecodable {
+        /// Which record (`undo record of block 7`, `state record 0x…`).
+        what: String,
+        /// The decoder's error.
+        source: std::io::Error,
+    },
+    /// A staged block no longer sits on the latest version.
+    #[error("staged block was built on version {staged:?} but the store is at {latest:?}")]
+    Conflict {
+        /// Version the block was staged on.
+        staged: Option<u64>,
+        /// The store's latest version now.
+        latest: Option<u64>,
+    },
+    /// The requested version was never committed.
+    #[error("no state version {0}")]
+    UnknownVersion(u64),
+    /// A block to commit whose height does not follow the staged version (a caller bug).
+    #[error("block height {height} does not follow version {base:?}")]
+    NotNext {
+        /// The block's height.
+        height: u64,
+        /// The version its state was staged on.
+        base: Option<u64>,
+    },
+    /// A block to commit without exactly one receipt per transaction (a caller bug).
+    #[error("one receipt per transaction is required ({txs} transactions, {receipts} receipts)")]
+    ReceiptCount {
+        /// Transactions in the block.
+        txs: usize,
+        /// Receipts given.
+        receipts: usize,
+    },
+    /// The database (redb) failed other than by corruption.
+    #[error("storage failure: {0}")]
+    Database(#[source] redb::Error),
+    /// A file-system operation on the store's directory failed.
+    #[error("storage failure: {path}: {source}")]
+    File {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// Encoding a record to store failed.
+    #[error("cannot encode a record to store: {0}")]
+    Encode(#[source] std::io::Error),
+    /// A broken state invariant reported as text (a credited balance that overflows, in
+    /// `host.rs`). No store operation produces it.
+    #[error("storage failure: {0}")]
+    Io(String),
+    /// The tree refers to a node the store lacks, or a node that does not decode.
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+}
