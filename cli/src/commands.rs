@@ -9,6 +9,7 @@ use crate::util::{
 use crate::{Cli, Command, TxOpts, build, demo, query};
 use chainvm_runtime::abi::{AbiError, ContractAbi};
 use chainvm_runtime::embed::decode_outcome;
+use chainvm_runtime::executor::CONSTRUCTOR;
 use chainvm_runtime::genesis::{DEV_SEED, dev_keys};
 use chainvm_runtime::tx::default_gas;
 use chainvm_runtime::types::hex;
@@ -374,7 +375,7 @@ fn deploy(
     };
     let args = parse_args(args)?;
     let encoded = match &abi {
-        Some(a) if a.method("init").is_ok() => a.encode_args("init", &args)?,
+        Some(a) if a.method(CONSTRUCTOR).is_ok() => a.encode_args(CONSTRUCTOR, &args)?,
         _ if args.is_null() => Vec::new(),
         _ => return fail("--args given but the contract has no `init` constructor in its ABI"),
     };
@@ -401,7 +402,7 @@ fn deploy(
         &tx,
         &receipt,
         abi.as_ref(),
-        Some("init").filter(|_| abi.as_ref().is_some_and(|a| a.method("init").is_ok())),
+        Some(CONSTRUCTOR).filter(|_| abi.as_ref().is_some_and(|a| a.method(CONSTRUCTOR).is_ok())),
         Show {
             title: &title,
             gas_report: false,

@@ -5,6 +5,7 @@ use crate::commands::{open, receipt_json};
 use crate::json::{header_json, logged_event_json, merged, tx_summary_json};
 use crate::util::{CliError, Res, contract_abi, emit, fail, parse_hex, resolve};
 use chainvm_runtime::abi::ContractAbi;
+use chainvm_runtime::executor::CONSTRUCTOR;
 use chainvm_runtime::genesis::dev_keys;
 use chainvm_runtime::types::hex;
 use chainvm_runtime::{Address, H256, Payload, StateProof, TxLocation};
@@ -116,9 +117,10 @@ pub(crate) fn tx_cmd(home: &Path, hash: &str, j: bool) -> Res<()> {
         Payload::Call {
             contract, method, ..
         } => (contract_abi(&chain, contract).ok(), Some(method.clone())),
-        Payload::Deploy { code, .. } => {
-            (ContractAbi::from_wasm(code).ok(), Some("init".to_string()))
-        }
+        Payload::Deploy { code, .. } => (
+            ContractAbi::from_wasm(code).ok(),
+            Some(CONSTRUCTOR.to_string()),
+        ),
         _ => (None, None),
     };
     let method = method.filter(|m| abi.as_ref().is_some_and(|a| a.method(m).is_ok()));

@@ -151,7 +151,7 @@ impl CallOutcome {
 }
 
 fn fault(e: StoreError) -> VmError {
-    VmError::Host(HostFault(e.to_string()))
+    VmError::Host(HostFault::new(e))
 }
 
 /// Turns a VM outcome into a receipt error: the VM's own codes and the contract's data, never
@@ -189,7 +189,9 @@ pub(crate) fn load_contract<R: StateReader>(
         .get(&layout::code_key(code_hash))
         .map_err(fault)?
         .ok_or_else(|| {
-            VmError::Host(HostFault(format!("code {code_hash:?} missing from state")))
+            fault(StoreError::MissingRecord {
+                what: format!("code {code_hash:?}"),
+            })
         })?;
     vm.load(&code_hash.0, &code)
 }
@@ -214,7 +216,7 @@ pub(crate) fn move_value<R: StateReader>(
     b.balance = b
         .balance
         .checked_add(amount)
-        .ok_or_else(|| StoreError::Io("balance overflow".into()))?;
+        .ok_or(StoreError::BalanceOverflow)?;
     set_account(state, to, &b);
     Ok(true)
 }
@@ -340,8 +342,8 @@ impl<R: StateReader> RuntimeHost<'_, '_, R> {
     }
 }
 
-fn host_fault(e: impl std::fmt::Display) -> HostFault {
-    HostFault(e.to_string())
+fn host_fault(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> HostFault {
+    HostFault::new(e)
 }
 
 impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {

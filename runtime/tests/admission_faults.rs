@@ -14,23 +14,18 @@ struct FailingState;
 
 impl StateReader for FailingState {
     fn get(&self, _key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Err(StoreError::Io("disk unreadable".into()))
+        Err(StoreError::File {
+            path: "chain.redb".into(),
+            source: std::io::Error::other("disk unreadable"),
+        })
     }
 }
 
 fn transfer(params: &ChainParams) -> chainvm_runtime::SignedTransaction {
     let from = Keypair::derive("admission-faults", 0);
-    Transaction {
-        chain_id: params.chain_id,
-        nonce: 0,
-        gas_limit: 1_000_000,
-        gas_price: U256::one(),
-        payload: Payload::Transfer {
-            to: Keypair::derive("admission-faults", 1).address(),
-            amount: U256::from(5),
-        },
-    }
-    .sign(&from)
+    let to = Keypair::derive("admission-faults", 1).address();
+    let amount = U256::from(5);
+    Transaction::new(params.chain_id, 0, Payload::Transfer { to, amount }).sign(&from)
 }
 
 fn block() -> BlockContext {
@@ -48,7 +43,9 @@ fn store_fault_in_check_stateful_is_a_fault() {
     let exec = Executor::new(&vm, &params);
     let tx = transfer(&params);
     match exec.check_stateful(&FailingState, &tx) {
-        Err(ApplyError::Store(StoreError::Io(msg))) => assert_eq!(msg, "disk unreadable"),
+        Err(ApplyError::Store(StoreError::File { source, .. })) => {
+            assert_eq!(source.to_string(), "disk unreadable")
+        }
         other => panic!("expected a store fault, got {other:?}"),
     }
     // The same transaction on a readable state is judged on its merits: the sender has

@@ -75,9 +75,19 @@ pub enum EventError {
 /// A failure of the host itself (a database error, a broken invariant). It aborts the
 /// execution as a node fault: it is never a contract's fault and must not become a consensus
 /// result.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+///
+/// It keeps the host's own error as its [`std::error::Error::source`] (a store error, say),
+/// so the fault can be told apart and reported without being flattened into text.
+#[derive(Debug, Error)]
 #[error("host failure: {0}")]
-pub struct HostFault(pub String);
+pub struct HostFault(#[source] pub Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl HostFault {
+    /// A fault caused by `error` (any error type, or a message for a broken invariant).
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        HostFault(error.into())
+    }
+}
 
 /// The chain side of the host ABI. Storage is scoped to the executing contract by the
 /// implementation; keys and values arrive already bounded by [`chainvm_abi::limits`].

@@ -111,6 +111,6 @@ impl Host for MockHost {
         self.calls.push(request);
         self.call_result
             .clone()
-            .ok_or_else(|| HostFault("MockHost has no scripted call result".into()))
+            .ok_or_else(|| HostFault::new("MockHost has no scripted call result"))
     }
 }

@@ -431,6 +431,14 @@ impl Vm {
         instance: &wasmtime::Instance,
         e: wasmtime::Error,
     ) -> Result<Ending, VmError> {
+        if let Some(HostTrap::Fault(_)) = e.downcast_ref::<HostTrap>() {
+            // Take the fault out by value: it keeps the host's error as its source.
+            return Err(match e.downcast::<HostTrap>() {
+                Ok(HostTrap::Fault(f)) => VmError::Host(f),
+                Ok(other) => VmError::engine(other.to_string()),
+                Err(e) => VmError::engine(format!("{e:?}")),
+            });
+        }
         if let Some(t) = e.downcast_ref::<HostTrap>() {
             return Ok(match t {
                 HostTrap::OutOfGas => Ending::whole_limit(Outcome::OutOfGas),
@@ -440,7 +448,8 @@ impl Vm {
                 }),
                 // A refusal, not a fault of the code: charged what it used, like a panic.
                 HostTrap::EventRefused => Ending::measured(Outcome::EventBytesExceeded),
-                HostTrap::Fault(f) => return Err(VmError::Host(f.clone())),
+                // Taken out by value above; kept so the match stays exhaustive.
+                HostTrap::Fault(f) => return Err(VmError::engine(f.to_string())),
             });
         }
         let Some(trap) = e.downcast_ref::<Trap>() else {

@@ -37,8 +37,8 @@ use crate::types::{Address, H256, U256, contract_address, keccak};
 use chainvm_vm::{Vm, VmError};
 use std::cell::Cell;
 
-/// Name of the constructor entry point run at deploy.
-pub const CONSTRUCTOR: &str = "init";
+/// Name of the constructor entry point run at deploy (defined once in the host ABI).
+pub use chainvm_abi::CONSTRUCTOR;
 
 /// Applying a transaction failed: either it was refused, or the node itself failed (which
 /// must abort the block, never become a receipt).

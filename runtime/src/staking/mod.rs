@@ -136,10 +136,11 @@ pub struct Supply {
 /// The outcome of a staking operation: refused (with why) or done.
 pub type Staked<T = ()> = Result<Result<T, ErrorDetail>, StoreError>;
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
-        path: "state".into(),
-        reason: format!("{what}: {e}"),
+/// A staking record whose bytes do not decode.
+fn undecodable(what: &str, source: std::io::Error) -> StoreError {
+    StoreError::Undecodable {
+        what: what.to_string(),
+        source,
     }
 }
 
@@ -411,8 +412,10 @@ pub fn release_unbonded<R: StateReader>(
     };
     for i in 0..n {
         let key = layout::unbonding_entry_key(height, i);
-        let e: UnbondingEntry = layout::read(state, &key)?
-            .ok_or_else(|| corrupt("unbonding", format!("entry {i} at {height} missing")))?;
+        let e: UnbondingEntry =
+            layout::read(state, &key)?.ok_or_else(|| StoreError::MissingRecord {
+                what: format!("unbonding entry {i} at height {height}"),
+            })?;
         credit(state, &e.owner, e.amount)?;
         state.remove(&key);
     }
@@ -495,7 +498,8 @@ pub fn validators(
     let mut out = Vec::new();
     for (k, v) in snapshot.scan_prefix(&[layout::VALIDATOR_PREFIX])? {
         let addr = Address::from_slice(&k[1..]);
-        let val: Validator = borsh::from_slice(&v).map_err(|e| corrupt("validator record", e))?;
+        let val: Validator =
+            borsh::from_slice(&v).map_err(|e| undecodable("validator record", e))?;
         out.push((addr, val));
     }
     Ok(out)
@@ -520,7 +524,7 @@ pub fn unbonding(snapshot: &crate::state::Snapshot) -> Result<Vec<UnbondingEntry
     snapshot
         .scan_prefix(&[layout::UNBONDING_ENTRY_PREFIX])?
         .into_iter()
-        .map(|(_, v)| borsh::from_slice(&v).map_err(|e| corrupt("unbonding entry", e)))
+        .map(|(_, v)| borsh::from_slice(&v).map_err(|e| undecodable("unbonding entry", e)))
         .collect()
 }
 
@@ -529,7 +533,7 @@ pub fn unbonding(snapshot: &crate::state::Snapshot) -> Result<Vec<UnbondingEntry
 pub fn total_value(snapshot: &crate::state::Snapshot) -> Result<U256, StoreError> {
     let mut total = U256::zero();
     for (_, v) in snapshot.scan_prefix(&[layout::ACCOUNT_PREFIX])? {
-        let a: layout::Account = borsh::from_slice(&v).map_err(|e| corrupt("account", e))?;
+        let a: layout::Account = borsh::from_slice(&v).map_err(|e| undecodable("account", e))?;
         total += a.balance;
     }
     for (_, v) in validators(snapshot)? {

@@ -82,10 +82,16 @@ pub enum StoreError {
     /// Encoding a record to store failed.
     #[error("cannot encode a record to store: {0}")]
     Encode(#[source] std::io::Error),
-    /// A broken state invariant reported as text (a credited balance that overflows, in
-    /// `host.rs`). No store operation produces it.
-    #[error("storage failure: {0}")]
-    Io(String),
+    /// A record the state must hold is missing (e.g. an unbonding entry its queue counts).
+    #[error("state record missing: {what}")]
+    MissingRecord {
+        /// Which record.
+        what: String,
+    },
+    /// Crediting an account would overflow a `U256`: impossible while supply is bounded, so
+    /// a broken state invariant.
+    #[error("broken state invariant: a balance overflows")]
+    BalanceOverflow,
     /// The tree refers to a node the store lacks, or a node that does not decode.
     #[error(transparent)]
     Tree(#[from] TreeError),

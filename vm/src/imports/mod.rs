@@ -171,7 +171,7 @@ fn with_env<R>(
 
 /// A wasmtime failure while metering, as the node fault it is.
 fn fault_trap(e: wasmtime::Error) -> wasmtime::Error {
-    wasmtime::Error::new(HostTrap::Fault(HostFault(e.to_string())))
+    wasmtime::Error::new(HostTrap::Fault(HostFault::new(e)))
 }
 
 /// The slot of host function `name` in [`chainvm_abi::HOST_FUNCTIONS`] (and in
@@ -350,11 +350,11 @@ pub(crate) fn settle(
     let mut ctx = store.as_context_mut();
     let mut fuel = ctx
         .get_fuel()
-        .map_err(|e| HostTrap::Fault(HostFault(e.to_string())))?;
+        .map_err(|e| HostTrap::Fault(HostFault::new(e)))?;
     if let Err(e) = ctx.data_mut().limiter.gas.settle(&mut fuel, gas) {
         let _ = ctx.set_fuel(0);
         return Err(e);
     }
     ctx.set_fuel(fuel)
-        .map_err(|e| HostTrap::Fault(HostFault(e.to_string())))
+        .map_err(|e| HostTrap::Fault(HostFault::new(e)))
 }
