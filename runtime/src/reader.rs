@@ -1,4 +1,4 @@
-//! [`ChainReader`]: the read side of a [`Chain`], usable from any thread without the `Chain`
+//! [`ChainReader`]: the read side of a [`Chain`](crate::Chain), usable from any thread without the `Chain`
 //! itself (and so without whatever lock a server keeps it under).
 //!
 //! It shares the chain's store and VM through `Arc`s; every call reads one consistent

@@ -1,13 +1,13 @@
 //! `chainvm node`: the single validator as a long-running process.
 //!
-//! - a bounded mempool ([`mempool`]) ordered by nonce per sender and by gas price across
+//! - a bounded mempool (`mempool`) ordered by nonce per sender and by gas price across
 //!   senders;
 //! - blocks on every transaction (automine, the default), on an interval, or on demand; a
 //!   transaction a block had no gas left for waits for the next one;
-//! - JSON-RPC 2.0 over HTTP (`POST /`, [`rpc`]), request bodies capped; reads (views,
+//! - JSON-RPC 2.0 over HTTP (`POST /`, `rpc`), request bodies capped; reads (views,
 //!   simulations, queries) run on a snapshot through a [`ChainReader`], never under the
 //!   chain lock, and views are capped at `--max-view-gas`;
-//! - new blocks and contract events over WebSocket (`/ws`, [`ws`]), resumable from a height;
+//! - new blocks and contract events over WebSocket (`/ws`, `ws`), resumable from a height;
 //! - SIGINT/SIGTERM stop taking requests, finish the block in progress, and close the store;
 //!   reads still running after a short grace are abandoned (they change nothing).
 //!
