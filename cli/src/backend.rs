@@ -9,7 +9,7 @@ use chainvm_runtime::layout::Account;
 use chainvm_runtime::state::Proof;
 use chainvm_runtime::types::{hex, parse_hex};
 use chainvm_runtime::{
-    Address, Chain, ExecError, GasReport, H256, Receipt, SignedTransaction, StateProof, TxLocation,
+    Address, Chain, H256, Receipt, SignedTransaction, StateProof, TxLocation, ViewOutcome,
 };
 use serde_json::{Value, json};
 use std::path::Path;
@@ -176,7 +176,7 @@ impl Backend {
         method: &str,
         args: &[u8],
         gas: u64,
-    ) -> Res<(Result<Vec<u8>, ExecError>, GasReport)> {
+    ) -> Res<ViewOutcome> {
         match self {
             Backend::Local(c) => Ok(c.view_raw(caller, contract, method, args, gas)?),
             Backend::Remote(r) => {

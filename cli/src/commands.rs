@@ -461,11 +461,15 @@ fn view(
     let abi = contract_abi(&chain, &address)?;
     let encoded = abi.encode_args(method, &parse_args(args)?)?;
     let caller = resolve(home, from)?;
-    let (out, gas) = chain.view(caller, address, method, &encoded, default_gas::CALL)?;
-    match out {
+    let outcome = chain.view(caller, address, method, &encoded, default_gas::CALL)?;
+    match outcome.result {
         Ok(data) => {
             let v = abi.decode_return(method, &data)?;
-            emit(j, &v.to_string(), &json!({"return": v, "gas": gas.total}));
+            emit(
+                j,
+                &v.to_string(),
+                &json!({"return": v, "gas": outcome.gas.total}),
+            );
             Ok(())
         }
         Err(e) => fail(format!("view failed: {e}")),

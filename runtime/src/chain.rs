@@ -5,12 +5,12 @@
 use crate::block::{Header, SignedHeader, StoredBlock, list_root};
 use crate::crypto::Keypair;
 use crate::error::ChainError;
+use crate::executor::ViewOutcome;
 use crate::genesis::GenesisConfig;
 use crate::layout::Account;
 use crate::params::ChainParams;
 use crate::production::Clock;
 use crate::reader::{StateProof, TxLocation};
-use crate::receipt::{ExecError, GasReport};
 use crate::state::{BlockRecord, Snapshot, Store};
 use crate::types::{Address, H256};
 use chainvm_vm::Vm;
@@ -233,7 +233,7 @@ impl Chain {
         method: &str,
         args: &[u8],
         gas_limit: u64,
-    ) -> Result<(Result<Vec<u8>, ExecError>, GasReport), ChainError> {
+    ) -> Result<ViewOutcome, ChainError> {
         self.reader
             .view_raw(caller, contract, method, args, gas_limit)
     }

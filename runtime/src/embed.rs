@@ -415,8 +415,8 @@ impl Chain {
         let abi = self.abi(&contract)?;
         let encoded = abi.encode_args(method, &args)?;
         let gas = default_gas::CALL;
-        let (out, _) = self.view_raw(Address::zero(), contract, method, &encoded, gas)?;
-        let data = out.map_err(ChainError::ViewFailed)?;
+        let outcome = self.view_raw(Address::zero(), contract, method, &encoded, gas)?;
+        let data = outcome.result.map_err(ChainError::ViewFailed)?;
         Ok(abi.decode_return(method, &data)?)
     }
 

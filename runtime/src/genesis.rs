@@ -18,9 +18,22 @@ use std::collections::BTreeMap;
 pub struct Genesis {
     /// Funded accounts.
     pub accounts: Vec<(Address, U256)>,
-    /// Validators: (address, public key, bonded stake, commission in basis points). The
-    /// address is the key's; their stake is part of the supply.
-    pub validators: Vec<(Address, [u8; 32], U256, u32)>,
+    /// Validators bonded at genesis; their stake is part of the supply.
+    pub validators: Vec<InitialValidator>,
+}
+
+/// A validator bonded at genesis, its key decoded and checked ([`GenesisValidator`] is the
+/// form `genesis.json` holds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitialValidator {
+    /// The validator's address: the address of `public_key`.
+    pub address: Address,
+    /// Its consensus key.
+    pub public_key: [u8; 32],
+    /// The self-bond.
+    pub stake: U256,
+    /// Commission on rewards and fees, in basis points.
+    pub commission_bps: u32,
 }
 
 impl Genesis {
@@ -35,18 +48,17 @@ impl Genesis {
             set_account(&mut o, a, &acct);
             total += *amount;
         }
-        for (a, pk, stake, commission_bps) in &self.validators {
+        for v in &self.validators {
             // Credit, then bond, so the stake goes through the same path as a transaction.
-            let mut acct = account(&o, a)?;
-            acct.balance += *stake;
-            set_account(&mut o, a, &acct);
-            total += *stake;
-            staking::bond_new(&mut o, a, *pk, *commission_bps, *stake)?.map_err(|refusal| {
-                ChainError::GenesisValidator {
-                    address: *a,
+            let mut acct = account(&o, &v.address)?;
+            acct.balance += v.stake;
+            set_account(&mut o, &v.address, &acct);
+            total += v.stake;
+            staking::bond_new(&mut o, &v.address, v.public_key, v.commission_bps, v.stake)?
+                .map_err(|refusal| ChainError::GenesisValidator {
+                    address: v.address,
                     refusal,
-                }
-            })?;
+                })?;
         }
         staking::set_supply(
             &mut o,
@@ -157,7 +169,12 @@ impl GenesisConfig {
                         v.address, v.commission_bps
                     )));
                 }
-                Ok((v.address, pk, v.stake, v.commission_bps))
+                Ok(InitialValidator {
+                    address: v.address,
+                    public_key: pk,
+                    stake: v.stake,
+                    commission_bps: v.commission_bps,
+                })
             })
             .collect::<Result<_, ChainError>>()?;
         Ok(Genesis {

@@ -31,7 +31,7 @@ pub use chainvm_vm as vm;
 pub use crypto::Keypair;
 pub use embed::{Called, ChainBuilder, ChainCheckpoint, Deployed, EventFilter};
 pub use error::ChainError;
-pub use executor::{AdmissionError, ApplyError, Executor};
+pub use executor::{AdmissionError, ApplyError, Executor, ViewOutcome};
 pub use genesis::Genesis;
 pub use genesis::GenesisConfig;
 pub use host::BlockContext;

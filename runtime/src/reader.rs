@@ -10,11 +10,11 @@ use crate::block::SignedHeader;
 use crate::block::StoredBlock;
 use crate::embed::{EventCursor, EventFilter, EventLimits, EventPage, page_events};
 use crate::error::{ChainError, Record};
-use crate::executor::{Executor, ViewCall};
+use crate::executor::{Executor, ViewCall, ViewOutcome};
 use crate::host::BlockContext;
 use crate::layout::{self, Account};
 use crate::params::ChainParams;
-use crate::receipt::{ExecError, GasReport, Receipt};
+use crate::receipt::Receipt;
 use crate::state::{Overlay, Proof, Snapshot, StateReader, Store};
 use crate::tx::SignedTransaction;
 use crate::types::{Address, H256};
@@ -213,7 +213,7 @@ impl ChainReader {
         method: &str,
         args: &[u8],
         gas_limit: u64,
-    ) -> Result<(Result<Vec<u8>, ExecError>, GasReport), ChainError> {
+    ) -> Result<ViewOutcome, ChainError> {
         let snap = self.store.snapshot()?;
         let ctx = self.view_context(&snap)?;
         let call = ViewCall {
@@ -262,14 +262,14 @@ mod tests {
         chain
             .call(&keys[0], counter, "incr", json!(null), crate::U256::zero())
             .unwrap();
-        let (out, _) = std::thread::spawn(move || {
+        let out = std::thread::spawn(move || {
             reader
                 .view_raw(Address::zero(), counter, "get", &[], 1_000_000_000)
                 .unwrap()
         })
         .join()
         .unwrap();
-        assert_eq!(out.unwrap(), 1u64.to_le_bytes());
+        assert_eq!(out.result.unwrap(), 1u64.to_le_bytes());
         let reader = chain.reader();
         assert_eq!(reader.height().unwrap(), chain.height().unwrap());
         assert_eq!(

@@ -547,11 +547,11 @@ fn receipts_carry_gas_breakdown_events_and_return_data() {
         args: &[],
         gas_limit: GAS,
     };
-    let (out, report) = exec.view(&snap, &h.block_ctx(), &view("incr")).unwrap();
-    assert!(out.is_ok());
-    assert!(report.total > 0);
-    let (out, _) = exec.view(&snap, &h.block_ctx(), &view("get")).unwrap();
-    assert_eq!(out.unwrap(), 1u64.to_le_bytes());
+    let out = exec.view(&snap, &h.block_ctx(), &view("incr")).unwrap();
+    assert!(out.result.is_ok());
+    assert!(out.gas.total > 0);
+    let out = exec.view(&snap, &h.block_ctx(), &view("get")).unwrap();
+    assert_eq!(out.result.unwrap(), 1u64.to_le_bytes());
     drop(snap);
     assert_eq!(h.root(), root);
 }

@@ -162,13 +162,13 @@ impl Node {
             .unwrap_or(chainvm_runtime::tx::default_gas::CALL)
             .min(self.max_view_gas);
         let _slot = self.execution_slot()?;
-        let (result, report) = self.reader.view_raw(caller, contract, method, &args, gas)?;
+        let outcome = self.reader.view_raw(caller, contract, method, &args, gas)?;
         Ok(json!({
-            "return": result.as_ref().ok().map(|d| hex(d)),
-            "error": result.as_ref().err(),
-            "gas": report,
+            "return": outcome.result.as_ref().ok().map(|d| hex(d)),
+            "error": outcome.result.as_ref().err(),
+            "gas": outcome.gas,
             "gas_limit": gas,
-            "raw": hex(&borsh::to_vec(&(result, report)).unwrap_or_default()),
+            "raw": hex(&borsh::to_vec(&outcome).unwrap_or_default()),
         }))
     }
 

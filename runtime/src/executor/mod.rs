@@ -179,7 +179,7 @@ impl<'a> Executor<'a> {
         state: &R,
         block: &BlockContext,
         call: &ViewCall<'_>,
-    ) -> Result<(Result<Vec<u8>, ExecError>, GasReport), ApplyError> {
+    ) -> Result<ViewOutcome, ApplyError> {
         let ViewCall {
             caller,
             contract,
@@ -207,7 +207,10 @@ impl<'a> Executor<'a> {
         };
         let out = host::call(&self.env(block), &mut scope, &[], &frame)?;
         let report = gas_report(0, out.gas_used, &out, &stats);
-        Ok((out.error.map_or(Ok(out.return_data), Err), report))
+        Ok(ViewOutcome {
+            result: out.error.map_or(Ok(out.return_data), Err),
+            gas: report,
+        })
     }
 
     /// Checks that `code` would deploy, without a transaction: the validation error if not.
@@ -368,6 +371,16 @@ fn gas_report(
     };
     report.add_execution(&outcome.gas);
     report
+}
+
+/// What a read-only call returned and what it cost. Its borsh encoding is the node's
+/// `chainvm_view` `raw` field.
+#[derive(Debug, Clone, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub struct ViewOutcome {
+    /// The return data, or why the call failed.
+    pub result: Result<Vec<u8>, ExecError>,
+    /// The gas it used, by category.
+    pub gas: GasReport,
 }
 
 /// A read-only call: no transaction, no fee, no block.

@@ -2,6 +2,7 @@
 //! per `send`.
 #![allow(dead_code)]
 
+use chainvm_runtime::genesis::InitialValidator;
 use chainvm_runtime::layout::{self, Account};
 use chainvm_runtime::staking;
 use chainvm_runtime::state::{BlockRecord, Overlay, StateReader, Store};
@@ -58,12 +59,12 @@ impl Harness {
                 .iter()
                 .map(|k| (k.address(), U256::from(FUNDS)))
                 .collect(),
-            validators: vec![(
-                validator.address(),
-                validator.public(),
-                U256::from(FUNDS),
-                1_000,
-            )],
+            validators: vec![InitialValidator {
+                address: validator.address(),
+                public_key: validator.public(),
+                stake: U256::from(FUNDS),
+                commission_bps: 1_000,
+            }],
         };
         let staged = store.stage(genesis.writes().unwrap()).unwrap();
         store
