@@ -117,8 +117,10 @@ fn hex(bytes: &[u8]) -> String {
 
 impl DiskCache {
     pub fn open(dir: &Path) -> Result<Self, VmError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| VmError::Cache(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|source| VmError::CacheDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         Ok(DiskCache {
             dir: dir.to_path_buf(),
         })

@@ -127,9 +127,10 @@ pub enum VmError {
     /// Instrumentation failed on validated code (a VM bug).
     #[error(transparent)]
     Instrument(#[from] InstrumentError),
-    /// wasmtime refused to compile or instantiate.
+    /// wasmtime refused to compile or instantiate, or failed while metering: its own error is
+    /// kept as the source.
     #[error("engine error: {0}")]
-    Engine(String),
+    Engine(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The host reported a failure of its own.
     #[error(transparent)]
     Host(#[from] crate::host::HostFault),
@@ -140,13 +141,21 @@ pub enum VmError {
     /// Executions nested deeper than the configured limit on one thread.
     #[error("execution nested deeper than {0} levels")]
     CallDepth(u32),
-    /// The compiled-module cache directory could not be used.
-    #[error("module cache: {0}")]
-    Cache(String),
+    /// The compiled-module cache directory could not be created.
+    #[error("module cache: cannot create {path}: {source}")]
+    CacheDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The code passed to `load` does not hash to the code hash it came with.
+    #[error("code does not match its hash")]
+    CodeHashMismatch,
 }
 
 impl VmError {
-    pub(crate) fn engine(e: impl std::fmt::Display) -> Self {
-        VmError::Engine(e.to_string())
+    pub(crate) fn engine(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        VmError::Engine(e.into())
     }
 }

@@ -220,7 +220,7 @@ impl Vm {
             return Ok(c);
         }
         if self::code_hash(code) != *code_hash {
-            return Err(VmError::Cache("code does not match its hash".into()));
+            return Err(VmError::CodeHashMismatch);
         }
         let info = self.validate(code)?;
         let module = match self.load_artifact(&key) {
@@ -436,7 +436,7 @@ impl Vm {
             return Err(match e.downcast::<HostTrap>() {
                 Ok(HostTrap::Fault(f)) => VmError::Host(f),
                 Ok(other) => VmError::engine(other.to_string()),
-                Err(e) => VmError::engine(format!("{e:?}")),
+                Err(e) => VmError::engine(e),
             });
         }
         if let Some(t) = e.downcast_ref::<HostTrap>() {
@@ -453,7 +453,7 @@ impl Vm {
             });
         }
         let Some(trap) = e.downcast_ref::<Trap>() else {
-            return Err(VmError::engine(format!("{e:?}")));
+            return Err(VmError::engine(e));
         };
         let kind = match trap {
             Trap::OutOfFuel => return Ok(Ending::whole_limit(Outcome::OutOfGas)),

@@ -106,7 +106,10 @@ fn foreign_artifact_with_a_valid_checksum_is_rejected_by_the_engine() {
 fn load_checks_the_code_hash_and_validates() {
     let vm = vm();
     let code = fixture("loop.wat");
-    assert!(matches!(vm.load(&[0u8; 32], &code), Err(VmError::Cache(_))));
+    assert!(matches!(
+        vm.load(&[0u8; 32], &code),
+        Err(VmError::CodeHashMismatch)
+    ));
     let bad = b"\0asm\x01\0\0\0garbage".to_vec();
     assert!(matches!(
         vm.load(&code_hash(&bad), &bad),
@@ -123,5 +126,5 @@ fn unwritable_cache_dir_is_a_typed_error() {
         cache_dir: Some(file.join("sub")),
         ..VmConfig::default()
     });
-    assert!(matches!(r, Err(VmError::Cache(_))));
+    assert!(matches!(r, Err(VmError::CacheDir { .. })));
 }
