@@ -4,7 +4,7 @@
 
 use crate::util::{CliError, Res, fail};
 use chainvm_runtime::block::SignedHeader;
-use chainvm_runtime::block::StoredBlock;
+use chainvm_runtime::block::{IncludedTx, StoredBlock};
 use chainvm_runtime::layout::Account;
 use chainvm_runtime::state::Proof;
 use chainvm_runtime::types::{hex, parse_hex};
@@ -213,10 +213,10 @@ impl Backend {
                 let header: SignedHeader = decode(&v["header_raw"], "header")?;
                 let mut txs = Vec::new();
                 for t in v["transactions"].as_array().into_iter().flatten() {
-                    txs.push((
-                        decode(&t["tx_raw"], "transaction")?,
-                        decode(&t["receipt_raw"], "receipt")?,
-                    ));
+                    txs.push(IncludedTx {
+                        transaction: decode(&t["tx_raw"], "transaction")?,
+                        receipt: decode(&t["receipt_raw"], "receipt")?,
+                    });
                 }
                 Ok(Some(StoredBlock {
                     signed_header: header,

@@ -65,7 +65,7 @@ pub(crate) fn block(home: &Path, which: &str, j: bool) -> Res<()> {
     let txs: Vec<Value> = b
         .txs
         .iter()
-        .map(|(t, r)| tx_summary_json(&t.hash(), r))
+        .map(|t| tx_summary_json(&t.transaction.hash(), &t.receipt))
         .collect();
     let v = merged(
         header_json(h, &h.hash()),
@@ -165,8 +165,9 @@ pub(crate) fn events(
     let mut human = String::new();
     for h in from..=to {
         let Some(b) = chain.block(h)? else { continue };
-        for (tx, receipt) in &b.txs {
-            for e in &receipt.events {
+        for included in &b.txs {
+            let tx = &included.transaction;
+            for e in &included.receipt.events {
                 if contract.is_some_and(|c| c != e.contract)
                     || topic.is_some_and(|t| t.as_bytes() != e.topic.as_slice())
                 {

@@ -273,6 +273,15 @@ mod tests {
 pub struct StoredBlock {
     /// Signed header.
     pub signed_header: SignedHeader,
-    /// Transactions and their receipts, in order.
-    pub txs: Vec<(SignedTransaction, Receipt)>,
+    /// Its transactions with their receipts, in order.
+    pub txs: Vec<IncludedTx>,
+}
+
+/// A transaction included in a block, with its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncludedTx {
+    /// The transaction.
+    pub transaction: SignedTransaction,
+    /// Its receipt.
+    pub receipt: Receipt,
 }

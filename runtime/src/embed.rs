@@ -277,8 +277,9 @@ pub(crate) fn page_events(
         scanned += 1;
         if let Some(b) = block(h)? {
             let mut index = 0u32;
-            for (tx, receipt) in &b.txs {
-                for e in &receipt.events {
+            for included in &b.txs {
+                let tx = &included.transaction;
+                for e in &included.receipt.events {
                     let here = index;
                     index = index.saturating_add(1);
                     if here < skip

@@ -7,7 +7,7 @@
 //! Nothing here writes.
 
 use crate::block::SignedHeader;
-use crate::block::StoredBlock;
+use crate::block::{IncludedTx, StoredBlock};
 use crate::embed::{EventCursor, EventFilter, EventLimits, EventPage, page_events};
 use crate::error::{ChainError, Record};
 use crate::executor::{Executor, ViewCall, ViewOutcome};
@@ -119,11 +119,14 @@ impl ChainReader {
         };
         let mut txs = Vec::new();
         for (index, (tx, receipt)) in (0u32..).zip(self.store.block_body(height)?) {
-            let tx = SignedTransaction::decode(&tx)
+            let transaction = SignedTransaction::decode(&tx)
                 .map_err(|e| ChainError::undecodable(Record::Transaction(index), height, e))?;
             let receipt = Receipt::decode(&receipt)
                 .map_err(|e| ChainError::undecodable(Record::Receipt(index), height, e))?;
-            txs.push((tx, receipt));
+            txs.push(IncludedTx {
+                transaction,
+                receipt,
+            });
         }
         Ok(Some(StoredBlock {
             signed_header: header,
@@ -139,7 +142,10 @@ impl ChainReader {
         let block = self
             .block(height)?
             .ok_or_else(|| ChainError::missing(Record::Block, height))?;
-        let (transaction, receipt) = block
+        let IncludedTx {
+            transaction,
+            receipt,
+        } = block
             .txs
             .into_iter()
             .nth(index as usize)

@@ -254,7 +254,7 @@ impl Replay {
         if !signed.verify(&key) {
             return Err(fail(BlockMismatch::Signature));
         }
-        let txs: Vec<_> = block.txs.iter().map(|(t, _)| t.clone()).collect();
+        let txs: Vec<_> = block.txs.iter().map(|t| t.transaction.clone()).collect();
         let txs_root = txs_root(&txs);
         if header.txs_root != txs_root {
             return Err(fail(BlockMismatch::TxsRoot {
@@ -281,9 +281,9 @@ impl Replay {
         )?;
         drop(snap);
         let mut receipts = Vec::with_capacity(results.len());
-        for (index, (result, (_, stored))) in results.into_iter().zip(&block.txs).enumerate() {
+        for (index, (result, stored)) in results.into_iter().zip(&block.txs).enumerate() {
             match result {
-                Ok(r) if r == *stored => receipts.push(r),
+                Ok(r) if r == stored.receipt => receipts.push(r),
                 Ok(_) => return Err(fail(BlockMismatch::Receipt { index })),
                 Err(error) => return Err(fail(BlockMismatch::NotAdmissible { index, error })),
             }

@@ -25,7 +25,7 @@ fn chain_with_a_transfer(home: &Path) -> (u64, H256) {
     let height = chain.height().unwrap();
     let block = chain.block(height).unwrap().unwrap();
     assert_eq!(block.txs.len(), 1);
-    (height, block.txs[0].0.hash())
+    (height, block.txs[0].transaction.hash())
 }
 
 /// Runs `edit` on the chain's database while no chain holds it.

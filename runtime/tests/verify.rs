@@ -185,7 +185,7 @@ fn every_header_field_and_receipt_is_checked_against_re_execution() {
             "a stored receipt",
             {
                 let mut b = real.clone();
-                b.txs[1].1.gas_used += 1;
+                b.txs[1].receipt.gas_used += 1;
                 b
             },
             |m| matches!(m, BlockMismatch::Receipt { index: 1 }),

@@ -315,7 +315,7 @@ impl Node {
                 "parent_hash": format!("{:?}", h.parent_hash),
                 "proposer": hex(h.proposer.as_bytes()),
                 "header_raw": hex(&b.signed_header.encode()),
-                "transactions": b.txs.iter().map(|(t, r)| json!({"hash": format!("{:?}", t.hash()), "tx_raw": hex(&t.encode()), "receipt_raw": hex(&r.encode())})).collect::<Vec<_>>(),
+                "transactions": b.txs.iter().map(|t| json!({"hash": format!("{:?}", t.transaction.hash()), "tx_raw": hex(&t.transaction.encode()), "receipt_raw": hex(&t.receipt.encode())})).collect::<Vec<_>>(),
             }),
         ))
     }
@@ -326,7 +326,11 @@ impl Node {
         let note = BlockNotification {
             hash: b.signed_header.header.hash(),
             signed_header: b.signed_header,
-            receipts: b.txs.into_iter().map(|(t, r)| (t.hash(), r)).collect(),
+            receipts: b
+                .txs
+                .into_iter()
+                .map(|t| (t.transaction.hash(), t.receipt))
+                .collect(),
         };
         Some(block_json(&note))
     }
