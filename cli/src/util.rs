@@ -2,9 +2,10 @@
 
 use chainvm_runtime::abi::ContractAbi;
 use chainvm_runtime::genesis::dev_keys;
+use chainvm_runtime::production::unix_time;
 use chainvm_runtime::types::hex;
 pub use chainvm_runtime::types::parse_hex;
-use chainvm_runtime::{Address, Chain, GenesisConfig, Keypair, U256};
+use chainvm_runtime::{Address, Chain, ChainError, GenesisConfig, Keypair, U256};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -88,17 +89,13 @@ pub fn signer(from: &str) -> Res<Keypair> {
 /// A new random validator key, for a chain that outlives the command: it signs blocks and
 /// evidence can slash it, so it is secret (unlike the dev accounts' keys).
 pub fn generate_validator_key() -> Res<Keypair> {
-    Keypair::generate().map_err(|e| CliError(format!("cannot generate a validator key: {e}")))
+    Ok(Keypair::generate().map_err(ChainError::KeyGeneration)?)
 }
 
 /// A new dev chain in `home`: the ten funded dev accounts, `validator` staked, genesis time
 /// now.
 pub fn init_dev_chain(home: &Path, chain_id: u64, validator: &Keypair) -> Res<Chain> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let genesis = GenesisConfig::dev(chain_id, validator, now);
+    let genesis = GenesisConfig::dev(chain_id, validator, unix_time());
     Ok(Chain::init(home, genesis, validator)?)
 }
 

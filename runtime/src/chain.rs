@@ -35,7 +35,7 @@ pub struct Chain {
     pub(crate) store: Arc<Store>,
     pub(crate) vm: Arc<Vm>,
     /// The read side over the same store and VM: every query goes through it.
-    reader: crate::reader::ChainReader,
+    pub(crate) reader: crate::reader::ChainReader,
     pub(crate) config: GenesisConfig,
     pub(crate) validator: Keypair,
     home: Option<PathBuf>,

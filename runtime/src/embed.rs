@@ -494,7 +494,7 @@ impl Chain {
         cursor: Option<EventCursor>,
         limits: EventLimits,
     ) -> Result<EventPage, ChainError> {
-        page_events(self.height()?, |h| self.block(h), filter, cursor, limits)
+        self.reader.events_page(filter, cursor, limits)
     }
 
     /// A channel that receives every block produced from now on.

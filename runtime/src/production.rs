@@ -62,9 +62,9 @@ pub(crate) enum Clock {
     Manual(u64),
 }
 
-/// Seconds since the Unix epoch by the system clock: read only to stamp a new header, never
-/// during execution.
-fn now() -> u64 {
+/// Seconds since the Unix epoch by the system clock. Node-local: read to stamp a new header,
+/// date a genesis or a dry run, never during execution.
+pub fn unix_time() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -87,7 +87,7 @@ impl Chain {
             });
         }
         let wanted = match self.clock {
-            Clock::System => now(),
+            Clock::System => unix_time(),
             Clock::Manual(t) => t,
         };
         let ctx = BlockContext {

@@ -240,10 +240,7 @@ impl ChainReader {
         let snap = self.store.snapshot()?;
         let mut ctx = self.view_context(&snap)?;
         // Node-local wall time for a dry run; it never reaches a block.
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        ctx.timestamp = now.max(ctx.timestamp.saturating_add(1));
+        ctx.timestamp = crate::production::unix_time().max(ctx.timestamp.saturating_add(1));
         let mut overlay = Overlay::new(&snap);
         Ok(self.executor().apply(&mut overlay, &ctx, tx)?)
     }
