@@ -141,30 +141,45 @@ pub fn list_root(items: &[Vec<u8>]) -> H256 {
     H256(root_from_scratch(&leaves))
 }
 
-/// What a header commits to about its block's body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyRoots {
-    /// [`list_root`] of the encoded transactions.
-    pub txs_root: H256,
-    /// [`list_root`] of the encoded receipts.
-    pub receipts_root: H256,
-    /// Sum of the receipts' gas used.
+/// A block's transactions and receipts in their canonical encodings, each encoded once: the
+/// header's roots are computed from these bytes, and block production stores the same bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncodedBody {
+    /// The encoded transactions, in order.
+    pub txs: Vec<Vec<u8>>,
+    /// The encoded receipts, in order.
+    pub receipts: Vec<Vec<u8>>,
+    /// Sum of the receipts' gas used (the header's `gas_used`).
     pub gas_used: u64,
 }
 
-/// The transactions root of a block with these transactions.
-pub fn txs_root(txs: &[SignedTransaction]) -> H256 {
-    list_root(&txs.iter().map(|t| t.encode()).collect::<Vec<_>>())
-}
+impl EncodedBody {
+    /// Encodes `txs`; their receipts come with [`EncodedBody::with_receipts`] (verification
+    /// checks the transactions root before it executes anything).
+    pub fn of_txs(txs: &[SignedTransaction]) -> EncodedBody {
+        EncodedBody {
+            txs: txs.iter().map(|t| t.encode()).collect(),
+            ..EncodedBody::default()
+        }
+    }
 
-/// The body commitments of a block with these transactions and receipts, computed one way for
-/// producing a block and for verifying one.
-pub fn body_roots<R: Borrow<Receipt>>(txs: &[SignedTransaction], receipts: &[R]) -> BodyRoots {
-    let encoded: Vec<_> = receipts.iter().map(|r| r.borrow().encode()).collect();
-    BodyRoots {
-        txs_root: txs_root(txs),
-        receipts_root: list_root(&encoded),
-        gas_used: receipts.iter().map(|r| r.borrow().gas_used).sum(),
+    /// The body with the transactions' `receipts`, encoded, and their gas used.
+    pub fn with_receipts<R: Borrow<Receipt>>(self, receipts: &[R]) -> EncodedBody {
+        EncodedBody {
+            receipts: receipts.iter().map(|r| r.borrow().encode()).collect(),
+            gas_used: receipts.iter().map(|r| r.borrow().gas_used).sum(),
+            ..self
+        }
+    }
+
+    /// The header's transactions root: [`list_root`] of the encoded transactions.
+    pub fn txs_root(&self) -> H256 {
+        list_root(&self.txs)
+    }
+
+    /// The header's receipts root: [`list_root`] of the encoded receipts.
+    pub fn receipts_root(&self) -> H256 {
+        list_root(&self.receipts)
     }
 }
 

@@ -10,7 +10,7 @@
 //! ([`crate::staking::expected_proposer`]); a node produces a block only when it holds the
 //! chosen validator's key (always, on a one-validator dev chain).
 
-use crate::block::{Header, SignedHeader, body_roots};
+use crate::block::{EncodedBody, Header, SignedHeader};
 use crate::chain::Chain;
 use crate::error::{ChainError, Record};
 use crate::executor::{AdmissionError, ApplyError, BlockExecution, Executor};
@@ -20,7 +20,7 @@ use crate::receipt::Receipt;
 use crate::staking;
 use crate::state::{BlockRecord, Overlay, Snapshot, StateWrites};
 use crate::tx::SignedTransaction;
-use crate::types::H256;
+use crate::types::{H256, keccak};
 use chainvm_vm::Vm;
 use std::time::Instant;
 
@@ -124,14 +124,14 @@ impl Chain {
         timings.state_root = started.elapsed();
         let started = Instant::now();
         let receipts: Vec<&Receipt> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
-        let body = body_roots(&included, &receipts);
+        let body = EncodedBody::of_txs(&included).with_receipts(&receipts);
         let header = Header {
             parent_hash: parent.header.hash(),
             height: ctx.height,
             timestamp: ctx.timestamp,
             state_root: H256(staged.root),
-            txs_root: body.txs_root,
-            receipts_root: body.receipts_root,
+            txs_root: body.txs_root(),
+            receipts_root: body.receipts_root(),
             gas_used: body.gas_used,
             proposer: ctx.proposer,
         };
@@ -141,8 +141,9 @@ impl Chain {
             height: ctx.height,
             hash: hash.0,
             header: signed.encode(),
-            txs: included.iter().map(|t| (t.hash().0, t.encode())).collect(),
-            receipts: receipts.iter().map(|r| r.encode()).collect(),
+            // A transaction's hash is keccak256 of its encoding (`SignedTransaction::hash`).
+            txs: body.txs.into_iter().map(|t| (keccak(&t).0, t)).collect(),
+            receipts: body.receipts,
         };
         timings.header = started.elapsed();
         let started = Instant::now();
@@ -152,11 +153,7 @@ impl Chain {
             let note = crate::embed::BlockNotification {
                 signed_header: signed.clone(),
                 hash,
-                receipts: included
-                    .iter()
-                    .zip(&receipts)
-                    .map(|(t, r)| (t.hash(), (*r).clone()))
-                    .collect(),
+                receipts: receipts.iter().map(|r| (r.tx_hash, (*r).clone())).collect(),
             };
             // Subscribers that hung up are dropped.
             self.subscribers.retain(|s| s.send(note.clone()).is_ok());

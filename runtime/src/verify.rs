@@ -7,7 +7,7 @@
 //! re-execution, and only then applies it. [`Chain::verify`] adds the checks of the local store
 //! (stored roots, tree nodes) and feeds every block to a replay.
 
-use crate::block::{SignedHeader, StoredBlock, body_roots, txs_root};
+use crate::block::{EncodedBody, SignedHeader, StoredBlock};
 use crate::chain::Chain;
 use crate::crypto::Keypair;
 use crate::error::ChainError;
@@ -255,7 +255,8 @@ impl Replay {
             return Err(fail(BlockMismatch::Signature));
         }
         let txs: Vec<_> = block.txs.iter().map(|t| t.transaction.clone()).collect();
-        let txs_root = txs_root(&txs);
+        let body = EncodedBody::of_txs(&txs);
+        let txs_root = body.txs_root();
         if header.txs_root != txs_root {
             return Err(fail(BlockMismatch::TxsRoot {
                 expected: txs_root,
@@ -288,10 +289,11 @@ impl Replay {
                 Err(error) => return Err(fail(BlockMismatch::NotAdmissible { index, error })),
             }
         }
-        let body = body_roots(&txs, &receipts);
-        if header.receipts_root != body.receipts_root {
+        let body = body.with_receipts(&receipts);
+        let receipts_root = body.receipts_root();
+        if header.receipts_root != receipts_root {
             return Err(fail(BlockMismatch::ReceiptsRoot {
-                expected: body.receipts_root,
+                expected: receipts_root,
                 found: header.receipts_root,
             }));
         }
