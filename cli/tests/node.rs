@@ -11,7 +11,7 @@ use chainvm_runtime::types::hex;
 use chainvm_runtime::{Payload, Transaction, U256};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,14 @@ fn bin() -> Command {
 fn init(home: &Path) {
     let out = bin().arg("--home").arg(home).arg("init").output().unwrap();
     assert!(out.status.success());
+}
+
+/// A fresh `chainvm init` home in a temporary directory (dropped with the directory).
+fn fresh_home() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    init(&home);
+    (dir, home)
 }
 
 fn start(home: &Path, extra: &[&str]) -> NodeProc {
@@ -141,9 +149,7 @@ fn cli(home: &Path, node: &NodeProc, args: &[&str]) -> Value {
 
 #[test]
 fn concurrent_clients_receipts_cli_subscriptions_and_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    init(&home);
+    let (_dir, home) = fresh_home();
     let node = start(&home, &[]);
     let chain_id = node.ok("chainvm_chainId", Value::Null).as_u64().unwrap();
 
@@ -302,9 +308,7 @@ fn concurrent_clients_receipts_cli_subscriptions_and_restart() {
 
 #[test]
 fn malformed_requests_get_json_rpc_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    init(&home);
+    let (_dir, home) = fresh_home();
     let node = start(&home, &[]);
     let code = |v: &Value| v["error"]["code"].as_i64().unwrap_or(0);
     assert_eq!(code(&raw_post(&node.url, "{not json")), -32700);
@@ -378,9 +382,7 @@ fn malformed_requests_get_json_rpc_errors() {
 
 #[test]
 fn manual_and_interval_block_production() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    init(&home);
+    let (_dir, home) = fresh_home();
     let node = start(&home, &["--manual"]);
     let t = transfer(1337, 0, 0, 1, 5);
     node.ok(
@@ -464,9 +466,7 @@ fn deploy_wat(node: &NodeProc, key: usize, nonce: u64, wat: &str) -> String {
 
 #[test]
 fn a_looping_view_ends_at_the_gas_cap_without_holding_up_transfers_or_shutdown() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    init(&home);
+    let (_dir, home) = fresh_home();
     // About a second of looping on this machine class: long enough to overlap a transfer.
     let cap = 20_000_000_000u64;
     let node = start(&home, &["--max-view-gas", "2e10"]);
@@ -562,9 +562,7 @@ fn a_looping_view_ends_at_the_gas_cap_without_holding_up_transfers_or_shutdown()
 
 #[test]
 fn in_interval_mode_every_acknowledged_transaction_lands_when_blocks_fill() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    init(&home);
+    let (_dir, home) = fresh_home();
     let node = start(&home, &["--block-time", "200"]);
     let looper = deploy_wat(&node, 0, 0, LOOPER);
     let contract =
@@ -608,9 +606,7 @@ fn in_interval_mode_every_acknowledged_transaction_lands_when_blocks_fill() {
 
 #[test]
 fn unfunded_keys_with_long_nonce_runs_cannot_keep_a_funded_transfer_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    init(&home);
+    let (_dir, home) = fresh_home();
     let node = start(&home, &["--manual"]);
     for i in 0..20 {
         let key = chainvm_runtime::Keypair::derive("sybil", i);

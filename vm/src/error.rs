@@ -42,7 +42,7 @@ pub enum TrapKind {
     MemoryOutOfBounds,
     /// Integer division by zero.
     DivisionByZero,
-    /// Integer overflow (`INT_MIN / -1`) or bad float-to-int conversion.
+    /// Integer overflow (`INT_MIN / -1`).
     IntegerOverflow,
     /// Float-to-int conversion of NaN or an out-of-range value.
     BadConversionToInteger,
