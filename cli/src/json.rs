@@ -49,9 +49,9 @@ pub fn receipt_events_json(receipt: &Receipt, abi: Option<&ContractAbi>) -> Vec<
         .collect()
 }
 
-/// A transaction in a block's list: its `hash`, `status` and `gas_used`.
-pub fn tx_summary_json(hash: &H256, receipt: &Receipt) -> Value {
-    json!({"hash": format!("{hash:?}"), "status": receipt.status, "gas_used": receipt.gas_used})
+/// A transaction in a block's list, from its receipt: `hash`, `status` and `gas_used`.
+pub fn tx_summary_json(receipt: &Receipt) -> Value {
+    json!({"hash": format!("{:?}", receipt.tx_hash), "status": receipt.status, "gas_used": receipt.gas_used})
 }
 
 /// The header fields every block shape has: `height`, `hash` (the header's, passed in where

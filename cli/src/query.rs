@@ -62,11 +62,7 @@ pub(crate) fn block(home: &Path, which: &str, j: bool) -> Res<()> {
         return fail(format!("no block {height} (latest is {})", chain.height()?));
     };
     let h = &b.signed_header.header;
-    let txs: Vec<Value> = b
-        .txs
-        .iter()
-        .map(|t| tx_summary_json(&t.transaction.hash(), &t.receipt))
-        .collect();
+    let txs: Vec<Value> = b.txs.iter().map(|t| tx_summary_json(&t.receipt)).collect();
     let v = merged(
         header_json(h, &h.hash()),
         json!({

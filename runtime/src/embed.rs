@@ -187,8 +187,9 @@ pub struct BlockNotification {
     pub signed_header: SignedHeader,
     /// Its hash.
     pub hash: H256,
-    /// Its transactions' hashes and receipts (events included).
-    pub receipts: Vec<(H256, Receipt)>,
+    /// Its transactions' receipts in order, events included (each names its transaction by
+    /// `tx_hash`).
+    pub receipts: Vec<Receipt>,
 }
 
 /// Filter for [`Chain::events`].

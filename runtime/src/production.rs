@@ -153,7 +153,7 @@ impl Chain {
             let note = crate::embed::BlockNotification {
                 signed_header: signed.clone(),
                 hash,
-                receipts: receipts.iter().map(|r| (r.tx_hash, (*r).clone())).collect(),
+                receipts: receipts.iter().map(|r| (*r).clone()).collect(),
             };
             // Subscribers that hung up are dropped.
             self.subscribers.retain(|s| s.send(note.clone()).is_ok());

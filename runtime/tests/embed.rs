@@ -64,7 +64,7 @@ fn time_height_events_and_subscriptions() {
     let notes: Vec<_> = sub.try_iter().collect();
     assert_eq!(notes.len(), 5);
     assert_eq!(notes[1].receipts.len(), 1);
-    assert_eq!(notes[1].receipts[0].1.events[0].topic, b"Incremented");
+    assert_eq!(notes[1].receipts[0].events[0].topic, b"Incremented");
     let evs = chain
         .events(&EventFilter {
             contract: Some(c.address),

@@ -44,8 +44,8 @@ pub(super) fn block_json(n: &BlockNotification) -> Value {
     merged(
         header_json(h, &n.hash),
         json!({
-            "transactions": n.receipts.iter().map(|(t, r)| tx_summary_json(t, r)).collect::<Vec<_>>(),
-            "events": n.receipts.iter().flat_map(|(t, r)| r.events.iter().map(move |e| logged_event_json(h.height, t, e, None))).collect::<Vec<_>>(),
+            "transactions": n.receipts.iter().map(tx_summary_json).collect::<Vec<_>>(),
+            "events": n.receipts.iter().flat_map(|r| r.events.iter().map(move |e| logged_event_json(h.height, &r.tx_hash, e, None))).collect::<Vec<_>>(),
         }),
     )
 }
@@ -326,11 +326,7 @@ impl Node {
         let note = BlockNotification {
             hash: b.signed_header.header.hash(),
             signed_header: b.signed_header,
-            receipts: b
-                .txs
-                .into_iter()
-                .map(|t| (t.transaction.hash(), t.receipt))
-                .collect(),
+            receipts: b.txs.into_iter().map(|t| t.receipt).collect(),
         };
         Some(block_json(&note))
     }
