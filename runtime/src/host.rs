@@ -342,17 +342,13 @@ impl<R: StateReader> RuntimeHost<'_, '_, R> {
     }
 }
 
-fn host_fault(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> HostFault {
-    HostFault::new(e)
-}
-
 impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
     fn storage_get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, HostFault> {
         let v = self
             .scope
             .state
             .get(&layout::storage_key(&self.me(), key))
-            .map_err(host_fault)?;
+            .map_err(HostFault::new)?;
         self.scope.stats.read += (key.len() + v.as_ref().map_or(0, |v| v.len())) as u64;
         Ok(v)
     }
@@ -367,7 +363,7 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
 
     fn storage_remove(&mut self, key: &[u8]) -> Result<bool, HostFault> {
         let k = layout::storage_key(&self.me(), key);
-        let existed = self.scope.state.get(&k).map_err(host_fault)?.is_some();
+        let existed = self.scope.state.get(&k).map_err(HostFault::new)?.is_some();
         self.scope.stats.read += key.len() as u64;
         if existed {
             self.scope.state.remove(&k);
@@ -381,14 +377,14 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
             .scope
             .state
             .get(&layout::storage_key(&self.me(), key))
-            .map_err(host_fault)?
+            .map_err(HostFault::new)?
             .is_some())
     }
 
     fn balance(&mut self) -> Result<[u8; 32], HostFault> {
         Ok(u256_bytes(
             &account(&*self.scope.state, &self.me())
-                .map_err(host_fault)?
+                .map_err(HostFault::new)?
                 .balance,
         ))
     }
@@ -400,7 +396,7 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
     ) -> Result<Result<(), TransferError>, HostFault> {
         let amount = U256::from_big_endian(amount);
         let moved = move_value(self.scope.state, &self.me(), &Address::from(*to), amount)
-            .map_err(host_fault)?;
+            .map_err(HostFault::new)?;
         Ok(if moved {
             Ok(())
         } else {
@@ -450,7 +446,8 @@ impl<R: StateReader> Host for RuntimeHost<'_, '_, R> {
             value: U256::from_big_endian(&request.value),
             gas_limit: request.gas_limit,
         };
-        let outcome = call(self.env, &mut self.scope, &self.stack, &frame).map_err(host_fault)?;
+        let outcome =
+            call(self.env, &mut self.scope, &self.stack, &frame).map_err(HostFault::new)?;
         let code = match &outcome.error {
             None => error_code::OK,
             Some(e) => match e.code {
