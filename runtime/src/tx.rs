@@ -211,6 +211,18 @@ impl Transaction {
         }
     }
 
+    /// The maximum fee, `gas_limit × gas_price`: what buying its gas takes. `None` on
+    /// overflow.
+    pub fn max_fee(&self) -> Option<U256> {
+        self.gas_price.checked_mul(U256::from(self.gas_limit))
+    }
+
+    /// The most the transaction can take from its sender's balance: its value plus the
+    /// maximum fee (what admission requires the sender to hold). `None` on overflow.
+    pub fn max_cost(&self) -> Option<U256> {
+        self.max_fee()?.checked_add(self.value())
+    }
+
     /// Value the transaction moves out of the sender's balance (besides fees).
     pub fn value(&self) -> U256 {
         match &self.payload {

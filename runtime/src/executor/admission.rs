@@ -180,12 +180,10 @@ impl Executor<'_> {
             }
             .into());
         }
-        let fee = max_fee(t.gas_limit, t.gas_price);
-        let cost = fee.and_then(|fee| Some((fee, fee.checked_add(t.value())?)));
-        match cost {
-            Some((fee, needed)) if needed <= sender.balance => Ok(fee),
-            _ => Err(AdmissionError::InsufficientFunds {
-                needed: cost.map_or(U256::MAX, |(_, needed)| needed),
+        match (t.max_fee(), t.max_cost()) {
+            (Some(fee), Some(needed)) if needed <= sender.balance => Ok(fee),
+            (_, needed) => Err(AdmissionError::InsufficientFunds {
+                needed: needed.unwrap_or(U256::MAX),
                 available: sender.balance,
             }
             .into()),
@@ -227,9 +225,4 @@ fn check_form(payload: &Payload) -> Result<(), AdmissionError> {
         }
         _ => Ok(()),
     }
-}
-
-/// `gas_limit × gas_price`, or `None` on overflow.
-pub fn max_fee(gas_limit: u64, gas_price: U256) -> Option<U256> {
-    gas_price.checked_mul(U256::from(gas_limit))
 }

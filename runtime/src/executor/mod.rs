@@ -20,7 +20,7 @@ mod admission;
 mod block;
 mod payloads;
 
-pub use admission::{AdmissionError, max_fee};
+pub use admission::AdmissionError;
 pub use block::BlockExecution;
 
 use crate::host::{

@@ -15,7 +15,6 @@
 //!
 //! Deploy code is validated by the node before a transaction gets here.
 
-use chainvm_runtime::executor::max_fee;
 use chainvm_runtime::layout::Account;
 use chainvm_runtime::{Address, H256, SignedTransaction, U256};
 use std::collections::{BTreeMap, HashSet};
@@ -170,7 +169,7 @@ impl Mempool {
         }
         let sender = tx.sender();
         self.drop_stale(&sender, base);
-        let Some(cost) = most_spent(&tx) else {
+        let Some(cost) = tx.body.max_cost() else {
             return Err("insufficient funds: value + gas limit x gas price overflows".into());
         };
         let bytes = tx.encode().len();
@@ -347,7 +346,7 @@ impl Mempool {
             return;
         }
         let bytes = tx.encode().len();
-        let cost = most_spent(&tx).unwrap_or(U256::MAX);
+        let cost = tx.body.max_cost().unwrap_or(U256::MAX);
         let sender = tx.sender();
         if self
             .by_sender
@@ -379,12 +378,6 @@ impl Mempool {
             .txs
             .insert(entry.tx.body.nonce, entry);
     }
-}
-
-/// The most `tx` can take from its sender's balance: its value plus its maximum fee
-/// (`gas_limit × gas_price`); `None` on overflow.
-fn most_spent(tx: &SignedTransaction) -> Option<U256> {
-    max_fee(tx.body.gas_limit, tx.body.gas_price).and_then(|fee| fee.checked_add(tx.body.value()))
 }
 
 #[cfg(test)]
