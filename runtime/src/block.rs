@@ -4,10 +4,10 @@
 use crate::crypto;
 use crate::failure::EvidenceFault;
 use crate::receipt::Receipt;
-use crate::state::tree::root_from_scratch;
 use crate::tx::SignedTransaction;
 use crate::types::{Address, H256, U256, codec, keccak};
 use borsh::{BorshDeserialize, BorshSerialize};
+use chainvm_state::tree::root_from_scratch;
 use serde::Serialize;
 use std::borrow::Borrow;
 

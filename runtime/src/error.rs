@@ -7,8 +7,8 @@
 use crate::abi::AbiError;
 use crate::executor::{AdmissionError, ApplyError};
 use crate::receipt::{ErrorDetail, ExecError, Receipt};
-use crate::state::StoreError;
 use crate::types::Address;
+use chainvm_state::StoreError;
 use chainvm_vm::VmError;
 use std::path::PathBuf;
 

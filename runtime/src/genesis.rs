@@ -7,9 +7,9 @@ use crate::error::ChainError;
 use crate::layout::{account, set_account};
 use crate::params::ChainParams;
 use crate::staking::{self, Registration, Supply};
-use crate::state::{Overlay, StateWrites};
 use crate::types::{Address, U256, address_of};
 use crate::types::{hex, parse_hex};
+use chainvm_state::{Overlay, StateWrites};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! - `genesis.json`: the [`GenesisConfig`] (its `protocol_version` is checked on open);
 //! - `validator.key`: the local validator's secret seed in hex, created `0600` and never
 //!   overwritten;
-//! - `chain.redb`: the store ([`crate::state::Store`]);
+//! - `chain.redb`: the store ([`chainvm_state::Store`]);
 //! - `cache/`: compiled contract modules (a cache: safe to delete).
 
 use crate::crypto::Keypair;
@@ -25,7 +25,7 @@ pub fn cache_dir(home: &Path) -> PathBuf {
 
 /// Whether `home` already holds a chain's store.
 pub fn holds_chain(home: &Path) -> bool {
-    home.join(crate::state::store::DB_FILE).exists()
+    home.join(chainvm_state::store::DB_FILE).exists()
 }
 
 /// Creates `home` (if needed) and writes the genesis file and the validator key into it.

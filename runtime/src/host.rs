@@ -8,9 +8,9 @@
 use crate::layout::{self, account, set_account};
 use crate::params::ChainParams;
 use crate::receipt::{ErrorCode, ErrorDetail, Event, EventScope, ExecError, SourceLocation};
-use crate::state::{Checkpoint, Overlay, StateReader, StoreError};
 use crate::types::{Address, H256, U256, u256_bytes};
 use chainvm_abi::error_code;
+use chainvm_state::{Checkpoint, Overlay, StateReader, StoreError};
 use chainvm_vm::{
     CallContext, CallRequest, CallResult, Contract, EventError, GasBreakdown, Host, HostFault,
     Outcome, TransferError, Vm, VmError,

@@ -15,9 +15,9 @@
 //!
 //! Heights and indices are big-endian, so entries sort by release height.
 
-use crate::state::{Overlay, StateReader, StoreError};
 use crate::types::{Address, H256, U256, codec};
 use borsh::{BorshDeserialize, BorshSerialize};
+use chainvm_state::{Overlay, StateReader, StoreError};
 
 const ACCOUNT: u8 = 0x01;
 const STORAGE: u8 = 0x02;
@@ -115,7 +115,7 @@ pub fn read<T: BorshDeserialize, R: StateReader>(
             borsh::from_slice(&bytes)
                 .map(Some)
                 .map_err(|source| StoreError::Undecodable {
-                    what: format!("state record {}", crate::state::tree::hex(key)),
+                    what: format!("state record {}", chainvm_state::tree::hex(key)),
                     source,
                 })
         }

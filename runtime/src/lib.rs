@@ -21,12 +21,13 @@ pub mod production;
 pub mod reader;
 pub mod receipt;
 pub mod staking;
-pub mod state;
 pub mod tx;
 pub mod types;
 pub mod verify;
 
 pub use chain::Chain;
+/// The state layer (tree, proofs, store, overlays), re-exported so embedders name one crate.
+pub use chainvm_state as state;
 pub use chainvm_vm as vm;
 pub use crypto::Keypair;
 pub use embed::{Called, ChainBuilder, ChainCheckpoint, Deployed, EventFilter};

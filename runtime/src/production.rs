@@ -18,9 +18,9 @@ use crate::host::BlockContext;
 use crate::params::ChainParams;
 use crate::receipt::Receipt;
 use crate::staking;
-use crate::state::{BlockRecord, Overlay, Snapshot, StateWrites};
 use crate::tx::SignedTransaction;
 use crate::types::{H256, keccak};
+use chainvm_state::{BlockRecord, Overlay, Snapshot, StateWrites};
 use chainvm_vm::Vm;
 use std::time::Instant;
 

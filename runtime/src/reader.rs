@@ -15,9 +15,9 @@ use crate::host::BlockContext;
 use crate::layout::{self, Account};
 use crate::params::ChainParams;
 use crate::receipt::Receipt;
-use crate::state::{Overlay, Proof, Snapshot, StateReader, Store};
 use crate::tx::SignedTransaction;
 use crate::types::{Address, H256};
+use chainvm_state::{Overlay, Proof, Snapshot, StateReader, Store};
 use chainvm_vm::Vm;
 use std::sync::Arc;
 

@@ -16,8 +16,8 @@ use crate::genesis::GenesisConfig;
 use crate::host::BlockContext;
 use crate::production::{BlockTimings, ExecutedBlock, execute_block};
 use crate::staking;
-use crate::state::{BlockRecord, Snapshot};
 use crate::types::{Address, H256};
+use chainvm_state::{BlockRecord, Snapshot};
 use serde::Serialize;
 
 /// What [`Chain::verify`] checked.

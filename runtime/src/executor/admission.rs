@@ -8,9 +8,9 @@
 
 use super::{ApplyError, Executor};
 use crate::layout::account;
-use crate::state::StateReader;
 use crate::tx::{Payload, SignedTransaction};
 use crate::types::U256;
+use chainvm_state::StateReader;
 
 /// Why a transaction was refused before execution. A refused transaction changes nothing and
 /// has no receipt.

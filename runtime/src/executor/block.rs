@@ -11,9 +11,9 @@ use crate::host::BlockContext;
 use crate::params::ChainParams;
 use crate::receipt::Receipt;
 use crate::staking;
-use crate::state::{Overlay, StateReader};
 use crate::tx::SignedTransaction;
 use crate::types::U256;
+use chainvm_state::{Overlay, StateReader};
 use chainvm_vm::Vm;
 
 /// A block being executed: begin-block has run, transactions are applied in order within the

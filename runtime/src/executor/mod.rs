@@ -31,9 +31,9 @@ use crate::layout::{account, set_account};
 use crate::params::ChainParams;
 use crate::receipt::{Event, ExecError, GasReport, Receipt, Status};
 use crate::staking::payloads as staking;
-use crate::state::{Overlay, StateReader, StoreError};
 use crate::tx::{Payload, SignedTransaction};
 use crate::types::{Address, H256, U256, contract_address, keccak};
+use chainvm_state::{Overlay, StateReader, StoreError};
 use chainvm_vm::{Vm, VmError};
 use std::cell::Cell;
 

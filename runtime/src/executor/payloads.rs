@@ -7,8 +7,8 @@ use super::{ApplyError, CONSTRUCTOR};
 use crate::host::{self, CallOutcome, CallScope, Env, Frame};
 use crate::layout::{self, account, set_account};
 use crate::receipt::ErrorDetail;
-use crate::state::StateReader;
 use crate::types::{Address, H256, U256};
+use chainvm_state::StateReader;
 use chainvm_vm::VmError;
 
 /// Moves `amount` from `sender` to `to`. Admission proved the sender holds the value on top

@@ -20,9 +20,9 @@ pub(crate) mod payloads;
 
 use crate::failure::{ErrorDetail, RegistrationRefusal};
 use crate::layout::{self, account, set_account};
-use crate::state::{Overlay, StateReader, StoreError};
 use crate::types::{Address, U256, address_of, codec};
 use borsh::{BorshDeserialize, BorshSerialize};
+use chainvm_state::{Overlay, StateReader, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// Basis points in one whole (commission and slashing fractions).
@@ -493,7 +493,7 @@ pub fn slash<R: StateReader>(
 
 /// All validators with their records, in address order.
 pub fn validators(
-    snapshot: &crate::state::Snapshot,
+    snapshot: &chainvm_state::Snapshot,
 ) -> Result<Vec<(Address, Validator)>, StoreError> {
     let mut out = Vec::new();
     for (k, v) in snapshot.scan_prefix(&[layout::VALIDATOR_PREFIX])? {
@@ -509,7 +509,7 @@ pub fn validators(
 /// set (stake-weighted, see [`crate::block::select_proposer`]), with its record: what block
 /// production and verification both ask.
 pub fn expected_proposer(
-    snapshot: &crate::state::Snapshot,
+    snapshot: &chainvm_state::Snapshot,
     parent_hash: &crate::types::H256,
 ) -> Result<Option<(Address, Validator)>, StoreError> {
     let set = validators(snapshot)?;
@@ -520,7 +520,7 @@ pub fn expected_proposer(
 
 /// Every pending unbonding entry, by release height then order (a query: execution never
 /// scans the queue).
-pub fn unbonding(snapshot: &crate::state::Snapshot) -> Result<Vec<UnbondingEntry>, StoreError> {
+pub fn unbonding(snapshot: &chainvm_state::Snapshot) -> Result<Vec<UnbondingEntry>, StoreError> {
     snapshot
         .scan_prefix(&[layout::UNBONDING_ENTRY_PREFIX])?
         .into_iter()
@@ -530,7 +530,7 @@ pub fn unbonding(snapshot: &crate::state::Snapshot) -> Result<Vec<UnbondingEntry
 
 /// All value in the state: balances, bonded stake and unbonding entries. Equals
 /// `genesis + minted - slashed` of [`Supply`] on every valid chain.
-pub fn total_value(snapshot: &crate::state::Snapshot) -> Result<U256, StoreError> {
+pub fn total_value(snapshot: &chainvm_state::Snapshot) -> Result<U256, StoreError> {
     let mut total = U256::zero();
     for (_, v) in snapshot.scan_prefix(&[layout::ACCOUNT_PREFIX])? {
         let a: layout::Account = borsh::from_slice(&v).map_err(|e| undecodable("account", e))?;

@@ -6,8 +6,8 @@ use crate::block::DoubleSign;
 use crate::host::CallOutcome;
 use crate::params::ChainParams;
 use crate::receipt::{ErrorDetail, EvidenceFault};
-use crate::state::{Overlay, StateReader, StoreError};
 use crate::types::{Address, U256};
+use chainvm_state::{Overlay, StateReader, StoreError};
 
 /// `Payload::Stake`: delegates `amount` of `sender`'s balance to `validator`.
 pub(crate) fn stake<R: StateReader>(

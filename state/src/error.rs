@@ -1,7 +1,7 @@
 //! [`StoreError`]: why the store (or a state record read through it) failed. Every variant
 //! that wraps a failure of redb, the file system or a decoder keeps it as its `source()`.
 
-use super::tree::TreeError;
+use crate::tree::TreeError;
 use std::path::PathBuf;
 
 /// Why the store could not do what was asked.

@@ -9,7 +9,7 @@
 //!
 //! The encoding is compact: a bitmap marks empty siblings, which are not written out.
 
-use super::tree::{Hash, bit, empty_hash, internal_hash, keccak, leaf_hash};
+use crate::tree::{Hash, bit, empty_hash, internal_hash, keccak, leaf_hash};
 use serde::{Deserialize, Serialize};
 
 /// A Merkle proof for one key.

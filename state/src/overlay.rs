@@ -5,8 +5,8 @@
 //! point to roll back to, so a failed call (or a failed nested call) reverts exactly its own
 //! writes and nothing else.
 
-use super::error::StoreError;
-use super::{StateReader, StateWrites};
+use crate::error::StoreError;
+use crate::{StateReader, StateWrites};
 
 /// A position in an overlay's journal to revert to. Checkpoints nest: revert the innermost
 /// first (reverting an outer one also reverts everything after it).

@@ -1,8 +1,8 @@
 //! The redb store: versions stay readable and provable, a block commits whole, and bad data
 //! directories give typed errors.
 
-use chainvm_runtime::state::tree::keccak;
-use chainvm_runtime::state::{BlockRecord, StateReader, StateWrites, Store, StoreError};
+use chainvm_state::tree::keccak;
+use chainvm_state::{BlockRecord, StateReader, StateWrites, Store, StoreError};
 use std::collections::BTreeMap;
 
 fn writes(pairs: &[(&str, Option<&str>)]) -> StateWrites {

@@ -7,10 +7,10 @@
 //! it. Tree nodes are stored by hash and never rewritten, so the root of every committed
 //! version stays readable and provable (nothing is pruned).
 
-pub use super::error::StoreError;
-use super::proof::Proof;
-use super::tree::{self, Hash, Node, NodeReader, TreeError, empty_hash, keccak};
-use super::{StateReader, StateWrites};
+pub use crate::error::StoreError;
+use crate::proof::Proof;
+use crate::tree::{self, Hash, Node, NodeReader, TreeError, empty_hash, keccak};
+use crate::{StateReader, StateWrites};
 use redb::{
     Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
 };

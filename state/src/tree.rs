@@ -9,7 +9,7 @@
 //! Hashes carry distinct domain prefixes: empty subtree `keccak(0x00)`, leaf
 //! `keccak(0x01 ‖ key_hash ‖ value_hash)`, internal `keccak(0x02 ‖ left ‖ right)`.
 
-use super::proof::Proof;
+use crate::proof::Proof;
 use sha3::{Digest, Keccak256};
 use std::collections::HashMap;
 

@@ -2,8 +2,8 @@
 //! from scratch over the final map, insertion order does not matter, and proofs verify for
 //! present and absent keys while tampered ones fail.
 
-use chainvm_runtime::state::tree::{self, Hash, Node, keccak, root_from_scratch};
-use chainvm_runtime::state::{Proof, ProofError};
+use chainvm_state::tree::{self, Hash, Node, keccak, root_from_scratch};
+use chainvm_state::{Proof, ProofError};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
