@@ -20,6 +20,7 @@ pub mod params;
 pub mod production;
 pub mod reader;
 pub mod receipt;
+pub mod signatures;
 pub mod staking;
 pub mod tx;
 pub mod types;

@@ -17,6 +17,7 @@ use crate::executor::{AdmissionError, ApplyError, BlockExecution, Executor};
 use crate::host::BlockContext;
 use crate::params::ChainParams;
 use crate::receipt::Receipt;
+use crate::signatures::{VerifiedSignatures, with_signatures_ahead};
 use crate::staking;
 use crate::tx::SignedTransaction;
 use crate::types::{H256, keccak};
@@ -41,9 +42,10 @@ pub struct ProducedBlock {
 /// clock for reporting only; nothing here reaches state, gas or hashes.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct BlockTimings {
-    /// Checking the transactions' signatures (in parallel over the cores).
+    /// Signature checks the executing thread did itself or waited for: the part not hidden
+    /// behind execution (the other cores check ahead while it executes).
     pub signatures: std::time::Duration,
-    /// Executing the transactions on the state overlay.
+    /// Executing the transactions on the state overlay (signature time excluded).
     pub execution: std::time::Duration,
     /// Hashing the changed keys into the new state root (shared paths hashed once).
     pub state_root: std::time::Duration,
@@ -116,6 +118,7 @@ impl Chain {
             &snap,
             &ctx,
             txs,
+            Some(self.reader.verified_signatures()),
             &mut timings,
         )?;
         drop(snap);
@@ -202,38 +205,43 @@ pub(crate) struct ExecutedBlock {
 /// end-block (the rules are in [`BlockExecution`]). Refused transactions are left out of the
 /// block; on replay every stored transaction must be admitted.
 ///
-/// Signatures are checked up front, in parallel; a transaction whose signature fails is
+/// Signatures are checked ahead of execution on the other cores
+/// ([`crate::signatures::with_signatures_ahead`]); a transaction whose signature fails is
 /// re-checked in order by the executor, so it is refused with exactly the error (and in the
-/// position) that sequential checking gives.
+/// position) that sequential checking gives. Production passes the signatures its node has
+/// already checked (`known`); replay passes none and checks every one.
 pub(crate) fn execute_block(
     vm: &Vm,
     params: &ChainParams,
     snap: &Snapshot,
     ctx: &BlockContext,
     txs: &[SignedTransaction],
+    known: Option<&VerifiedSignatures>,
     timings: &mut BlockTimings,
 ) -> Result<ExecutedBlock, ChainError> {
     let started = Instant::now();
-    let signed_ok = verify_signatures(txs);
-    timings.signatures = started.elapsed();
-    let started = Instant::now();
     let mut overlay = Overlay::new(snap);
-    let mut block = BlockExecution::begin_block(vm, params, &mut overlay, ctx)?;
-    let mut results = Vec::with_capacity(txs.len());
-    let mut included = Vec::new();
-    for (tx, signed_ok) in txs.iter().zip(signed_ok) {
-        match block.apply(&mut overlay, tx, !signed_ok) {
-            Ok(r) => {
-                included.push(tx.clone());
-                results.push(Ok(r));
+    let (executed, waited) = with_signatures_ahead(txs, known, |verdicts| {
+        let mut block = BlockExecution::begin_block(vm, params, &mut overlay, ctx)?;
+        let mut results = Vec::with_capacity(txs.len());
+        let mut included = Vec::new();
+        for (i, tx) in txs.iter().enumerate() {
+            match block.apply(&mut overlay, tx, !verdicts.get(i)) {
+                Ok(r) => {
+                    included.push(tx.clone());
+                    results.push(Ok(r));
+                }
+                Err(ApplyError::Admission(e)) => results.push(Err(e)),
+                Err(fault) => return Err(ChainError::from(fault)),
             }
-            Err(ApplyError::Admission(e)) => results.push(Err(e)),
-            Err(fault) => return Err(fault.into()),
         }
-    }
-    block.end_block(&mut overlay)?;
+        block.end_block(&mut overlay)?;
+        Ok((results, included))
+    });
+    let (results, included) = executed?;
     let writes = overlay.into_writes();
-    timings.execution = started.elapsed();
+    timings.signatures = waited;
+    timings.execution = started.elapsed().saturating_sub(waited);
     Ok(ExecutedBlock {
         writes,
         results,

@@ -15,11 +15,15 @@ use crate::host::BlockContext;
 use crate::layout::{self, Account};
 use crate::params::ChainParams;
 use crate::receipt::Receipt;
+use crate::signatures::VerifiedSignatures;
 use crate::tx::SignedTransaction;
 use crate::types::{Address, H256};
 use chainvm_state::{Overlay, Proof, Snapshot, StateReader, Store};
 use chainvm_vm::Vm;
 use std::sync::Arc;
+
+/// Transactions whose checked signature a node remembers: several mempools' worth.
+const VERIFIED_CAPACITY: usize = 1 << 16;
 
 /// Read-only access to the latest committed state and history of a chain. Cheap to clone;
 /// `Send + Sync`. Obtained from [`crate::Chain::reader`].
@@ -29,6 +33,8 @@ pub struct ChainReader {
     vm: Arc<Vm>,
     params: Arc<ChainParams>,
     validator: Address,
+    /// Signatures this node has checked, shared with the chain's block production.
+    verified: Arc<VerifiedSignatures>,
 }
 
 /// A state key's value (`None`: absent) with the Merkle proof of it and the state root the
@@ -69,7 +75,19 @@ impl ChainReader {
             vm,
             params: Arc::new(params),
             validator,
+            verified: Arc::new(VerifiedSignatures::new(VERIFIED_CAPACITY)),
         }
+    }
+
+    /// Checks `tx`'s signature and remembers it when valid, so the block that includes it
+    /// skips the check (what a node does when a transaction enters its mempool).
+    pub fn check_signature(&self, tx: &SignedTransaction) -> bool {
+        self.verified.check(tx)
+    }
+
+    /// The signatures checked through [`ChainReader::check_signature`] and not yet used.
+    pub(crate) fn verified_signatures(&self) -> &VerifiedSignatures {
+        &self.verified
     }
 
     /// The chain's parameters.

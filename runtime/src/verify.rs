@@ -278,6 +278,7 @@ impl Replay {
             &snap,
             &ctx,
             &txs,
+            None,
             &mut BlockTimings::default(),
         )?;
         drop(snap);

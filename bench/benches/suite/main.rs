@@ -2,15 +2,18 @@
 //! pick, measured in one run. `cargo bench -p chainvm-bench` runs all sections; name some to
 //! run only those: `cargo bench -p chainvm-bench -- token peers`.
 //!
-//! Sections: token, peers, flows, compute, storage, state, cold, startup, calibrate.
+//! Sections: token, peers, node, flows, compute, storage, state, cold, startup, calibrate.
+//! Every run writes its headline ratios to `target/bench-summary.json` ([`summary`]).
 
 mod calibrate;
 mod cold;
 mod compute;
 mod flows;
+mod node;
 mod peers;
 mod state;
 mod storage;
+mod summary;
 mod token;
 mod util;
 
@@ -37,14 +40,16 @@ fn suite(args: &[String]) {
     let started = Instant::now();
     println!("# chainvm benchmark suite\n");
     println!("Machine: {}", util::machine());
-    println!(
-        "Command: cargo bench -p chainvm-bench{}",
+    let command = format!(
+        "cargo bench -p chainvm-bench{}",
         if args.is_empty() {
             String::new()
         } else {
             format!(" -- {}", args.join(" "))
         }
     );
+    println!("Command: {command}");
+    let mut ratios = summary::Summary::default();
     let contracts = ["token", "escrow", "voting"].map(|n| (n, chainvm_tests::contract_wasm(n)));
     let (token, escrow, voting) = (&contracts[0].1, &contracts[1].1, &contracts[2].1);
     let mut summary = Vec::new();
@@ -56,9 +61,17 @@ fn suite(args: &[String]) {
             util::group(n.sig_strict_all_cores),
             util::group(n.execution_only)
         ));
+        ratios.ratio(
+            "block_vs_sig_ceiling",
+            n.end_to_end_1000 / n.sig_strict_all_cores,
+        );
     }
     if want("peers") {
         peers::run(token);
+    }
+    if want("node") {
+        let n = node::run();
+        ratios.ratio("node_vs_sig_ceiling", n.vs_sig_ceiling);
     }
     if want("flows") {
         flows::run(escrow, voting);
@@ -85,6 +98,7 @@ fn suite(args: &[String]) {
             println!("- {s}");
         }
     }
+    ratios.write(&command);
     println!(
         "\nSuite finished in {:.0} s.",
         started.elapsed().as_secs_f64()

@@ -191,8 +191,46 @@ async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-/// Runs the node until SIGINT or SIGTERM.
-pub fn run(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Res<()> {
+/// A node serving on a thread of its own (what `chainvm node` runs, and what tests and
+/// benchmarks embed): stopped by [`RunningNode::stop`] or when dropped.
+pub struct RunningNode {
+    addr: std::net::SocketAddr,
+    max_view_gas: u64,
+    stop: tokio::sync::watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<Res<u64>>>,
+}
+
+impl RunningNode {
+    /// The address it listens on (JSON-RPC at `/`, WebSocket at `/ws`).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Stops taking requests, finishes the block in progress, closes the store, and returns
+    /// the height it stopped at.
+    pub fn stop(mut self) -> Res<u64> {
+        self.shut_down()
+    }
+
+    fn shut_down(&mut self) -> Res<u64> {
+        let _ = self.stop.send(true);
+        match self.thread.take() {
+            None => Ok(0),
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|_| Err(CliError("the node thread panicked".into()))),
+        }
+    }
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        let _ = self.shut_down();
+    }
+}
+
+/// Opens the chain in `home` and serves it on `listen` until stopped.
+pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Res<RunningNode> {
     let chain = Chain::open(home)?;
     let node = Arc::new(Node::new(chain, mode, settings, 1024));
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -201,23 +239,68 @@ pub fn run(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Res<()>
         .thread_stack_size(40 << 20)
         .build()
         .map_err(|e| CliError(format!("cannot start the runtime: {e}")))?;
-    let result = rt.block_on(serve(node, listen, mode));
-    // Views still running (at most --max-view-gas each) are abandoned: they write nothing.
-    rt.shutdown_timeout(Duration::from_millis(200));
-    result
-}
-
-async fn serve(node: Arc<Node>, listen: &str, mode: Mode) -> Res<()> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(listen))
         .map_err(|e| CliError(format!("cannot listen on {listen}: {e}")))?;
     let addr = listener.local_addr()?;
-    // Printing must never take the node down (stdout may be a closed pipe).
-    say(&format!(
-        "chainvm node listening on http://{addr} (ws://{addr}/ws), {mode:?}, views capped at {} gas",
-        node.max_view_gas
-    ));
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let max_view_gas = node.max_view_gas;
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let thread = std::thread::Builder::new()
+        .name("chainvm-node".into())
+        .spawn(move || {
+            let result = rt.block_on(serve(node, listener, mode, stop_rx));
+            // Views still running (at most --max-view-gas each) are abandoned: they write
+            // nothing.
+            rt.shutdown_timeout(Duration::from_millis(200));
+            result
+        })?;
+    Ok(RunningNode {
+        addr,
+        max_view_gas,
+        stop,
+        thread: Some(thread),
+    })
+}
+
+/// Runs the node until SIGINT or SIGTERM.
+pub fn run(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Res<()> {
+    let node = start(home, listen, mode, settings)?;
+    let addr = node.addr();
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("cannot start the runtime: {e}")))?;
+    signals.block_on(async {
+        // Listening for signals before saying we listen: whoever reads the line may signal.
+        let ctrl_c = tokio::signal::ctrl_c();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        // Printing must never take the node down (stdout may be a closed pipe).
+        say(&format!(
+            "chainvm node listening on http://{addr} (ws://{addr}/ws), {mode:?}, views capped at {} gas",
+            node.max_view_gas
+        ));
+        let term = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    });
+    let height = node.stop()?;
+    say(&format!("chainvm node stopped at block {height}"));
+    Ok(())
+}
+
+async fn serve(
+    node: Arc<Node>,
+    listener: tokio::net::TcpListener,
+    mode: Mode,
+    stop_rx: tokio::sync::watch::Receiver<bool>,
+) -> Res<u64> {
     let producer = if let Mode::Interval(ms) = mode {
         let node = node.clone();
         let stop = stop_rx.clone();
@@ -243,23 +326,8 @@ async fn serve(node: Arc<Node>, listen: &str, mode: Mode) -> Res<()> {
         .route("/ws", get(ws::ws))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(node.clone());
-    let shutdown = async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let term = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-        let _ = stop_tx.send(true);
-    };
     let server = std::future::IntoFuture::into_future(
-        axum::serve(listener, app).with_graceful_shutdown(shutdown),
+        axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx.clone())),
     );
     let grace = {
         let stop = stop_rx.clone();
@@ -284,8 +352,7 @@ async fn serve(node: Arc<Node>, listen: &str, mode: Mode) -> Res<()> {
     let height = tokio::task::spawn_blocking(move || lock(&n.chain).height().unwrap_or(0))
         .await
         .unwrap_or(0);
-    say(&format!("chainvm node stopped at block {height}"));
-    Ok(())
+    Ok(height)
 }
 
 #[cfg(test)]

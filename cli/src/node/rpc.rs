@@ -12,7 +12,8 @@ use axum::extract::State;
 use chainvm_runtime::embed::{BlockNotification, EventCursor, EventLimits};
 use chainvm_runtime::types::{hex, parse_hex};
 use chainvm_runtime::{
-    Address, Chain, ChainError, H256, Payload, SignedTransaction, StateProof, TxLocation,
+    Address, AdmissionError, Chain, ChainError, H256, Payload, SignedTransaction, StateProof,
+    TxLocation,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -114,8 +115,12 @@ impl Node {
         let raw = bytes(params, "tx")?;
         let exec = self.reader.executor();
         let tx = exec.decode(&raw).map_err(rejected)?;
-        exec.check_stateless(&tx, raw.len(), true)
+        exec.check_stateless(&tx, raw.len(), false)
             .map_err(rejected)?;
+        // Checked here, on the request's thread, and remembered: the block skips it.
+        if !self.reader.check_signature(&tx) {
+            return Err(rejected(AdmissionError::BadSignature));
+        }
         if let Payload::Deploy { code, .. } = &tx.body.payload {
             exec.check_code(code)
                 .map_err(|e| rejected(format!("invalid contract code: {e}")))?;
