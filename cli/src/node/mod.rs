@@ -135,19 +135,23 @@ impl Node {
             let snap = chain.latest_state()?;
             let mut pool = lock(&self.pool);
             pool.expire(now);
-            pool.select(
+            let txs = pool.select(
                 |a| {
                     chainvm_runtime::layout::account(&snap, a)
                         .map(|x| x.nonce)
                         .unwrap_or(0)
                 },
                 MAX_BLOCK_TXS,
-            )
+            );
+            // Admissions go on while the block is produced; they count it until it commits.
+            pool.begin_block(snap.version().map_or(0, |(h, _)| h), &txs);
+            txs
         };
         let block = match chain.produce_block(&txs) {
             Ok(b) => b,
             Err(e) => {
                 let mut pool = lock(&self.pool);
+                pool.end_block();
                 for t in txs {
                     pool.requeue(t, now);
                 }
@@ -156,6 +160,7 @@ impl Node {
         };
         {
             let mut pool = lock(&self.pool);
+            pool.end_block();
             for (t, r) in txs.iter().zip(&block.results) {
                 match r {
                     Ok(_) => pool.included(t),

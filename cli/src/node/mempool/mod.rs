@@ -15,6 +15,8 @@
 //!
 //! Deploy code is validated by the node before a transaction gets here.
 
+mod in_flight;
+
 use chainvm_runtime::layout::Account;
 use chainvm_runtime::{Address, H256, SignedTransaction, U256};
 use std::collections::{BTreeMap, HashSet};
@@ -96,6 +98,8 @@ pub struct Mempool {
     known: HashSet<H256>,
     len: usize,
     bytes: usize,
+    /// The block being produced, if any (see [`Mempool::begin_block`]).
+    in_flight: Option<in_flight::InFlight>,
 }
 
 impl Mempool {
@@ -328,6 +332,34 @@ impl Mempool {
             next.insert(sender, n + 1);
         }
         out
+    }
+
+    /// Records that a block is being produced on the state at height `parent` from `txs`
+    /// (taken with [`Mempool::select`]): until [`Mempool::end_block`], admissions that read
+    /// that state see the block's nonces used and its maximum cost spent
+    /// ([`Mempool::account_for_admission`]).
+    pub fn begin_block(&mut self, parent: u64, txs: &[SignedTransaction]) {
+        self.in_flight = Some(in_flight::InFlight::new(parent, txs));
+    }
+
+    /// The block in progress is committed (its effects are in the state) or abandoned.
+    pub fn end_block(&mut self) {
+        self.in_flight = None;
+    }
+
+    /// The account to admit `sender`'s transaction against, given its `account` in the
+    /// committed state at `height`: with the block in progress counted when that state does
+    /// not show it yet.
+    pub fn account_for_admission(
+        &self,
+        sender: &Address,
+        account: Account,
+        height: u64,
+    ) -> Account {
+        match &self.in_flight {
+            Some(f) => f.apply(sender, account, height),
+            None => account,
+        }
     }
 
     /// Records that a block included `tx`: its sender's next nonce follows it.

@@ -224,3 +224,47 @@ fn a_requeued_transaction_is_selected_again() {
         [1, 2]
     );
 }
+
+#[test]
+fn a_block_in_progress_counts_against_admissions_that_read_its_parent_state() {
+    let a = Keypair::derive("a", 0);
+    let now = Instant::now();
+    let mut pool = Mempool::default();
+    for n in 0..3 {
+        pool.insert(tx(&a, n, 1), &funded(0), now).unwrap();
+    }
+    let block = pool.select(|_| 0, 10);
+    assert_eq!(block.len(), 3);
+    pool.begin_block(7, &block);
+    // The state at height 7 does not show the block yet: its nonces are used and its cost
+    // spent.
+    let seen = pool.account_for_admission(&a.address(), funded(0), 7);
+    assert_eq!(seen.nonce, 3);
+    let spent: U256 = block
+        .iter()
+        .map(|t| t.body.max_cost().unwrap())
+        .fold(U256::zero(), |x, y| x + y);
+    assert_eq!(seen.balance, U256::exp10(24) - spent);
+    let reused = pool.insert(tx(&a, 2, 5), &seen, now);
+    assert!(
+        reused.unwrap_err().contains("already used"),
+        "a nonce the block uses is refused"
+    );
+    assert!(pool.insert(tx(&a, 3, 1), &seen, now).unwrap().ready);
+    // The state at height 8 already holds the block: nothing is counted twice.
+    assert_eq!(
+        pool.account_for_admission(&a.address(), funded(3), 8),
+        funded(3)
+    );
+    // Other senders are not affected, and nothing is counted once the block is done.
+    let b = Keypair::derive("b", 0);
+    assert_eq!(
+        pool.account_for_admission(&b.address(), funded(0), 7),
+        funded(0)
+    );
+    pool.end_block();
+    assert_eq!(
+        pool.account_for_admission(&a.address(), funded(0), 7),
+        funded(0)
+    );
+}
