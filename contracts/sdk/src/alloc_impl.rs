@@ -36,8 +36,8 @@ unsafe extern "C" {
 /// Where the heap starts: `__heap_base`, within the initial memory.
 #[cfg(target_arch = "wasm32")]
 fn heap_base() -> usize {
-    // SAFETY: only the symbol's address is taken; it is never read.
-    unsafe { core::ptr::addr_of!(__heap_base) as usize }
+    // Only the symbol's address is taken (safe for an extern static); it is never read.
+    (&raw const __heap_base) as usize
 }
 
 // SAFETY: returns either null or a fresh, suitably aligned region that is never handed out
