@@ -223,7 +223,7 @@ pub(crate) fn move_value<R: StateReader>(
 
 /// One contract call: who calls whom, with what.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Frame<'a> {
+pub struct Frame<'a> {
     /// The immediate caller.
     pub caller: Address,
     /// The contract called.
@@ -327,6 +327,33 @@ pub(crate) fn call<R: StateReader>(
         scope.revert_to(checkpoint, first_event);
     }
     Ok(outcome)
+}
+
+/// Runs `frame` with an already-loaded `contract` as a top-level call through the runtime's
+/// host over `state`: the host a block's contract calls use, without the transaction around
+/// it (no fee, nonce, value move or checkpoint; a fresh event budget). For benchmarks and
+/// tools that want the VM with the real host. Returns the gas used and the call's error, if
+/// any; events are appended to `events`.
+pub fn execute_call<R: StateReader>(
+    vm: &Vm,
+    params: &ChainParams,
+    block: &BlockContext,
+    state: &mut Overlay<R>,
+    events: &mut Vec<Event>,
+    contract: &Contract,
+    frame: &Frame<'_>,
+) -> Result<(u64, Option<ExecError>), VmError> {
+    let env = Env { vm, params, block };
+    let mut stats = StorageStats::default();
+    let mut budget = EventBudget::new(params, 0);
+    let mut scope = CallScope {
+        state,
+        events,
+        stats: &mut stats,
+        budget: &mut budget,
+    };
+    let out = execute_frame(&env, &mut scope, &[], contract, frame)?;
+    Ok((out.gas_used, out.error))
 }
 
 /// [`Host`] for one frame: the executing contract is the last address on `stack`.

@@ -19,6 +19,9 @@ pub struct MockHost {
     pub events: Vec<MockEvent>,
     /// If set, events are refused once their topic and data bytes would exceed this.
     pub max_event_bytes: Option<usize>,
+    /// Topic and data bytes of the events recorded through [`Host::emit_event`], kept as a
+    /// running total so the allowance check does not re-add every earlier event.
+    pub event_bytes: usize,
     /// Calls requested, in order.
     pub calls: Vec<CallRequest>,
     /// What every `call_contract` answers.
@@ -90,17 +93,11 @@ impl Host for MockHost {
         topic: &[u8],
         data: &[u8],
     ) -> Result<Result<(), EventError>, HostFault> {
-        let used: usize = self
-            .events
-            .iter()
-            .map(|e| e.topic.len() + e.data.len())
-            .sum();
-        if self
-            .max_event_bytes
-            .is_some_and(|max| used + topic.len() + data.len() > max)
-        {
+        let used = self.event_bytes.saturating_add(topic.len() + data.len());
+        if self.max_event_bytes.is_some_and(|max| used > max) {
             return Ok(Err(EventError::LimitReached));
         }
+        self.event_bytes = used;
         self.events.push(MockEvent {
             topic: topic.to_vec(),
             data: data.to_vec(),

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 use std::cell::Cell;
 use std::sync::{Arc, Condvar, Mutex};
-use wasmtime::{Engine, InstancePre, Linker, Module, Store, Trap};
+use wasmtime::{
+    Engine, ExternType, InstancePre, Linker, Module, ModuleExport, Store, Trap, TypedFunc,
+};
 
 /// keccak256 of contract code: the identity of code in state and in the cache.
 pub fn code_hash(code: &[u8]) -> [u8; 32] {
@@ -26,6 +28,12 @@ pub struct Contract {
     code_len: usize,
     info: ModuleInfo,
     pre: InstancePre<StoreData>,
+    /// Each entry point's export, resolved once at load (same order as `info.entry_points`),
+    /// so a call looks its function up by index instead of by name. Every one is checked to
+    /// be a `() -> ()` function of the compiled module, which `run` relies on.
+    entries: Vec<ModuleExport>,
+    /// The memory export, resolved once like `entries`.
+    memory: Option<ModuleExport>,
 }
 
 impl Contract {
@@ -43,11 +51,39 @@ impl Contract {
     }
     /// Whether the module exports this entry point.
     pub fn has_entry(&self, name: &str) -> bool {
-        self.info
+        self.entry(name).is_some()
+    }
+
+    /// The resolved export of entry point `name`, if the module has it.
+    fn entry(&self, name: &str) -> Option<&ModuleExport> {
+        let i = self
+            .info
             .entry_points
             .binary_search_by(|e| e.as_str().cmp(name))
-            .is_ok()
+            .ok()?;
+        self.entries.get(i)
     }
+}
+
+/// Resolves every entry point of `info` in the compiled `module`, checking that each is a
+/// function without parameters or results (validation guarantees it for the original code;
+/// this checks the compiled, instrumented module too, because `run` calls them unchecked).
+fn resolve_entries(module: &Module, info: &ModuleInfo) -> Result<Vec<ModuleExport>, VmError> {
+    info.entry_points
+        .iter()
+        .map(|name| {
+            let unit = matches!(
+                module.get_export(name),
+                Some(ExternType::Func(f)) if f.params().len() == 0 && f.results().len() == 0
+            );
+            match module.get_export_index(name) {
+                Some(export) if unit => Ok(export),
+                _ => Err(VmError::engine(format!(
+                    "entry point {name} is not a () -> () function of the compiled module"
+                ))),
+            }
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for Contract {
@@ -77,27 +113,50 @@ pub struct Execution {
 /// A counting semaphore bounding concurrent top-level executions, so the instance pool
 /// (sized for them and their nested calls) can never be exhausted.
 struct Permits {
-    free: Mutex<u32>,
+    state: Mutex<PermitState>,
     cv: Condvar,
+}
+
+/// Free permits and threads waiting for one.
+struct PermitState {
+    free: u32,
+    waiting: u32,
 }
 
 struct Permit<'a>(&'a Permits);
 
 impl Permits {
-    fn acquire(&self) -> Permit<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self.cv.wait(free).unwrap_or_else(|e| e.into_inner());
+    fn new(count: u32) -> Self {
+        Permits {
+            state: Mutex::new(PermitState {
+                free: count,
+                waiting: 0,
+            }),
+            cv: Condvar::new(),
         }
-        *free -= 1;
+    }
+
+    fn acquire(&self) -> Permit<'_> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while s.free == 0 {
+            s.waiting += 1;
+            s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner());
+            s.waiting -= 1;
+        }
+        s.free -= 1;
         Permit(self)
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.cv.notify_one();
+        let mut s = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.free += 1;
+        // A notify is a futex syscall even with nobody waiting: only wake a waiter.
+        if s.waiting > 0 {
+            drop(s);
+            self.0.cv.notify_one();
+        }
     }
 }
 
@@ -112,6 +171,10 @@ impl Drop for DepthGuard {
         DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
     }
 }
+
+/// Fuel available to instantiation alone (see `Vm::run`): far more than copying the largest
+/// allowed data segments takes, and never charged.
+const INSTANTIATION_FUEL: u64 = 1 << 40;
 
 /// Host-side headroom kept on the native stack beyond wasm's own limit.
 const HOST_STACK_HEADROOM: usize = 2 << 20;
@@ -132,6 +195,11 @@ impl Vm {
     /// Builds a VM: the engine, the linked host functions and the module cache.
     pub fn new(config: VmConfig) -> Result<Vm, VmError> {
         let engine = build_engine(&config)?;
+        Vm::with_engine(config, engine)
+    }
+
+    /// Builds a VM on an engine built from `config` (tests vary single engine settings).
+    fn with_engine(config: VmConfig, engine: Engine) -> Result<Vm, VmError> {
         let mut linker = Linker::new(&engine);
         imports::link(&mut linker).map_err(VmError::engine)?;
         let schedule_version = config.schedule.version.to_le_bytes();
@@ -154,10 +222,7 @@ impl Vm {
             .transpose()?;
         Ok(Vm {
             memory: MemoryCache::new(config.memory_cache_entries),
-            permits: Permits {
-                free: Mutex::new(config.max_concurrency.max(1)),
-                cv: Condvar::new(),
-            },
+            permits: Permits::new(config.max_concurrency.max(1)),
             config,
             engine,
             linker,
@@ -243,11 +308,15 @@ impl Vm {
             .linker
             .instantiate_pre(&module)
             .map_err(VmError::engine)?;
+        let entries = resolve_entries(&module, &info)?;
+        let memory = module.get_export_index(chainvm_abi::MEMORY_EXPORT);
         let contract = Arc::new(Contract {
             code_hash: *code_hash,
             code_len: code.len(),
             info,
             pre,
+            entries,
+            memory,
         });
         self.memory.insert(key, contract.clone());
         Ok(contract)
@@ -354,24 +423,40 @@ impl Vm {
         };
         let mut store = Store::new(&self.engine, data);
         store.limiter(|d| &mut d.limiter);
-        store.set_fuel(gas_limit - load).map_err(VmError::engine)?;
-
+        // Instantiation itself never spends gas: data segments are paid for by the load's
+        // per-byte cost. Without a copy-on-write memory image (`memory_init_cow` off, or a host
+        // without memfd) wasmtime copies them in with fuel-metered code, so the fuel is set
+        // only afterwards; otherwise gas would depend on the host's memory-image support.
+        store
+            .set_fuel(INSTANTIATION_FUEL)
+            .map_err(VmError::engine)?;
         let instance = contract
             .pre
             .instantiate(&mut store)
             .map_err(VmError::engine)?;
+        store.set_fuel(gas_limit - load).map_err(VmError::engine)?;
         // Initial memory pages were charged by the limiter during instantiation.
         if imports::settle(&mut store, 0).is_err() {
             store.data().fill_breakdown(&mut gas);
             return out_of_gas(gas);
         }
-        let memory = instance.get_memory(&mut store, chainvm_abi::MEMORY_EXPORT);
+        let memory = contract
+            .memory
+            .as_ref()
+            .and_then(|m| instance.get_module_export(&mut store, m))
+            .and_then(wasmtime::Extern::into_memory);
         store.data_mut().memory = memory;
 
         let func = if entry.starts_with(RESERVED_PREFIX) {
             None
         } else {
-            instance.get_typed_func::<(), ()>(&mut store, entry).ok()
+            contract
+                .entry(entry)
+                .and_then(|e| instance.get_module_export(&mut store, e))
+                .and_then(wasmtime::Extern::into_func)
+                // SAFETY: `resolve_entries` checked at load that every entry export is a
+                // `() -> ()` function of this module.
+                .map(|f| unsafe { TypedFunc::<(), ()>::new_unchecked(&store, f) })
         };
         let Some(func) = func else {
             let fuel = store.get_fuel().map_err(VmError::engine)?;
@@ -517,6 +602,35 @@ impl Ending {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Gas must not depend on whether wasmtime maps the data segments copy-on-write (Linux
+    /// with memfd) or copies them in with fuel-metered code (no memory image).
+    #[test]
+    fn gas_does_not_depend_on_copy_on_write_memory_images() {
+        let code = wat::parse_str(
+            r#"(module
+                 (import "env" "set_return" (func $ret (param i32 i32)))
+                 (memory (export "memory") 2)
+                 (data (i32.const 65536) "a data segment that costs fuel to copy in")
+                 (func (export "run") (call $ret (i32.const 65536) (i32.const 6))))"#,
+        )
+        .unwrap();
+        let run = |cow: bool| {
+            let config = VmConfig::default();
+            let mut c = crate::engine::engine_config(&config);
+            c.memory_init_cow(cow);
+            let vm = Vm::with_engine(config, Engine::new(&c).unwrap()).unwrap();
+            let contract = vm.load(&code_hash(&code), &code).unwrap();
+            let mut host = crate::testing::MockHost::default();
+            let ctx = CallContext::default();
+            vm.execute(&contract, "run", &[], &ctx, 10_000_000, &mut host)
+                .unwrap()
+        };
+        let (with, without) = (run(true), run(false));
+        assert!(with.outcome.is_success(), "{:?}", with.outcome);
+        assert_eq!(with.return_data, b"a data");
+        assert_eq!(with, without);
+    }
 
     #[test]
     fn vm_is_shareable_across_threads() {

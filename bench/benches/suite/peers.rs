@@ -1,11 +1,16 @@
-//! The token transfer on each system, execution only, one core: chainvm's VM, wasmi with
-//! fuel on the same wasm, the same logic as native Rust over a `BTreeMap`, and revm running
-//! a solc-compiled ERC-20 against its in-memory database.
+//! The token on each system, execution only, one core: an empty call, `balance_of` and a
+//! transfer on chainvm's VM (with the in-memory `MockHost`, and with the runtime's own host
+//! over a state overlay, what blocks run), wasmi with fuel on the same wasm, the transfer as
+//! native Rust over a `BTreeMap`, and revm running a solc-compiled ERC-20 against its
+//! in-memory database.
 
 use crate::util::{Table, group, note, secs};
 use chainvm_abi::error_code;
+use chainvm_runtime::host::{BlockContext, Frame, execute_call};
+use chainvm_runtime::state::Overlay;
+use chainvm_runtime::{Address, ChainParams, U256};
 use chainvm_vm::testing::MockHost;
-use chainvm_vm::{CallContext, Vm, VmConfig, code_hash};
+use chainvm_vm::{CallContext, Contract, Vm, VmConfig, code_hash};
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -31,45 +36,128 @@ fn transfer_args(i: u32) -> Vec<u8> {
     borsh::to_vec(&(recipient(i), 1u128)).unwrap_or_default()
 }
 
-/// One system's result: time for N transfers and gas (or fuel) per transfer.
+fn balance_args(i: u32) -> Vec<u8> {
+    recipient(i).to_vec()
+}
+
+/// One system's result: time for N of each call (`None` where not measured) and gas (or
+/// fuel) per transfer.
 pub struct PeerRun {
     pub name: &'static str,
+    pub empty: Option<Duration>,
+    pub balance: Option<Duration>,
     pub time: Duration,
     pub gas: Option<(u64, &'static str)>,
+}
+
+/// Times `N` calls of `call(i)`, which returns the call's gas.
+fn timed(mut call: impl FnMut(u32) -> u64) -> (Duration, u64) {
+    let mut gas = 0;
+    let start = Instant::now();
+    for i in 0..N {
+        gas = call(i);
+    }
+    (start.elapsed(), gas)
+}
+
+/// The empty-entry-point module of the compute section (`noop`).
+fn kernels() -> Vec<u8> {
+    wat::parse_str(crate::compute::KERNELS).expect("kernels parse")
 }
 
 /// chainvm's VM on the token wasm with an in-memory host (no runtime, no state tree).
 fn chainvm_vm(wasm: &[u8]) -> PeerRun {
     let vm = Vm::new(VmConfig::default()).expect("engine");
     let contract = vm.load(&code_hash(wasm), wasm).expect("token loads");
+    let noop = kernels();
+    let noop = vm.load(&code_hash(&noop), &noop).expect("kernels load");
     let ctx = CallContext {
         caller: OWNER,
         ..CallContext::default()
     };
     let mut host = MockHost::default();
-    let init = vm
-        .execute(&contract, "init", &init_args(), &ctx, u64::MAX, &mut host)
-        .expect("init");
-    assert!(init.outcome.is_success(), "{:?}", init.outcome);
-    let mut gas = 0;
-    let start = Instant::now();
-    for i in 0..N {
+    let mut call = |c: &Contract, entry: &str, input: &[u8], gas: u64| {
         let e = vm
-            .execute(
-                &contract,
-                "transfer",
-                &transfer_args(i),
-                &ctx,
-                10_000_000,
-                &mut host,
-            )
-            .expect("transfer");
-        assert!(e.outcome.is_success(), "{:?}", e.outcome);
-        gas = e.gas_used;
-    }
+            .execute(c, entry, input, &ctx, gas, &mut host)
+            .expect("executes");
+        assert!(e.outcome.is_success(), "{entry}: {:?}", e.outcome);
+        e.gas_used
+    };
+    call(&contract, "init", &init_args(), u64::MAX);
+    let (empty, _) = timed(|_| call(&noop, "noop", &[], 10_000_000));
+    let (time, gas) = timed(|i| call(&contract, "transfer", &transfer_args(i), 10_000_000));
+    let (balance, _) = timed(|i| call(&contract, "balance_of", &balance_args(i), 10_000_000));
     PeerRun {
-        name: "chainvm VM (wasmtime, metered)",
-        time: start.elapsed(),
+        name: "chainvm VM (wasmtime, metered), MockHost",
+        empty: Some(empty),
+        balance: Some(balance),
+        time,
+        gas: Some((gas, "gas")),
+    }
+}
+
+/// chainvm's VM with the runtime's host (`chainvm_runtime::host`) over a state overlay, as a
+/// block's contract call runs it (without the transaction's fee, nonce and signature). The
+/// token's initial state is in the overlay's base; the transfers write to the overlay.
+fn chainvm_runtime_host(wasm: &[u8]) -> PeerRun {
+    let vm = Vm::new(VmConfig::default()).expect("engine");
+    let contract = vm.load(&code_hash(wasm), wasm).expect("token loads");
+    let noop = kernels();
+    let noop = vm.load(&code_hash(&noop), &noop).expect("kernels load");
+    let params = ChainParams::default();
+    let block = BlockContext {
+        height: 1,
+        timestamp: 1,
+        proposer: Address::default(),
+    };
+    let (owner, token) = (Address::from(OWNER), Address::from([0x70; 20]));
+    let mut events = Vec::new();
+    let mut call = |state: &mut Overlay<_>, c: &Contract, method: &str, input: &[u8], gas| {
+        let frame = Frame {
+            caller: owner,
+            target: token,
+            method,
+            input,
+            value: U256::zero(),
+            gas_limit: gas,
+        };
+        let (gas, error) =
+            execute_call(&vm, &params, &block, state, &mut events, c, &frame).expect("executes");
+        assert!(error.is_none(), "{method}: {error:?}");
+        gas
+    };
+    let mut genesis = Overlay::new(std::collections::BTreeMap::new());
+    call(&mut genesis, &contract, "init", &init_args(), u64::MAX);
+    let base: BTreeMap<Vec<u8>, Vec<u8>> = genesis
+        .into_writes()
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect();
+    let mut state = Overlay::new(base);
+    let (empty, _) = timed(|_| call(&mut state, &noop, "noop", &[], 10_000_000));
+    let (time, gas) = timed(|i| {
+        call(
+            &mut state,
+            &contract,
+            "transfer",
+            &transfer_args(i),
+            10_000_000,
+        )
+    });
+    let (balance, _) = timed(|i| {
+        call(
+            &mut state,
+            &contract,
+            "balance_of",
+            &balance_args(i),
+            10_000_000,
+        )
+    });
+    PeerRun {
+        name: "chainvm VM, runtime host over an overlay",
+        empty: Some(empty),
+        balance: Some(balance),
+        time,
         gas: Some((gas, "gas")),
     }
 }
@@ -247,16 +335,18 @@ fn wasmi(wasm: &[u8]) -> PeerRun {
     config.consume_fuel(true);
     let engine = wasmi::Engine::new(&config);
     let module = wasmi::Module::new(&engine, wasm).expect("wasmi compiles the token");
+    let noop = wasmi::Module::new(&engine, &kernels()[..]).expect("wasmi compiles the kernels");
     let linker = wasmi_linker(&engine).expect("linker");
     let mut host = WasmiHost {
         caller: OWNER,
         ..WasmiHost::default()
     };
     wasmi_call(&engine, &linker, &module, &mut host, "init", init_args()).expect("init");
-    let mut fuel = 0;
-    let start = Instant::now();
-    for i in 0..N {
-        fuel = wasmi_call(
+    let (empty, _) = timed(|_| {
+        wasmi_call(&engine, &linker, &noop, &mut host, "noop", Vec::new()).expect("noop")
+    });
+    let (time, fuel) = timed(|i| {
+        let fuel = wasmi_call(
             &engine,
             &linker,
             &module,
@@ -266,10 +356,26 @@ fn wasmi(wasm: &[u8]) -> PeerRun {
         )
         .expect("transfer");
         assert!(host.ret.is_empty() || host.ret == [0], "transfer failed");
-    }
+        fuel
+    });
+    let (balance, _) = timed(|i| {
+        let fuel = wasmi_call(
+            &engine,
+            &linker,
+            &module,
+            &mut host,
+            "balance_of",
+            balance_args(i),
+        )
+        .expect("balance_of");
+        assert_eq!(host.ret.len(), 16, "balance_of returns a u128");
+        fuel
+    });
     PeerRun {
         name: "wasmi 2.0 (fuel), same wasm",
-        time: start.elapsed(),
+        empty: Some(empty),
+        balance: Some(balance),
+        time,
         gas: Some((fuel, "fuel")),
     }
 }
@@ -305,6 +411,8 @@ fn native() -> PeerRun {
     black_box(&t);
     PeerRun {
         name: "native Rust over BTreeMap",
+        empty: None,
+        balance: None,
         time: start.elapsed(),
         gas: None,
     }
@@ -371,45 +479,82 @@ fn revm() -> PeerRun {
         assert!(r.is_success(), "{r:?}");
         gas = r.tx_gas_used();
     }
+    let time = start.elapsed();
+    // balanceOf(address), committed like the transfers (a view, but it still bumps the nonce).
+    let balance_of = |nonce: u64, i: u32| {
+        let mut data = vec![0x70, 0xa0, 0x82, 0x31];
+        data.extend_from_slice(&[0; 12]);
+        data.extend_from_slice(&recipient(i));
+        TxEnv::builder()
+            .caller(caller)
+            .kind(TxKind::Call(token))
+            .data(Bytes::from(data))
+            .nonce(nonce)
+            .gas_limit(200_000)
+            .build_fill()
+    };
+    let txs: Vec<_> = (0..N).map(|i| balance_of(1 + (N + i) as u64, i)).collect();
+    let start = Instant::now();
+    for tx in txs {
+        let r = evm.transact_commit(tx).expect("balanceOf");
+        assert!(r.is_success(), "{r:?}");
+    }
     PeerRun {
         name: "revm 43 (EVM), solc ERC-20",
-        time: start.elapsed(),
+        empty: None,
+        balance: Some(start.elapsed()),
+        time,
         gas: Some((gas, "EVM gas")),
     }
 }
 
 /// Prints the peer table; returns chainvm VM's transfers per second for the summary.
 pub fn run(token_wasm: &[u8]) -> f64 {
-    let runs = [chainvm_vm(token_wasm), wasmi(token_wasm), native(), revm()];
-    let base = secs(runs[0].time) / N as f64;
+    let runs = [
+        chainvm_vm(token_wasm),
+        chainvm_runtime_host(token_wasm),
+        wasmi(token_wasm),
+        native(),
+        revm(),
+    ];
+    let per = |d: Duration| secs(d) / N as f64;
+    let us = |d: Option<Duration>| d.map_or("—".into(), |d| format!("{:.2}", per(d) * 1e6));
+    let (base, revm_t, wasmi_t) = (per(runs[0].time), per(runs[4].time), per(runs[2].time));
     let t = Table::new(
         &format!(
-            "Token transfer, execution only, one core ({N} transfers to {RECIPIENTS} recipients)"
+            "Token calls, execution only, one core ({N} calls each; transfers to {RECIPIENTS} recipients)"
         ),
         &[
             "system",
+            "empty call µs",
+            "balance_of µs",
+            "transfer µs",
             "transfers/s",
-            "µs per transfer",
-            "time vs chainvm VM",
+            "transfer vs chainvm VM",
             "metering units per transfer",
         ],
     );
     for r in &runs {
-        let per = secs(r.time) / N as f64;
         t.row(&[
             r.name.to_string(),
+            us(r.empty),
+            us(r.balance),
+            format!("{:.2}", per(r.time) * 1e6),
             group(N as f64 / secs(r.time)),
-            format!("{:.2}", per * 1e6),
-            format!("{:.2}x", per / base),
+            format!("{:.2}x", per(r.time) / base),
             r.gas.map_or("—".into(), |(g, unit)| {
                 format!("{} {unit}", group(g as f64))
             }),
         ]);
     }
-    note(
-        "All four run the same transfer logic (read two balances, write two, emit Transfer). \
-         chainvm and wasmi instantiate the module afresh for every call; revm keeps the \
-         contract in its cache DB and commits each transaction's state.",
-    );
+    note(&format!(
+        "chainvm VM transfer vs revm: {:.2}x; vs wasmi: {:.2}x. All run the same transfer \
+         logic (read two balances, write two, emit Transfer); the empty call is the compute \
+         section's `noop` (chainvm, wasmi). chainvm and wasmi instantiate the module afresh \
+         for every call; revm keeps the contract in its cache DB and commits each \
+         transaction's state (balanceOf too).",
+        base / revm_t,
+        base / wasmi_t,
+    ));
     N as f64 / secs(runs[0].time)
 }
