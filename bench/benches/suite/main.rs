@@ -67,7 +67,9 @@ fn suite(args: &[String]) {
         );
     }
     if want("peers") {
-        peers::run(token);
+        let p = peers::run(token);
+        ratios.ratio("transfer_vs_revm", p.transfer_vs_revm);
+        ratios.ratio("transfer_vs_wasmi", p.transfer_vs_wasmi);
     }
     if want("node") {
         let n = node::run();

@@ -508,8 +508,16 @@ fn revm() -> PeerRun {
     }
 }
 
-/// Prints the peer table; returns chainvm VM's transfers per second for the summary.
-pub fn run(token_wasm: &[u8]) -> f64 {
+/// The same-run ratios the summary reports.
+pub struct PeerNumbers {
+    /// chainvm VM's transfer time over revm's.
+    pub transfer_vs_revm: f64,
+    /// chainvm VM's transfer time over wasmi's.
+    pub transfer_vs_wasmi: f64,
+}
+
+/// Prints the peer table; returns the transfer ratios for the summary.
+pub fn run(token_wasm: &[u8]) -> PeerNumbers {
     let runs = [
         chainvm_vm(token_wasm),
         chainvm_runtime_host(token_wasm),
@@ -556,5 +564,8 @@ pub fn run(token_wasm: &[u8]) -> f64 {
         base / revm_t,
         base / wasmi_t,
     ));
-    N as f64 / secs(runs[0].time)
+    PeerNumbers {
+        transfer_vs_revm: base / revm_t,
+        transfer_vs_wasmi: base / wasmi_t,
+    }
 }
