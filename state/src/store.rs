@@ -21,8 +21,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub(crate) const NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tree_nodes");
-/// Stale-node index: big-endian version that made the node stale ‖ the node's key.
-pub(crate) const STALE: TableDefinition<&[u8], ()> = TableDefinition::new("stale_nodes");
+/// Stale-node index: the version that made nodes stale -> their keys (each prefixed by its
+/// length), one record per block, so pruning pops the table's first records.
+pub(crate) const STALE: TableDefinition<u64, &[u8]> = TableDefinition::new("stale_nodes");
 pub(crate) const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("latest_state");
 /// Version -> root reference ([`Child::encode`]).
 pub(crate) const ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("roots");
@@ -39,7 +40,7 @@ const RETENTION_KEY: &str = "retention";
 /// Meta key of the oldest version still readable (pruned stores only).
 pub(crate) const OLDEST_KEY: &str = "oldest_version";
 
-/// Stale-index entries, roots and undo records a commit may prune beyond what it adds, so a
+/// Stale nodes, roots and undo records a commit may prune beyond what it adds, so a
 /// backlog (after switching an archive to pruned) drains over a few blocks instead of one.
 const PRUNE_SLACK: usize = 4096;
 
@@ -124,7 +125,7 @@ pub struct CommitStats {
     pub nodes: usize,
     /// Bytes of the nodes written (keys and records).
     pub node_bytes: usize,
-    /// Stale-index entries written.
+    /// Nodes the block made stale (one stale-index record lists them).
     pub stale: usize,
     /// Tree nodes deleted by pruning.
     pub pruned_nodes: usize,
@@ -167,11 +168,26 @@ fn database(e: impl Into<redb::Error>) -> StoreError {
     StoreError::Database(e.into())
 }
 
-/// The stale-index key: version it went stale at ‖ node key.
-fn stale_key(since: u64, node: &NodeKey) -> Vec<u8> {
-    let mut k = since.to_be_bytes().to_vec();
-    k.extend_from_slice(&node.encode());
-    k
+/// A stale-index record: the node keys, each prefixed by its length.
+fn encode_stale(keys: &[NodeKey]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(keys.len() * 14);
+    for k in keys {
+        let k = k.encode();
+        out.push(k.len() as u8);
+        out.extend_from_slice(&k);
+    }
+    out
+}
+
+/// Splits a stale-index record into encoded node keys; `None` if malformed.
+fn decode_stale(mut bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    while let Some((&len, rest)) = bytes.split_first() {
+        let key = rest.get(..len as usize)?;
+        out.push(key.to_vec());
+        bytes = &rest[len as usize..];
+    }
+    Some(out)
 }
 
 impl Store {
@@ -451,16 +467,22 @@ impl Store {
             }
             let started = Instant::now();
             let mut nodes = w.open_table(NODES).map_err(m)?;
-            for (key, node) in &staged.nodes {
-                let (k, v) = (key.encode(), node.encode());
+            // In key order: the block's records fill the B-tree's right edge page by page.
+            let mut records: Vec<(Vec<u8>, Vec<u8>)> = staged
+                .nodes
+                .iter()
+                .map(|(key, node)| (key.encode(), node.encode()))
+                .collect();
+            records.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (k, v) in &records {
                 stats.node_bytes += k.len() + v.len();
                 nodes.insert(k.as_slice(), v.as_slice()).map_err(s)?;
             }
             stats.nodes = staged.nodes.len();
             let mut stale = w.open_table(STALE).map_err(m)?;
-            for key in &staged.stale {
+            if !staged.stale.is_empty() {
                 stale
-                    .insert(stale_key(block.height, key).as_slice(), ())
+                    .insert(block.height, encode_stale(&staged.stale).as_slice())
                     .map_err(s)?;
             }
             stats.stale = staged.stale.len();
@@ -528,15 +550,22 @@ impl Store {
                 }
                 let budget = PRUNE_SLACK + 2 * staged.stale.len();
                 // Nodes stale since `oldest` or earlier belong only to versions below it.
-                let end = (oldest + 1).to_be_bytes();
+                // Whole records, oldest first, until the budget is used.
                 let mut gone = Vec::new();
-                for entry in stale
-                    .extract_from_if(..end.as_slice(), |_, _| true)
-                    .map_err(s)?
-                    .take(budget)
-                {
-                    let (k, _) = entry.map_err(s)?;
-                    gone.push(k.value()[8..].to_vec());
+                while gone.len() < budget {
+                    let Some((v, keys)) = stale
+                        .first()
+                        .map_err(s)?
+                        .filter(|(k, _)| k.value() <= oldest)
+                        .map(|(k, v)| (k.value(), decode_stale(v.value())))
+                    else {
+                        break;
+                    };
+                    let keys = keys.ok_or_else(|| {
+                        self.corrupt(format!("bad stale-node record of version {v}"))
+                    })?;
+                    stale.remove(v).map_err(s)?;
+                    gone.extend(keys);
                 }
                 for k in &gone {
                     nodes.remove(k.as_slice()).map_err(s)?;
@@ -628,7 +657,7 @@ impl Store {
                 .map_err(s)?;
             w.open_table(STALE)
                 .map_err(m)?
-                .retain_in(from.as_slice().., |_, _| false)
+                .retain_in(version + 1.., |_, _| false)
                 .map_err(s)?;
         }
         w.commit().map_err(|e| self.map_storage(e))
