@@ -11,6 +11,7 @@
 pub mod error;
 pub mod overlay;
 pub mod proof;
+pub mod retention;
 pub mod snapshot;
 pub mod store;
 pub mod tree;

@@ -14,6 +14,8 @@
 
 use crate::StateWrites;
 pub use crate::error::StoreError;
+pub use crate::retention::Retention;
+use crate::retention::check_retention;
 pub use crate::snapshot::Snapshot;
 use crate::tree::{self, Change, Child, Hash, Node, NodeKey, keccak};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
@@ -40,10 +42,6 @@ const RETENTION_KEY: &str = "retention";
 /// Meta key of the oldest version still readable (pruned stores only).
 pub(crate) const OLDEST_KEY: &str = "oldest_version";
 
-/// Stale nodes, roots and undo records a commit may prune beyond what it adds, so a
-/// backlog (after switching an archive to pruned) drains over a few blocks instead of one.
-const PRUNE_SLACK: usize = 4096;
-
 /// What committing a block changed outside the tree, so the block can be undone: its hash,
 /// its transaction hashes and the previous latest-state values.
 #[derive(borsh::BorshSerialize, borsh::BorshDeserialize)]
@@ -60,43 +58,6 @@ pub type KeyValue = (Vec<u8>, Vec<u8>);
 pub const DB_FILE: &str = "chain.redb";
 const SCHEMA: &[u8] = b"chainvm-store-2";
 const OLD_SCHEMAS: [&[u8]; 1] = [b"chainvm-store-1"];
-
-/// Which state versions a store keeps readable and provable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Retention {
-    /// Every version (what `verify` and proofs of old versions need).
-    #[default]
-    Archive,
-    /// The last `n` versions (`n >= 1`); older tree nodes, roots and undo records are deleted
-    /// as blocks commit. Headers, transactions and receipts stay.
-    Recent(u64),
-}
-
-impl Retention {
-    fn encode(&self) -> Vec<u8> {
-        match self {
-            Retention::Archive => b"archive".to_vec(),
-            Retention::Recent(n) => n.to_be_bytes().to_vec(),
-        }
-    }
-
-    fn decode(bytes: &[u8]) -> Option<Retention> {
-        match bytes {
-            b"archive" => Some(Retention::Archive),
-            b => Some(Retention::Recent(u64::from_be_bytes(b.try_into().ok()?)))
-                .filter(|r| matches!(r, Retention::Recent(n) if *n >= 1)),
-        }
-    }
-}
-
-impl std::fmt::Display for Retention {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Retention::Archive => write!(f, "archive"),
-            Retention::Recent(n) => write!(f, "pruned (last {n} versions)"),
-        }
-    }
-}
 
 /// The state changes of a block, applied to the tree and ready to commit.
 #[derive(Debug, Clone)]
@@ -177,17 +138,6 @@ fn encode_stale(keys: &[NodeKey]) -> Vec<u8> {
         out.extend_from_slice(&k);
     }
     out
-}
-
-/// Splits a stale-index record into encoded node keys; `None` if malformed.
-fn decode_stale(mut bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    while let Some((&len, rest)) = bytes.split_first() {
-        let key = rest.get(..len as usize)?;
-        out.push(key.to_vec());
-        bytes = &rest[len as usize..];
-    }
-    Some(out)
 }
 
 impl Store {
@@ -535,56 +485,20 @@ impl Store {
             if let Retention::Recent(n) = self.retention {
                 let started = Instant::now();
                 let mut meta = w.open_table(META).map_err(m)?;
-                let stored = match meta.get(OLDEST_KEY).map_err(s)? {
-                    Some(v) => u64::from_be_bytes(
-                        v.value()
-                            .try_into()
-                            .map_err(|_| self.corrupt("bad oldest version"))?,
-                    ),
-                    None => 0,
+                let mut tables = crate::retention::Tables {
+                    meta: &mut meta,
+                    stale: &mut stale,
+                    nodes: &mut nodes,
+                    roots: &mut roots,
+                    undo: &mut undo_t,
                 };
-                let oldest = stored.max((block.height + 1).saturating_sub(n));
-                if oldest != stored {
-                    meta.insert(OLDEST_KEY, oldest.to_be_bytes().as_slice())
-                        .map_err(s)?;
-                }
-                let budget = PRUNE_SLACK + 2 * staged.stale.len();
-                // Nodes stale since `oldest` or earlier belong only to versions below it.
-                // Whole records, oldest first, until the budget is used.
-                let mut gone = Vec::new();
-                while gone.len() < budget {
-                    let Some((v, keys)) = stale
-                        .first()
-                        .map_err(s)?
-                        .filter(|(k, _)| k.value() <= oldest)
-                        .map(|(k, v)| (k.value(), decode_stale(v.value())))
-                    else {
-                        break;
-                    };
-                    let keys = keys.ok_or_else(|| {
-                        self.corrupt(format!("bad stale-node record of version {v}"))
-                    })?;
-                    stale.remove(v).map_err(s)?;
-                    gone.extend(keys);
-                }
-                for k in &gone {
-                    nodes.remove(k.as_slice()).map_err(s)?;
-                }
-                stats.pruned_nodes = gone.len();
-                for entry in roots
-                    .extract_from_if(..oldest, |_, _| true)
-                    .map_err(s)?
-                    .take(PRUNE_SLACK)
-                {
-                    entry.map_err(s)?;
-                }
-                for entry in undo_t
-                    .extract_from_if(..=oldest, |_, _| true)
-                    .map_err(s)?
-                    .take(PRUNE_SLACK)
-                {
-                    entry.map_err(s)?;
-                }
+                stats.pruned_nodes = crate::retention::prune(
+                    &mut tables,
+                    block.height,
+                    n,
+                    staged.stale.len(),
+                    &self.path,
+                )?;
                 stats.prune_time = started.elapsed();
             }
         }
@@ -707,12 +621,5 @@ impl Store {
             out.push((tx.value().to_vec(), receipt.value().to_vec()));
         }
         Ok(out)
-    }
-}
-
-fn check_retention(r: Retention) -> Result<(), StoreError> {
-    match r {
-        Retention::Recent(0) => Err(StoreError::BadRetention),
-        _ => Ok(()),
     }
 }
