@@ -69,7 +69,7 @@ pub fn prefix(hash: &Hash, depth: usize) -> Hash {
     let mut out = [0u8; 32];
     let full = depth / 8;
     out[..full.min(32)].copy_from_slice(&hash[..full.min(32)]);
-    if full < 32 && depth % 8 != 0 {
+    if full < 32 && !depth.is_multiple_of(8) {
         out[full] = hash[full] & !(0xffu8 >> (depth % 8));
     }
     out
