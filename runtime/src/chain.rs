@@ -102,6 +102,11 @@ impl Chain {
         )
     }
 
+    /// Bytes the store's file has allocated to pages (disk use, finer than the file size).
+    pub fn allocated_bytes(&self) -> Result<u64, ChainError> {
+        Ok(self.store.allocated_bytes()?)
+    }
+
     /// Which state versions this chain keeps.
     pub fn retention(&self) -> Retention {
         self.store.retention()

@@ -243,6 +243,15 @@ impl Store {
         &self.path
     }
 
+    /// Bytes of the file redb has allocated to pages (the file itself grows in large steps).
+    pub fn allocated_bytes(&self) -> Result<u64, StoreError> {
+        let w = self.db.begin_write().map_err(|e| self.map_storage(e))?;
+        let stats = w.stats().map_err(|e| self.map_storage(e))?;
+        let bytes = stats.allocated_pages() * stats.page_size() as u64;
+        w.abort().map_err(|e| self.map_storage(e))?;
+        Ok(bytes)
+    }
+
     /// Which versions this store keeps.
     pub fn retention(&self) -> Retention {
         self.retention
