@@ -3,8 +3,8 @@
 use crate::backend::Backend;
 use crate::json::receipt_events_json;
 use crate::util::{
-    CliError, Res, contract_abi, emit, fail, gas_table, generate_validator_key, init_dev_chain,
-    parse_amount, parse_args, resolve, save_alias, signer,
+    CliError, Res, contract_abi, emit, fail, gas_table, generate_validator_key,
+    init_dev_chain_with, parse_amount, parse_args, resolve, retention, save_alias, signer,
 };
 use crate::{Cli, Command, TxOpts, build, demo, query};
 use chainvm_runtime::abi::{AbiError, ContractAbi};
@@ -33,7 +33,11 @@ pub fn run(cli: &Cli) -> Res<()> {
     let home = cli.home.as_path();
     let j = cli.json;
     match &cli.command {
-        Command::Init { chain_id, force } => init(home, *chain_id, *force, j),
+        Command::Init {
+            chain_id,
+            force,
+            prune,
+        } => init(home, *chain_id, *force, *prune, j),
         Command::Accounts => query::accounts(home, j),
         Command::Build { dir } => build::build_cmd(dir, j),
         Command::Deploy {
@@ -125,6 +129,7 @@ pub fn run(cli: &Cli) -> Res<()> {
             manual,
             max_view_gas,
             max_concurrent_views,
+            prune,
         } => {
             let mode = match (block_time, manual) {
                 (_, true) => crate::node::Mode::Manual,
@@ -134,6 +139,7 @@ pub fn run(cli: &Cli) -> Res<()> {
             let settings = crate::node::Settings {
                 max_view_gas: *max_view_gas,
                 max_concurrent_views: *max_concurrent_views,
+                prune: *prune,
             };
             crate::node::run(home, rpc, mode, settings)
         }
@@ -141,7 +147,7 @@ pub fn run(cli: &Cli) -> Res<()> {
     }
 }
 
-fn init(home: &Path, chain_id: u64, force: bool, j: bool) -> Res<()> {
+fn init(home: &Path, chain_id: u64, force: bool, prune: Option<u64>, j: bool) -> Res<()> {
     if force && home.exists() {
         // Only ever remove what a chain home holds.
         for f in [
@@ -163,7 +169,7 @@ fn init(home: &Path, chain_id: u64, force: bool, j: bool) -> Res<()> {
     // The validator key signs blocks and evidence can slash it: it must be secret (written
     // owner-only), unlike the dev accounts' keys.
     let validator = generate_validator_key()?;
-    let chain = init_dev_chain(home, chain_id, &validator)?;
+    let chain = init_dev_chain_with(home, chain_id, &validator, retention(prune))?;
     let accounts: Vec<Value> = dev_keys()
         .iter()
         .enumerate()

@@ -60,6 +60,11 @@ enum Command {
         /// Replace an existing chain in the home directory.
         #[arg(long)]
         force: bool,
+        /// Keep only the last N state versions (older proofs and `chainvm verify` then need
+        /// an archive node; headers and blocks stay). Default: archive, every version. The
+        /// mode is stored with the chain; a pruned chain cannot become an archive again.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        prune: Option<u64>,
     },
     /// List the dev accounts with their keys, balances and nonces.
     Accounts,
@@ -214,6 +219,11 @@ enum Command {
         /// Default: twice the cores.
         #[arg(long)]
         max_concurrent_views: Option<usize>,
+        /// Keep only the last N state versions (older proofs and `chainvm verify` then need
+        /// an archive node; headers and blocks stay). Default: the mode the chain has
+        /// (set by `chainvm init`); switching an archive to pruned is kept; a pruned chain cannot become an archive again.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        prune: Option<u64>,
     },
     /// Run a scenario file of deploys and calls on a fresh in-memory chain and print each
     /// method's gas (min/avg/median/max, calls), like `forge test --gas-report`.

@@ -3,6 +3,7 @@
 use chainvm_runtime::abi::ContractAbi;
 use chainvm_runtime::genesis::dev_keys;
 use chainvm_runtime::production::unix_time;
+use chainvm_runtime::state::Retention;
 use chainvm_runtime::types::hex;
 pub use chainvm_runtime::types::parse_hex;
 use chainvm_runtime::{Address, Chain, ChainError, GenesisConfig, Keypair, U256};
@@ -95,8 +96,23 @@ pub fn generate_validator_key() -> Res<Keypair> {
 /// A new dev chain in `home`: the ten funded dev accounts, `validator` staked, genesis time
 /// now.
 pub fn init_dev_chain(home: &Path, chain_id: u64, validator: &Keypair) -> Res<Chain> {
+    init_dev_chain_with(home, chain_id, validator, Retention::Archive)
+}
+
+/// [`init_dev_chain`] keeping the state versions `retention` says.
+pub fn init_dev_chain_with(
+    home: &Path,
+    chain_id: u64,
+    validator: &Keypair,
+    retention: Retention,
+) -> Res<Chain> {
     let genesis = GenesisConfig::dev(chain_id, validator, unix_time());
-    Ok(Chain::init(home, genesis, validator)?)
+    Ok(Chain::init_with(home, genesis, validator, retention)?)
+}
+
+/// The retention `--prune N` asks for: the last N versions, or an archive without it.
+pub fn retention(prune: Option<u64>) -> Retention {
+    prune.map_or(Retention::Archive, Retention::Recent)
 }
 
 const ALIASES: &str = "aliases.json";

@@ -12,7 +12,7 @@ use crate::params::ChainParams;
 use crate::production::Clock;
 use crate::reader::{StateProof, TxLocation};
 use crate::types::{Address, H256};
-use chainvm_state::{BlockRecord, Snapshot, Store};
+use chainvm_state::{BlockRecord, Retention, Snapshot, Store};
 use chainvm_vm::Vm;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,21 +51,65 @@ impl Chain {
         config: GenesisConfig,
         validator: &Keypair,
     ) -> Result<Chain, ChainError> {
+        Self::init_with(home, config, validator, Retention::Archive)
+    }
+
+    /// [`Chain::init`] keeping the state versions `retention` says (kept in the store, so
+    /// later opens keep it).
+    pub fn init_with(
+        home: &Path,
+        config: GenesisConfig,
+        validator: &Keypair,
+        retention: Retention,
+    ) -> Result<Chain, ChainError> {
+        if retention == Retention::Recent(0) {
+            return Err(chainvm_state::StoreError::BadRetention.into());
+        }
         crate::home::write(home, &config, validator)?;
-        let store = Store::create(home)?;
+        let store = Store::create_with(home, retention)?;
         Self::start(store, config, validator.clone(), Some(home.to_path_buf()))
     }
 
-    /// Opens the chain in `home`.
+    /// Opens the chain in `home`, with the retention mode it was created or last opened with.
     pub fn open(home: &Path) -> Result<Chain, ChainError> {
-        let store = Store::open(home)?;
+        Self::open_with(home, None)
+    }
+
+    /// Opens the chain in `home`; `Some(retention)` switches its mode (archive to pruned, or
+    /// another pruning window; a pruned chain cannot become an archive again).
+    pub fn open_with(home: &Path, retention: Option<Retention>) -> Result<Chain, ChainError> {
+        let store = Store::open_with(home, retention)?;
         let (config, validator) = crate::home::read(home)?;
         Self::start(store, config, validator, Some(home.to_path_buf()))
     }
 
     /// A chain held in memory only.
     pub fn in_memory(config: GenesisConfig, validator: &Keypair) -> Result<Chain, ChainError> {
-        Self::start(Store::in_memory()?, config, validator.clone(), None)
+        Self::in_memory_with(config, validator, Retention::Archive)
+    }
+
+    /// A chain held in memory only, keeping the versions `retention` says.
+    pub fn in_memory_with(
+        config: GenesisConfig,
+        validator: &Keypair,
+        retention: Retention,
+    ) -> Result<Chain, ChainError> {
+        Self::start(
+            Store::in_memory_with(retention)?,
+            config,
+            validator.clone(),
+            None,
+        )
+    }
+
+    /// Bytes the store's file has allocated to pages (disk use, finer than the file size).
+    pub fn allocated_bytes(&self) -> Result<u64, ChainError> {
+        Ok(self.store.allocated_bytes()?)
+    }
+
+    /// Which state versions this chain keeps.
+    pub fn retention(&self) -> Retention {
+        self.store.retention()
     }
 
     fn start(

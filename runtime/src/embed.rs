@@ -29,6 +29,7 @@ use crate::receipt::{Event, Receipt};
 use crate::tx::{Payload, Transaction, default_gas};
 use crate::types::{Address, H256, U256};
 use chainvm_abi::CONSTRUCTOR;
+use chainvm_state::Retention;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::mpsc;
@@ -65,6 +66,7 @@ pub struct ChainBuilder {
     validator: Option<Keypair>,
     timestamp: u64,
     dev: bool,
+    retention: Retention,
 }
 
 /// The validator key of in-memory chains built without [`ChainBuilder::validator`]: fixed,
@@ -82,6 +84,7 @@ impl Chain {
             validator: None,
             timestamp: 1_700_000_000,
             dev: false,
+            retention: Retention::Archive,
         }
     }
 }
@@ -118,6 +121,14 @@ impl ChainBuilder {
         self
     }
 
+    /// Which state versions the chain keeps (default: every one, an archive).
+    /// `Retention::Recent(n)` keeps the last `n`: disk then grows with the live state, not
+    /// the block count, but older proofs and `verify` need an archive.
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
     fn config(&self, validator: &Keypair) -> (GenesisConfig, Vec<Keypair>) {
         let mut config = GenesisConfig::dev(self.params.chain_id, validator, self.timestamp);
         let registration = config.params.registration.clone();
@@ -136,7 +147,7 @@ impl ChainBuilder {
     pub fn in_memory(self) -> Result<(Chain, Vec<Keypair>), ChainError> {
         let validator = self.validator.clone().unwrap_or_else(test_validator);
         let (config, keys) = self.config(&validator);
-        let mut chain = Chain::in_memory(config, &validator)?;
+        let mut chain = Chain::in_memory_with(config, &validator, self.retention)?;
         chain.set_time(self.timestamp + 1);
         Ok((chain, keys))
     }
@@ -148,7 +159,10 @@ impl ChainBuilder {
             None => Keypair::generate().map_err(ChainError::KeyGeneration)?,
         };
         let (config, keys) = self.config(&validator);
-        Ok((Chain::init(home, config, &validator)?, keys))
+        Ok((
+            Chain::init_with(home, config, &validator, self.retention)?,
+            keys,
+        ))
     }
 }
 

@@ -2,16 +2,19 @@
 //! moments, 60 times. After every kill the store opens, its last block is whole (header,
 //! transactions, receipts, state), its root recomputes from the stored nodes and equals the
 //! root of exactly the blocks committed so far computed from scratch, and nothing of a later
-//! block is visible. Each restart continues from the last committed block.
+//! block is visible. Each restart continues from the last committed block. The same holds for
+//! a pruned store, whose retention window moves with each committed block and no further.
 
 use chainvm_runtime::state::tree::{self, keccak};
-use chainvm_runtime::state::{BlockRecord, StateWrites, Store};
+use chainvm_runtime::state::{BlockRecord, Retention, StateWrites, Store};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHILD_DIR: &str = "CHAINVM_CRASH_CHILD_DIR";
+/// Set to run the child as a pruned store keeping this many versions.
+const CHILD_PRUNE: &str = "CHAINVM_CRASH_CHILD_PRUNE";
 const KILLS: usize = 60;
 
 /// The state writes of block `h`: a deterministic mix of inserts, updates and deletes.
@@ -48,10 +51,12 @@ fn record(h: u64) -> BlockRecord {
     }
 }
 
-fn open_or_create(dir: &Path) -> Store {
+fn open_or_create(dir: &Path, retention: Retention) -> Store {
     match Store::open(dir) {
         Ok(s) => s,
-        Err(chainvm_runtime::state::StoreError::Missing(_)) => Store::create(dir).expect("create"),
+        Err(chainvm_runtime::state::StoreError::Missing(_)) => {
+            Store::create_with(dir, retention).expect("create")
+        }
         Err(e) => panic!("open after crash: {e}"),
     }
 }
@@ -62,7 +67,11 @@ fn crash_child() {
     let Some(dir) = std::env::var_os(CHILD_DIR) else {
         return;
     };
-    let store = open_or_create(Path::new(&dir));
+    let retention = std::env::var(CHILD_PRUNE)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .map_or(Retention::Archive, Retention::Recent);
+    let store = open_or_create(Path::new(&dir), retention);
     loop {
         let next = store.latest().unwrap().map_or(0, |(v, _)| v + 1);
         let staged = store.stage(writes(next)).unwrap();
@@ -98,6 +107,21 @@ fn verify(dir: &Path) -> u64 {
     assert_eq!(leaves, map.len() as u64);
     let entries: BTreeMap<_, _> = snap.entries().unwrap().into_iter().collect();
     assert_eq!(entries, map, "latest-state table matches the tree");
+    if let Retention::Recent(n) = store.retention() {
+        // The pruning of a block commits with it: the window is exactly the last n versions.
+        assert_eq!(snap.oldest(), (h + 1).saturating_sub(n));
+        let oldest = snap.oldest();
+        assert_eq!(
+            snap.recompute_root(oldest).unwrap().0,
+            snap.root_at(oldest).unwrap()
+        );
+        if oldest > 0 {
+            assert!(matches!(
+                snap.get_at(oldest - 1, b"key-1"),
+                Err(chainvm_runtime::state::StoreError::Pruned { .. })
+            ));
+        }
+    }
     let want = record(h);
     assert_eq!(store.header(h).unwrap(), Some(want.header.clone()));
     assert_eq!(store.height_of(&want.hash).unwrap(), Some(h));
@@ -118,9 +142,17 @@ fn verify(dir: &Path) -> u64 {
 
 /// Starts this test binary again as `crash_child`, committing blocks into `dir`.
 fn spawn_child(dir: &Path) -> std::process::Child {
+    spawn_child_with(dir, None)
+}
+
+/// [`spawn_child`], the child keeping only the last `prune` versions if given.
+fn spawn_child_with(dir: &Path, prune: Option<u64>) -> std::process::Child {
     let exe = std::env::current_exe().unwrap();
-    Command::new(exe)
-        .args(["--ignored", "--exact", "crash_child", "--test-threads=1"])
+    let mut cmd = Command::new(exe);
+    if let Some(n) = prune {
+        cmd.env(CHILD_PRUNE, n.to_string());
+    }
+    cmd.args(["--ignored", "--exact", "crash_child", "--test-threads=1"])
         .env(CHILD_DIR, dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -130,6 +162,15 @@ fn spawn_child(dir: &Path) -> std::process::Child {
 
 #[test]
 fn sigkill_at_random_moments_never_leaves_a_partial_block() {
+    sigkill_loop(None, KILLS);
+}
+
+#[test]
+fn sigkill_while_pruning_never_leaves_a_partial_block_or_window() {
+    sigkill_loop(Some(8), KILLS / 3);
+}
+
+fn sigkill_loop(prune: Option<u64>, kills: usize) {
     let dir = tempfile::tempdir().unwrap();
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -139,8 +180,8 @@ fn sigkill_at_random_moments_never_leaves_a_partial_block() {
     println!("kill-timing seed {seed}");
     let mut committed = 0;
     let start = Instant::now();
-    for kill in 0..KILLS {
-        let mut child = spawn_child(dir.path());
+    for kill in 0..kills {
+        let mut child = spawn_child_with(dir.path(), prune);
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
@@ -157,11 +198,11 @@ fn sigkill_at_random_moments_never_leaves_a_partial_block() {
         committed = now;
     }
     println!(
-        "{KILLS} kills, {committed} blocks committed, {:?}",
+        "{kills} kills, {committed} blocks committed, {:?}",
         start.elapsed()
     );
     assert!(
-        committed > KILLS as u64,
+        committed > kills as u64,
         "the child made progress between kills ({committed} blocks)"
     );
 }

@@ -49,6 +49,29 @@ pub enum StoreError {
         /// The store's latest version now.
         latest: Option<u64>,
     },
+    /// The requested version was pruned (the store keeps only recent versions).
+    #[error(
+        "state version {version} was pruned: this node keeps versions from {oldest} on (use an archive node for older proofs)"
+    )]
+    Pruned {
+        /// The version asked for.
+        version: u64,
+        /// The oldest version still kept.
+        oldest: u64,
+    },
+    /// A pruned store was asked to become an archive again.
+    #[error(
+        "{path} is a {current} store: its older versions are gone, so it cannot become an archive again (start a new archive node, e.g. `chainvm init` without --prune, and replay)"
+    )]
+    RetentionDowngrade {
+        /// The database file.
+        path: PathBuf,
+        /// Its current mode.
+        current: crate::store::Retention,
+    },
+    /// `--prune 0`: at least the latest version must be kept.
+    #[error("a pruned store must keep at least 1 version")]
+    BadRetention,
     /// The requested version was never committed.
     #[error("no state version {0}")]
     UnknownVersion(u64),

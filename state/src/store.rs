@@ -1,35 +1,49 @@
 //! The chain's embedded database: versioned Merkle state, blocks, transactions and receipts
 //! in one redb file in the chain's home directory.
 //!
-//! Committing a block is one redb write transaction holding its state changes (new tree
-//! nodes, values, the latest-state table, the version's root), its header, transactions and
-//! receipts: after a crash at any instant the store holds either the whole block or none of
-//! it. Tree nodes are stored by hash and never rewritten, so the root of every committed
-//! version stays readable and provable (nothing is pruned).
+//! Committing a block is one durable redb write transaction (`Durability::Immediate`) holding
+//! its state changes (new tree nodes keyed by version then path, the stale-node index, the
+//! latest-state table, the version's root, the undo record), its header, transactions and
+//! receipts, and, in pruned mode, the deletion of what fell out of the retention window: after
+//! a crash at any instant the store holds either the whole block or none of it.
+//!
+//! Retention ([`Retention`], kept in the store's meta table): an archive keeps every version
+//! readable and provable; `Recent(n)` keeps the last `n` versions. Pruning is a range delete:
+//! the stale-node index is keyed by the version that made a node stale, so the nodes no kept
+//! version uses are the index's first entries.
 
+use crate::StateWrites;
 pub use crate::error::StoreError;
-use crate::proof::Proof;
-use crate::tree::{self, Hash, Node, NodeReader, TreeError, empty_hash, keccak};
-use crate::{StateReader, StateWrites};
-use redb::{
-    Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
-};
+pub use crate::retention::Retention;
+use crate::retention::check_retention;
+pub use crate::snapshot::Snapshot;
+use crate::tree::{self, Change, Child, Hash, Node, NodeKey, keccak};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-const NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tree_nodes");
-const VALUES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("values_by_hash");
-const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("latest_state");
-const ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("roots");
+pub(crate) const NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tree_nodes");
+/// Stale-node index: the version that made nodes stale -> their keys (each prefixed by its
+/// length), one record per block, so pruning pops the table's first records.
+pub(crate) const STALE: TableDefinition<u64, &[u8]> = TableDefinition::new("stale_nodes");
+pub(crate) const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("latest_state");
+/// Version -> root reference ([`Child::encode`]).
+pub(crate) const ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("roots");
 const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
 const BLOCK_HASHES: TableDefinition<&[u8], u64> = TableDefinition::new("block_hashes");
 const TXS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("transactions");
 const TX_INDEX: TableDefinition<&[u8], (u64, u32)> = TableDefinition::new("tx_index");
 const RECEIPTS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("receipts");
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const UNDO: TableDefinition<u64, &[u8]> = TableDefinition::new("undo");
 
-/// What committing a block changed outside the (append-only) tree, so the block can be
-/// undone: its hash, its transaction hashes and the previous latest-state values.
+/// Meta key of the retention mode: `archive`, or the big-endian number of versions kept.
+const RETENTION_KEY: &str = "retention";
+/// Meta key of the oldest version still readable (pruned stores only).
+pub(crate) const OLDEST_KEY: &str = "oldest_version";
+
+/// What committing a block changed outside the tree, so the block can be undone: its hash,
+/// its transaction hashes and the previous latest-state values.
 #[derive(borsh::BorshSerialize, borsh::BorshDeserialize)]
 struct Undo {
     block_hash: Hash,
@@ -42,7 +56,8 @@ pub type KeyValue = (Vec<u8>, Vec<u8>);
 
 /// Name of the database file inside the chain's home directory.
 pub const DB_FILE: &str = "chain.redb";
-const SCHEMA: &[u8] = b"chainvm-store-1";
+const SCHEMA: &[u8] = b"chainvm-store-2";
+const OLD_SCHEMAS: [&[u8]; 1] = [b"chainvm-store-1"];
 
 /// The state changes of a block, applied to the tree and ready to commit.
 #[derive(Debug, Clone)]
@@ -51,8 +66,40 @@ pub struct StagedState {
     pub base: Option<u64>,
     /// The new state root.
     pub root: Hash,
-    nodes: Vec<(Hash, Node)>,
+    root_ref: Child,
+    nodes: Vec<(NodeKey, Node)>,
+    stale: Vec<NodeKey>,
     writes: StateWrites,
+}
+
+impl StagedState {
+    /// Tree nodes this block writes.
+    pub fn nodes_written(&self) -> usize {
+        self.nodes.len()
+    }
+}
+
+/// Where one commit's time and bytes went (for benchmarks; nothing here reaches state).
+#[derive(Debug, Clone, Default)]
+pub struct CommitStats {
+    /// Tree nodes written, and their key + value bytes.
+    pub nodes: usize,
+    /// Bytes of the nodes written (keys and records).
+    pub node_bytes: usize,
+    /// Nodes the block made stale (one stale-index record lists them).
+    pub stale: usize,
+    /// Tree nodes deleted by pruning.
+    pub pruned_nodes: usize,
+    /// Inserting tree nodes and stale entries.
+    pub tree_time: Duration,
+    /// Reading previous values for the undo record and updating the latest-state table.
+    pub latest_time: Duration,
+    /// Header, block hash, transactions, receipts, root and undo record.
+    pub block_time: Duration,
+    /// Pruning.
+    pub prune_time: Duration,
+    /// redb's commit: writing dirty pages and fsync.
+    pub durable_time: Duration,
 }
 
 /// Everything of a block besides its state changes, as encoded bytes.
@@ -74,11 +121,23 @@ pub struct BlockRecord {
 pub struct Store {
     db: Database,
     path: PathBuf,
+    retention: Retention,
 }
 
 /// A redb failure other than corruption (corruption is [`StoreError::Corrupt`]).
 fn database(e: impl Into<redb::Error>) -> StoreError {
     StoreError::Database(e.into())
+}
+
+/// A stale-index record: the node keys, each prefixed by its length.
+fn encode_stale(keys: &[NodeKey]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(keys.len() * 14);
+    for k in keys {
+        let k = k.encode();
+        out.push(k.len() as u8);
+        out.extend_from_slice(&k);
+    }
+    out
 }
 
 impl Store {
@@ -105,8 +164,15 @@ impl Store {
         }
     }
 
-    /// Creates a new store in `dir` (created if needed); fails if one is already there.
+    /// Creates a new archive store in `dir` (created if needed); fails if one is already
+    /// there.
     pub fn create(dir: &Path) -> Result<Store, StoreError> {
+        Self::create_with(dir, Retention::Archive)
+    }
+
+    /// Creates a new store in `dir` keeping the versions `retention` says.
+    pub fn create_with(dir: &Path, retention: Retention) -> Result<Store, StoreError> {
+        check_retention(retention)?;
         std::fs::create_dir_all(dir).map_err(|source| StoreError::File {
             path: dir.to_path_buf(),
             source,
@@ -116,31 +182,57 @@ impl Store {
             return Err(StoreError::Exists(path));
         }
         let db = Database::create(&path).map_err(|e| Self::map_open_error(&path, e))?;
-        let store = Store { db, path };
+        let store = Store {
+            db,
+            path,
+            retention,
+        };
         store.init_schema()?;
         Ok(store)
     }
 
-    /// Opens the store in `dir`.
+    /// Opens the store in `dir` with the retention it was created or last opened with.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Self::open_with(dir, None)
+    }
+
+    /// Opens the store in `dir`; with `Some(retention)`, switches it to that mode and keeps
+    /// the mode for later opens. An archive may become pruned and a pruned store may change
+    /// its window; a pruned store cannot become an archive again (its history is gone):
+    /// [`StoreError::RetentionDowngrade`].
+    pub fn open_with(dir: &Path, retention: Option<Retention>) -> Result<Store, StoreError> {
         let path = dir.join(DB_FILE);
         if !path.is_file() {
             return Err(StoreError::Missing(dir.to_path_buf()));
         }
         let db = Database::open(&path).map_err(|e| Self::map_open_error(&path, e))?;
-        let store = Store { db, path };
-        store.check_schema()?;
+        let mut store = Store {
+            db,
+            path,
+            retention: Retention::Archive,
+        };
+        store.retention = store.check_schema()?;
+        if let Some(wanted) = retention {
+            store.set_retention(wanted)?;
+        }
         Ok(store)
     }
 
     /// A store that lives in memory only (tests, simulations).
     pub fn in_memory() -> Result<Store, StoreError> {
+        Self::in_memory_with(Retention::Archive)
+    }
+
+    /// An in-memory store keeping the versions `retention` says.
+    pub fn in_memory_with(retention: Retention) -> Result<Store, StoreError> {
+        check_retention(retention)?;
         let db = Database::builder()
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(database)?;
         let store = Store {
             db,
             path: PathBuf::from(":memory:"),
+            retention,
         };
         store.init_schema()?;
         Ok(store)
@@ -149,6 +241,41 @@ impl Store {
     /// Path of the database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Bytes of the file redb has allocated to pages (the file itself grows in large steps).
+    pub fn allocated_bytes(&self) -> Result<u64, StoreError> {
+        let w = self.db.begin_write().map_err(|e| self.map_storage(e))?;
+        let stats = w.stats().map_err(|e| self.map_storage(e))?;
+        let bytes = stats.allocated_pages() * stats.page_size() as u64;
+        w.abort().map_err(|e| self.map_storage(e))?;
+        Ok(bytes)
+    }
+
+    /// Which versions this store keeps.
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    fn set_retention(&mut self, wanted: Retention) -> Result<(), StoreError> {
+        check_retention(wanted)?;
+        if wanted == self.retention {
+            return Ok(());
+        }
+        if let (Retention::Recent(_), Retention::Archive) = (self.retention, wanted) {
+            return Err(StoreError::RetentionDowngrade {
+                path: self.path.clone(),
+                current: self.retention,
+            });
+        }
+        let w = self.db.begin_write().map_err(|e| self.map_storage(e))?;
+        w.open_table(META)
+            .map_err(|e| self.map_storage(e))?
+            .insert(RETENTION_KEY, wanted.encode().as_slice())
+            .map_err(|e| self.map_storage(e))?;
+        w.commit().map_err(|e| self.map_storage(e))?;
+        self.retention = wanted;
+        Ok(())
     }
 
     fn corrupt(&self, reason: impl Into<String>) -> StoreError {
@@ -168,38 +295,54 @@ impl Store {
     fn init_schema(&self) -> Result<(), StoreError> {
         let w = self.db.begin_write().map_err(|e| self.map_storage(e))?;
         {
-            let mut meta = w.open_table(META).map_err(|e| self.map_storage(e))?;
+            let m = |e: redb::TableError| self.map_storage(e);
+            let mut meta = w.open_table(META).map_err(m)?;
             meta.insert("schema", SCHEMA)
                 .map_err(|e| self.map_storage(e))?;
-            // Create every table so readers never meet a missing one.
-            w.open_table(NODES).map_err(|e| self.map_storage(e))?;
-            w.open_table(VALUES).map_err(|e| self.map_storage(e))?;
-            w.open_table(STATE).map_err(|e| self.map_storage(e))?;
-            w.open_table(ROOTS).map_err(|e| self.map_storage(e))?;
-            w.open_table(HEADERS).map_err(|e| self.map_storage(e))?;
-            w.open_table(BLOCK_HASHES)
+            meta.insert(RETENTION_KEY, self.retention.encode().as_slice())
                 .map_err(|e| self.map_storage(e))?;
-            w.open_table(TXS).map_err(|e| self.map_storage(e))?;
-            w.open_table(TX_INDEX).map_err(|e| self.map_storage(e))?;
-            w.open_table(RECEIPTS).map_err(|e| self.map_storage(e))?;
-            w.open_table(UNDO).map_err(|e| self.map_storage(e))?;
+            // Create every table so readers never meet a missing one.
+            w.open_table(NODES).map_err(m)?;
+            w.open_table(STALE).map_err(m)?;
+            w.open_table(STATE).map_err(m)?;
+            w.open_table(ROOTS).map_err(m)?;
+            w.open_table(HEADERS).map_err(m)?;
+            w.open_table(BLOCK_HASHES).map_err(m)?;
+            w.open_table(TXS).map_err(m)?;
+            w.open_table(TX_INDEX).map_err(m)?;
+            w.open_table(RECEIPTS).map_err(m)?;
+            w.open_table(UNDO).map_err(m)?;
         }
         w.commit().map_err(|e| self.map_storage(e))
     }
 
-    fn check_schema(&self) -> Result<(), StoreError> {
+    /// Checks the schema and returns the stored retention mode.
+    fn check_schema(&self) -> Result<Retention, StoreError> {
         let r = self.read()?;
         let meta = r
             .open_table(META)
             .map_err(|_| self.corrupt("not a chainvm database (no meta table)"))?;
         match meta.get("schema").map_err(|e| self.map_storage(e))? {
-            Some(v) if v.value() == SCHEMA => Ok(()),
-            Some(v) => Err(self.corrupt(format!(
-                "unknown schema {:?}",
-                String::from_utf8_lossy(v.value())
-            ))),
-            None => Err(self.corrupt("not a chainvm database (no schema)")),
+            Some(v) if v.value() == SCHEMA => {}
+            Some(v) if OLD_SCHEMAS.contains(&v.value()) => {
+                return Err(self.corrupt(
+                    "written by an older chainvm (tree nodes keyed by hash): start a new chain \
+                     with `chainvm init --force`",
+                ));
+            }
+            Some(v) => {
+                return Err(self.corrupt(format!(
+                    "unknown schema {:?}",
+                    String::from_utf8_lossy(v.value())
+                )));
+            }
+            None => return Err(self.corrupt("not a chainvm database (no schema)")),
         }
+        let got = meta
+            .get(RETENTION_KEY)
+            .map_err(|e| self.map_storage(e))?
+            .ok_or_else(|| self.corrupt("no retention mode"))?;
+        Retention::decode(got.value()).ok_or_else(|| self.corrupt("bad retention mode"))
     }
 
     fn read(&self) -> Result<ReadTransaction, StoreError> {
@@ -208,58 +351,50 @@ impl Store {
 
     /// A consistent read-only view of the latest committed version.
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
-        let r = self.read()?;
-        let open = |e: redb::TableError| self.map_storage(e);
-        let version = {
-            let roots = r.open_table(ROOTS).map_err(open)?;
-            let last = roots.last().map_err(|e| self.map_storage(e))?;
-            match last {
-                Some((k, v)) => Some((
-                    k.value(),
-                    to_hash(v.value()).ok_or_else(|| self.corrupt("bad root"))?,
-                )),
-                None => None,
-            }
-        };
-        Ok(Snapshot {
-            version,
-            state: r.open_table(STATE).map_err(open)?,
-            nodes: r.open_table(NODES).map_err(open)?,
-            values: r.open_table(VALUES).map_err(open)?,
-            roots: r.open_table(ROOTS).map_err(open)?,
-            path: self.path.clone(),
-        })
+        Snapshot::new(self.read()?, self.path.clone())
     }
 
     /// The latest committed version and its root.
     pub fn latest(&self) -> Result<Option<(u64, Hash)>, StoreError> {
-        Ok(self.snapshot()?.version)
+        Ok(self.snapshot()?.version())
     }
 
     /// Applies `writes` to the tree of the latest version, computing the new root without
     /// writing anything.
     pub fn stage(&self, writes: StateWrites) -> Result<StagedState, StoreError> {
         let snap = self.snapshot()?;
-        let (base, root) = match snap.version {
+        let (base, root) = match snap.latest_ref() {
             Some((v, r)) => (Some(v), r),
-            None => (None, empty_hash()),
+            None => (None, Child::empty()),
         };
-        let changes: Vec<(Hash, Option<Hash>)> = writes
+        let changes: Vec<Change> = writes
             .iter()
-            .map(|(k, v)| (keccak(k), v.as_deref().map(keccak)))
+            .map(|(k, v)| (keccak(k), v.as_ref().map(|v| (keccak(v), v.clone()))))
             .collect();
-        let update = tree::apply(&snap, root, &changes)?;
+        let version = base.map_or(0, |b| b + 1);
+        let update = tree::apply(&snap, &root, version, changes)?;
         Ok(StagedState {
             base,
-            root: update.root,
+            root: update.root.hash,
+            root_ref: update.root,
             nodes: update.nodes,
+            stale: update.stale,
             writes,
         })
     }
 
-    /// Commits a staged state with its block in one transaction. The block's height becomes
-    /// the new version and must follow the staged base.
+    /// Commits a staged state with its block in one durable transaction. The block's height
+    /// becomes the new version and must follow the staged base.
     pub fn commit(&self, staged: StagedState, block: &BlockRecord) -> Result<(), StoreError> {
+        self.commit_with_stats(staged, block).map(|_| ())
+    }
+
+    /// [`Store::commit`], also saying where the time and bytes went.
+    pub fn commit_with_stats(
+        &self,
+        staged: StagedState,
+        block: &BlockRecord,
+    ) -> Result<CommitStats, StoreError> {
         let want = staged.base.map_or(0, |b| b + 1);
         if block.height != want {
             return Err(StoreError::NotNext {
@@ -273,7 +408,11 @@ impl Store {
                 receipts: block.receipts.len(),
             });
         }
-        let w = self.db.begin_write().map_err(|e| self.map_storage(e))?;
+        let mut stats = CommitStats::default();
+        let mut w = self.db.begin_write().map_err(|e| self.map_storage(e))?;
+        // Never acknowledge a block that is not on disk.
+        w.set_durability(redb::Durability::Immediate)
+            .map_err(|e| self.corrupt(format!("cannot make the commit durable: {e}")))?;
         {
             let m = |e: redb::TableError| self.map_storage(e);
             let s = |e: redb::StorageError| self.map_storage(e);
@@ -285,47 +424,54 @@ impl Store {
                     latest,
                 });
             }
-            roots
-                .insert(block.height, staged.root.as_slice())
-                .map_err(s)?;
+            let started = Instant::now();
             let mut nodes = w.open_table(NODES).map_err(m)?;
-            for (h, n) in &staged.nodes {
-                nodes
-                    .insert(h.as_slice(), n.encode().as_slice())
+            // In key order: the block's records fill the B-tree's right edge page by page.
+            let mut records: Vec<(Vec<u8>, Vec<u8>)> = staged
+                .nodes
+                .iter()
+                .map(|(key, node)| (key.encode(), node.encode()))
+                .collect();
+            records.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (k, v) in &records {
+                stats.node_bytes += k.len() + v.len();
+                nodes.insert(k.as_slice(), v.as_slice()).map_err(s)?;
+            }
+            stats.nodes = staged.nodes.len();
+            let mut stale = w.open_table(STALE).map_err(m)?;
+            if !staged.stale.is_empty() {
+                stale
+                    .insert(block.height, encode_stale(&staged.stale).as_slice())
                     .map_err(s)?;
             }
-            let mut values = w.open_table(VALUES).map_err(m)?;
+            stats.stale = staged.stale.len();
+            stats.tree_time = started.elapsed();
+
+            let started = Instant::now();
             let mut state = w.open_table(STATE).map_err(m)?;
             let mut undo = Undo {
                 block_hash: block.hash,
                 tx_hashes: block.txs.iter().map(|(h, _)| *h).collect(),
                 previous: Vec::with_capacity(staged.writes.len()),
             };
-            for k in staged.writes.keys() {
-                let prev = state
-                    .get(k.as_slice())
-                    .map_err(s)?
-                    .map(|v| v.value().to_vec());
+            for (k, v) in &staged.writes {
+                let prev = match v {
+                    Some(v) => state.insert(k.as_slice(), v.as_slice()),
+                    None => state.remove(k.as_slice()),
+                }
+                .map_err(s)?
+                .map(|p| p.value().to_vec());
                 undo.previous.push((k.clone(), prev));
             }
-            let undo = borsh::to_vec(&undo).map_err(StoreError::Encode)?;
-            w.open_table(UNDO)
-                .map_err(m)?
-                .insert(block.height, undo.as_slice())
+            stats.latest_time = started.elapsed();
+
+            let started = Instant::now();
+            roots
+                .insert(block.height, staged.root_ref.encode().as_slice())
                 .map_err(s)?;
-            for (k, v) in &staged.writes {
-                match v {
-                    Some(v) => {
-                        values
-                            .insert(keccak(v).as_slice(), v.as_slice())
-                            .map_err(s)?;
-                        state.insert(k.as_slice(), v.as_slice()).map_err(s)?;
-                    }
-                    None => {
-                        state.remove(k.as_slice()).map_err(s)?;
-                    }
-                }
-            }
+            let undo = borsh::to_vec(&undo).map_err(StoreError::Encode)?;
+            let mut undo_t = w.open_table(UNDO).map_err(m)?;
+            undo_t.insert(block.height, undo.as_slice()).map_err(s)?;
             w.open_table(HEADERS)
                 .map_err(m)?
                 .insert(block.height, block.header.as_slice())
@@ -343,14 +489,43 @@ impl Store {
                 index.insert(hash.as_slice(), at).map_err(s)?;
                 receipts.insert(at, receipt.as_slice()).map_err(s)?;
             }
+            stats.block_time = started.elapsed();
+
+            if let Retention::Recent(n) = self.retention {
+                let started = Instant::now();
+                let mut meta = w.open_table(META).map_err(m)?;
+                let mut tables = crate::retention::Tables {
+                    meta: &mut meta,
+                    stale: &mut stale,
+                    nodes: &mut nodes,
+                    roots: &mut roots,
+                    undo: &mut undo_t,
+                };
+                stats.pruned_nodes = crate::retention::prune(
+                    &mut tables,
+                    block.height,
+                    n,
+                    staged.stale.len(),
+                    &self.path,
+                )?;
+                stats.prune_time = started.elapsed();
+            }
         }
-        w.commit().map_err(|e| self.map_storage(e))
+        let started = Instant::now();
+        w.commit().map_err(|e| self.map_storage(e))?;
+        stats.durable_time = started.elapsed();
+        Ok(stats)
     }
 
     /// Undoes every block above `version`, in one transaction: the latest state goes back to
-    /// that version and the blocks, transactions and receipts above it disappear. Tree nodes
-    /// stay (they are content-addressed and unreachable from the remaining roots).
+    /// that version, the tree nodes written above it are deleted and the nodes they replaced
+    /// are live again, and the blocks, transactions and receipts above it disappear. In a
+    /// pruned store `version` must still be retained ([`StoreError::Pruned`]).
     pub fn revert_to(&self, version: u64) -> Result<(), StoreError> {
+        let oldest = self.snapshot()?.oldest();
+        if version < oldest {
+            return Err(StoreError::Pruned { version, oldest });
+        }
         let w = self.db.begin_write().map_err(|e| self.map_storage(e))?;
         {
             let m = |e: redb::TableError| self.map_storage(e);
@@ -396,6 +571,17 @@ impl Store {
                 headers.remove(h).map_err(s)?;
                 roots.remove(h).map_err(s)?;
             }
+            // Node keys and stale entries of the undone versions start with a version above
+            // `version`: two range deletes.
+            let from = (version + 1).to_be_bytes();
+            w.open_table(NODES)
+                .map_err(m)?
+                .retain_in(from.as_slice().., |_, _| false)
+                .map_err(s)?;
+            w.open_table(STALE)
+                .map_err(m)?
+                .retain_in(version + 1.., |_, _| false)
+                .map_err(s)?;
         }
         w.commit().map_err(|e| self.map_storage(e))
     }
@@ -444,125 +630,5 @@ impl Store {
             out.push((tx.value().to_vec(), receipt.value().to_vec()));
         }
         Ok(out)
-    }
-}
-
-fn to_hash(b: &[u8]) -> Option<Hash> {
-    b.try_into().ok()
-}
-
-/// A consistent read-only view of one committed version (redb MVCC snapshot), also able to
-/// read older versions through the tree.
-pub struct Snapshot {
-    version: Option<(u64, Hash)>,
-    state: ReadOnlyTable<&'static [u8], &'static [u8]>,
-    nodes: ReadOnlyTable<&'static [u8], &'static [u8]>,
-    values: ReadOnlyTable<&'static [u8], &'static [u8]>,
-    roots: ReadOnlyTable<u64, &'static [u8]>,
-    path: PathBuf,
-}
-
-impl Snapshot {
-    /// The version this snapshot shows, and its root (`None` before genesis).
-    pub fn version(&self) -> Option<(u64, Hash)> {
-        self.version
-    }
-
-    /// The root hash of the latest version (the empty root before genesis).
-    pub fn root(&self) -> Hash {
-        self.version.map_or_else(empty_hash, |(_, r)| r)
-    }
-
-    fn err(&self, e: impl Into<redb::Error>) -> StoreError {
-        match e.into() {
-            redb::Error::Corrupted(r) => StoreError::Corrupt {
-                path: self.path.clone(),
-                reason: r,
-            },
-            other => StoreError::Database(other),
-        }
-    }
-
-    /// The root of an older (or this) version.
-    pub fn root_at(&self, version: u64) -> Result<Hash, StoreError> {
-        let v = self.roots.get(version).map_err(|e| self.err(e))?;
-        v.and_then(|v| to_hash(v.value()))
-            .ok_or(StoreError::UnknownVersion(version))
-    }
-
-    /// The value of `key` at `version`, read through that version's tree.
-    pub fn get_at(&self, version: u64, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let root = self.root_at(version)?;
-        match tree::lookup(self, root, &keccak(key))? {
-            None => Ok(None),
-            Some(vh) => self.value_by_hash(&vh).map(Some),
-        }
-    }
-
-    fn value_by_hash(&self, vh: &Hash) -> Result<Vec<u8>, StoreError> {
-        let v = self.values.get(vh.as_slice()).map_err(|e| self.err(e))?;
-        v.map(|v| v.value().to_vec())
-            .ok_or_else(|| StoreError::Corrupt {
-                path: self.path.clone(),
-                reason: format!("value {} missing", tree::hex(vh)),
-            })
-    }
-
-    /// The value of `key` at `version` with a proof against that version's root.
-    pub fn prove(&self, version: u64, key: &[u8]) -> Result<(Option<Vec<u8>>, Proof), StoreError> {
-        let root = self.root_at(version)?;
-        let kh = keccak(key);
-        let proof = tree::walk(self, root, &kh)?;
-        let value = match proof.leaf {
-            Some((k, vh)) if k == kh => Some(self.value_by_hash(&vh)?),
-            _ => None,
-        };
-        Ok((value, proof))
-    }
-
-    /// Recomputes `version`'s root from the stored nodes: (recomputed root, leaf count).
-    pub fn recompute_root(&self, version: u64) -> Result<(Hash, u64), StoreError> {
-        Ok(tree::recompute(self, self.root_at(version)?)?)
-    }
-
-    /// Every key and value of the latest version, in key order.
-    pub fn entries(&self) -> Result<Vec<KeyValue>, StoreError> {
-        self.scan_prefix(&[])
-    }
-
-    /// Every key starting with `prefix` and its value, latest version, in key order.
-    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StoreError> {
-        let mut out = Vec::new();
-        for e in self
-            .state
-            .range::<&[u8]>(prefix..)
-            .map_err(|e| self.err(e))?
-        {
-            let (k, v) = e.map_err(|e| self.err(e))?;
-            if !k.value().starts_with(prefix) {
-                break;
-            }
-            out.push((k.value().to_vec(), v.value().to_vec()));
-        }
-        Ok(out)
-    }
-}
-
-impl NodeReader for Snapshot {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, TreeError> {
-        let got = self.nodes.get(hash.as_slice()).map_err(TreeError::Store)?;
-        match got {
-            None => Ok(None),
-            Some(bytes) => Node::decode(bytes.value())
-                .map(Some)
-                .ok_or(TreeError::MalformedNode(*hash)),
-        }
-    }
-}
-
-impl StateReader for Snapshot {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let v = self.state.get(key).map_err(|e| self.err(e))?;
-        Ok(v.map(|v| v.value().to_vec()))
     }
 }

@@ -1,17 +1,27 @@
-//! A binary sparse Merkle tree over keccak256(key), path-compressed.
+//! A binary sparse Merkle tree over keccak256(key), path-compressed, with nodes stored by
+//! position (Jellyfish-style).
 //!
 //! A key lives at the path given by the bits of its hash (most significant first), but a
 //! subtree holding a single leaf is replaced by that leaf, so a leaf sits at the shallowest
-//! depth where its path is unique and the tree is about log2(n) deep. Nodes are immutable and
-//! stored by hash, so every committed root stays readable and provable, and an update only
-//! touches the nodes on the paths of the changed keys: O(k log n) hashes for k changes.
+//! depth where its path is unique and the tree is about log2(n) deep.
 //!
 //! Hashes carry distinct domain prefixes: empty subtree `keccak(0x00)`, leaf
-//! `keccak(0x01 ‖ key_hash ‖ value_hash)`, internal `keccak(0x02 ‖ left ‖ right)`.
+//! `keccak(0x01 ‖ key_hash ‖ value_hash)`, internal `keccak(0x02 ‖ left ‖ right)`. The root
+//! depends only on the key-value set.
+//!
+//! Storage: a node is stored under a [`NodeKey`]: the version that wrote it, big-endian, then
+//! its depth and path. A version's new nodes therefore sort together after every older node
+//! (appended at the right edge of the B-tree instead of scattered by hash), and a node is
+//! never rewritten: an internal node names each child by (hash, version), so every retained
+//! version stays readable and provable. An update reports the nodes it replaced (stale from
+//! this version on), which is what pruning deletes. Leaves carry their value, so reading an
+//! old version needs no second table. The update algorithm is in [`crate::update`].
 
 use crate::proof::Proof;
 use sha3::{Digest, Keccak256};
 use std::collections::HashMap;
+
+pub use crate::update::{Change, TreeUpdate, apply};
 
 /// A 32-byte keccak256 hash.
 pub type Hash = [u8; 32];
@@ -54,66 +64,200 @@ pub fn bit(hash: &Hash, depth: usize) -> bool {
     hash[depth / 8] & (0x80 >> (depth % 8)) != 0
 }
 
-/// A stored node.
+/// The first `depth` bits of `hash`, the rest cleared: the path of a node at `depth`.
+pub fn prefix(hash: &Hash, depth: usize) -> Hash {
+    let mut out = [0u8; 32];
+    let full = depth / 8;
+    out[..full.min(32)].copy_from_slice(&hash[..full.min(32)]);
+    if full < 32 && !depth.is_multiple_of(8) {
+        out[full] = hash[full] & !(0xffu8 >> (depth % 8));
+    }
+    out
+}
+
+/// `path` with bit `depth` set: the right child's path.
+fn set_bit(mut path: Hash, depth: usize) -> Hash {
+    path[depth / 8] |= 0x80 >> (depth % 8);
+    path
+}
+
+/// The path of the child of the node at (`depth`, `path`) on side `right`.
+pub fn child_path(path: &Hash, depth: usize, right: bool) -> Hash {
+    if right { set_bit(*path, depth) } else { *path }
+}
+
+/// Where a node is stored: the version that wrote it, then its position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeKey {
+    /// The version (block height) that wrote the node.
+    pub version: u64,
+    /// Depth in the tree (0 = root); at most 256.
+    pub depth: u16,
+    /// The first `depth` bits of the path, the rest zero.
+    pub path: Hash,
+}
+
+impl NodeKey {
+    /// Big-endian version, big-endian depth, then the `ceil(depth / 8)` path bytes: a
+    /// version's nodes sort together, after every older version's.
+    pub fn encode(&self) -> Vec<u8> {
+        let n = (self.depth as usize).div_ceil(8).min(32);
+        let mut out = Vec::with_capacity(10 + n);
+        out.extend_from_slice(&self.version.to_be_bytes());
+        out.extend_from_slice(&self.depth.to_be_bytes());
+        out.extend_from_slice(&self.path[..n]);
+        out
+    }
+
+    /// Decodes [`NodeKey::encode`]'s output; `None` if malformed.
+    pub fn decode(bytes: &[u8]) -> Option<NodeKey> {
+        let version = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let depth = u16::from_be_bytes(bytes.get(8..10)?.try_into().ok()?);
+        let n = (depth as usize).div_ceil(8);
+        if depth > 256 || bytes.len() != 10 + n {
+            return None;
+        }
+        let mut path = [0u8; 32];
+        path[..n].copy_from_slice(&bytes[10..]);
+        Some(NodeKey {
+            version,
+            depth,
+            path,
+        })
+    }
+}
+
+/// A reference to a subtree: its hash, the version that stored its top node, and whether
+/// that node is a leaf (so an update knows when a sibling must move up without reading it).
+/// The empty subtree is `hash == empty_hash()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Child {
+    /// The subtree's hash.
+    pub hash: Hash,
+    /// The version that wrote its top node (meaningless when empty).
+    pub version: u64,
+    /// Whether the top node is a leaf.
+    pub leaf: bool,
+}
+
+impl Child {
+    /// The empty subtree.
+    pub fn empty() -> Child {
+        Child {
+            hash: empty_hash(),
+            version: 0,
+            leaf: false,
+        }
+    }
+
+    /// Whether this is the empty subtree.
+    pub fn is_empty(&self) -> bool {
+        self.hash == empty_hash()
+    }
+
+    /// The stored key of this subtree's top node at (`depth`, `path`).
+    pub fn key(&self, depth: usize, path: Hash) -> NodeKey {
+        NodeKey {
+            version: self.version,
+            depth: depth as u16,
+            path,
+        }
+    }
+
+    /// 41 bytes: hash, big-endian version, leaf flag.
+    pub fn encode(&self) -> [u8; 41] {
+        let mut out = [0u8; 41];
+        out[..32].copy_from_slice(&self.hash);
+        out[32..40].copy_from_slice(&self.version.to_be_bytes());
+        out[40] = self.leaf as u8;
+        out
+    }
+
+    /// Decodes [`Child::encode`]'s output; `None` if malformed.
+    pub fn decode(bytes: &[u8]) -> Option<Child> {
+        if bytes.len() != 41 || bytes[40] > 1 {
+            return None;
+        }
+        Some(Child {
+            hash: bytes[..32].try_into().ok()?,
+            version: u64::from_be_bytes(bytes[32..40].try_into().ok()?),
+            leaf: bytes[40] == 1,
+        })
+    }
+}
+
+/// A stored node.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
-    /// One key: its hash and its value's hash.
+    /// One key: its hash, its value's hash and the value.
     Leaf {
         /// keccak256(key).
         key_hash: Hash,
         /// keccak256(value).
         value_hash: Hash,
+        /// The value itself.
+        value: Vec<u8>,
     },
     /// Two subtrees, at least two leaves below.
     Internal {
-        /// Left child hash (bit 0).
-        left: Hash,
-        /// Right child hash (bit 1).
-        right: Hash,
+        /// Left subtree (bit 0).
+        left: Child,
+        /// Right subtree (bit 1).
+        right: Child,
     },
 }
 
 impl Node {
-    /// The node's hash.
+    /// The node's hash (from the stored hashes; [`recompute`] checks them).
     pub fn hash(&self) -> Hash {
         match self {
             Node::Leaf {
                 key_hash,
                 value_hash,
+                ..
             } => leaf_hash(key_hash, value_hash),
-            Node::Internal { left, right } => internal_hash(left, right),
+            Node::Internal { left, right } => internal_hash(&left.hash, &right.hash),
         }
     }
 
-    /// Fixed 65-byte encoding: tag, then two hashes.
-    pub fn encode(&self) -> [u8; 65] {
-        let mut out = [0u8; 65];
-        let (tag, a, b) = match self {
+    /// Leaf: tag, key hash, value hash, value. Internal: tag, then both children (41 bytes
+    /// each).
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
             Node::Leaf {
                 key_hash,
                 value_hash,
-            } => (LEAF, key_hash, value_hash),
-            Node::Internal { left, right } => (INTERNAL, left, right),
-        };
-        out[0] = tag;
-        out[1..33].copy_from_slice(a);
-        out[33..].copy_from_slice(b);
-        out
+                value,
+            } => {
+                let mut out = Vec::with_capacity(65 + value.len());
+                out.push(LEAF);
+                out.extend_from_slice(key_hash);
+                out.extend_from_slice(value_hash);
+                out.extend_from_slice(value);
+                out
+            }
+            Node::Internal { left, right } => {
+                let mut out = Vec::with_capacity(83);
+                out.push(INTERNAL);
+                out.extend_from_slice(&left.encode());
+                out.extend_from_slice(&right.encode());
+                out
+            }
+        }
     }
 
     /// Decodes [`Node::encode`]'s output; `None` if malformed.
     pub fn decode(bytes: &[u8]) -> Option<Node> {
-        if bytes.len() != 65 {
-            return None;
-        }
-        let a: Hash = bytes[1..33].try_into().ok()?;
-        let b: Hash = bytes[33..].try_into().ok()?;
-        match bytes[0] {
-            LEAF => Some(Node::Leaf {
-                key_hash: a,
-                value_hash: b,
+        match *bytes.first()? {
+            LEAF if bytes.len() >= 65 => Some(Node::Leaf {
+                key_hash: bytes[1..33].try_into().ok()?,
+                value_hash: bytes[33..65].try_into().ok()?,
+                value: bytes[65..].to_vec(),
             }),
-            INTERNAL => Some(Node::Internal { left: a, right: b }),
+            INTERNAL if bytes.len() == 83 => Some(Node::Internal {
+                left: Child::decode(&bytes[1..42])?,
+                right: Child::decode(&bytes[42..])?,
+            }),
             _ => None,
         }
     }
@@ -124,11 +268,11 @@ impl Node {
 #[non_exhaustive]
 pub enum TreeError {
     /// A node the tree refers to is not in the store.
-    #[error("missing tree node {}", hex(.0))]
-    MissingNode(Hash),
-    /// A stored node's bytes are not a node.
-    #[error("tree node {} does not decode", hex(.0))]
-    MalformedNode(Hash),
+    #[error("missing tree node at version {}, depth {}", .0.version, .0.depth)]
+    MissingNode(NodeKey),
+    /// A stored node's bytes are not a node, or do not match what its parent says of it.
+    #[error("tree node at version {}, depth {} is malformed or inconsistent", .0.version, .0.depth)]
+    MalformedNode(NodeKey),
     /// The backing store (redb) failed.
     #[error("node store: {0}")]
     Store(#[source] redb::StorageError),
@@ -141,249 +285,75 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Where nodes are read from.
 pub trait NodeReader {
-    /// The node with this hash, if stored.
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, TreeError>;
+    /// The node stored under `key`, if any.
+    fn node(&self, key: &NodeKey) -> Result<Option<Node>, TreeError>;
 }
 
-impl NodeReader for HashMap<Hash, Node> {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, TreeError> {
-        Ok(self.get(hash).copied())
-    }
-}
-
-/// A subtree after an update: what its parent needs to know to stay canonical.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sub {
-    Empty,
-    Leaf(Hash, Hash),
-    /// An internal node, or an unchanged subtree whose kind is not known yet.
-    Other(Hash),
-}
-
-impl Sub {
-    fn hash(&self) -> Hash {
-        match self {
-            Sub::Empty => empty_hash(),
-            Sub::Leaf(k, v) => leaf_hash(k, v),
-            Sub::Other(h) => *h,
-        }
+impl NodeReader for HashMap<NodeKey, Node> {
+    fn node(&self, key: &NodeKey) -> Result<Option<Node>, TreeError> {
+        Ok(self.get(key).cloned())
     }
 }
 
-/// The result of applying a batch: the new root and the nodes it needs that were not
-/// stored before.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct TreeUpdate {
-    /// The new root hash.
-    pub root: Hash,
-    /// New nodes by hash.
-    pub nodes: Vec<(Hash, Node)>,
-}
-
-struct Updater<'a, R: NodeReader + ?Sized> {
-    reader: &'a R,
-    new: HashMap<Hash, Node>,
-}
-
-impl<R: NodeReader + ?Sized> Updater<'_, R> {
-    fn load(&self, hash: &Hash) -> Result<Option<Node>, TreeError> {
-        if *hash == empty_hash() {
-            return Ok(None);
-        }
-        if let Some(n) = self.new.get(hash) {
-            return Ok(Some(*n));
-        }
-        match self.reader.node(hash)? {
-            Some(n) => Ok(Some(n)),
-            None => Err(TreeError::MissingNode(*hash)),
-        }
-    }
-
-    fn put(&mut self, node: Node) -> Hash {
-        let h = node.hash();
-        self.new.insert(h, node);
-        h
-    }
-
-    fn leaf(&mut self, k: Hash, v: Hash) -> Sub {
-        self.put(Node::Leaf {
-            key_hash: k,
-            value_hash: v,
-        });
-        Sub::Leaf(k, v)
-    }
-
-    /// Joins two updated children into a canonical subtree.
-    fn join(&mut self, left: Sub, right: Sub) -> Result<Sub, TreeError> {
-        let resolve = |this: &Self, s: Sub| -> Result<Sub, TreeError> {
-            Ok(match s {
-                Sub::Other(h) => match this.load(&h)? {
-                    Some(Node::Leaf {
-                        key_hash,
-                        value_hash,
-                    }) => Sub::Leaf(key_hash, value_hash),
-                    _ => s,
-                },
-                s => s,
-            })
-        };
-        Ok(match (left, right) {
-            (Sub::Empty, Sub::Empty) => Sub::Empty,
-            // A lone leaf moves up; a lone internal subtree stays below an internal node.
-            (Sub::Empty, other) => match resolve(self, other)? {
-                Sub::Leaf(k, v) => Sub::Leaf(k, v),
-                o => Sub::Other(self.put(Node::Internal {
-                    left: empty_hash(),
-                    right: o.hash(),
-                })),
-            },
-            (other, Sub::Empty) => match resolve(self, other)? {
-                Sub::Leaf(k, v) => Sub::Leaf(k, v),
-                o => Sub::Other(self.put(Node::Internal {
-                    left: o.hash(),
-                    right: empty_hash(),
-                })),
-            },
-            (l, r) => Sub::Other(self.put(Node::Internal {
-                left: l.hash(),
-                right: r.hash(),
-            })),
-        })
-    }
-
-    /// Builds the canonical subtree of `items` (sorted, distinct key hashes) at `depth`.
-    fn build(&mut self, depth: usize, items: &[(Hash, Hash)]) -> Result<Sub, TreeError> {
-        match items {
-            [] => Ok(Sub::Empty),
-            [(k, v)] => Ok(self.leaf(*k, *v)),
-            _ => {
-                let split = items.partition_point(|(k, _)| !bit(k, depth));
-                let l = self.build(depth + 1, &items[..split])?;
-                let r = self.build(depth + 1, &items[split..])?;
-                self.join(l, r)
-            }
-        }
-    }
-
-    /// Applies `changes` (sorted by key hash, distinct; `None` deletes) to the subtree `node`.
-    fn update(
-        &mut self,
-        node: Hash,
-        depth: usize,
-        changes: &[(Hash, Option<Hash>)],
-    ) -> Result<Sub, TreeError> {
-        if changes.is_empty() {
-            return Ok(if node == empty_hash() {
-                Sub::Empty
-            } else {
-                Sub::Other(node)
-            });
-        }
-        match self.load(&node)? {
-            None => {
-                let items: Vec<(Hash, Hash)> = changes
-                    .iter()
-                    .filter_map(|(k, v)| v.map(|v| (*k, v)))
-                    .collect();
-                self.build(depth, &items)
-            }
-            Some(Node::Leaf {
-                key_hash,
-                value_hash,
-            }) => {
-                let mut items: Vec<(Hash, Hash)> = Vec::with_capacity(changes.len() + 1);
-                let mut kept = Some((key_hash, value_hash));
-                for (k, v) in changes {
-                    if *k == key_hash {
-                        kept = None;
-                    }
-                    if let Some(v) = v {
-                        items.push((*k, *v));
-                    }
-                }
-                if let Some(existing) = kept {
-                    let at = items.partition_point(|(k, _)| *k < existing.0);
-                    items.insert(at, existing);
-                }
-                self.build(depth, &items)
-            }
-            Some(Node::Internal { left, right }) => {
-                let split = changes.partition_point(|(k, _)| !bit(k, depth));
-                let l = self.update(left, depth + 1, &changes[..split])?;
-                let r = self.update(right, depth + 1, &changes[split..])?;
-                self.join(l, r)
-            }
-        }
-    }
-}
-
-/// Applies a batch of changes to the tree with root `root`. `changes` maps key hashes to
-/// the new value hash, or `None` to delete; it may be in any order but must not repeat a key.
-pub fn apply<R: NodeReader + ?Sized>(
+/// Loads the node `child` refers to at (`depth`, `path`); a missing node is an error.
+pub(crate) fn load<R: NodeReader + ?Sized>(
     reader: &R,
-    root: Hash,
-    changes: &[(Hash, Option<Hash>)],
-) -> Result<TreeUpdate, TreeError> {
-    let mut sorted = changes.to_vec();
-    sorted.sort_by_key(|c| c.0);
-    sorted.dedup_by(|a, b| a.0 == b.0);
-    let mut u = Updater {
-        reader,
-        new: HashMap::new(),
-    };
-    let root = u.update(root, 0, &sorted)?.hash();
-    // Keep only nodes reachable from the new root: a batch may create and then replace nodes.
-    let mut nodes = Vec::new();
-    let mut stack = vec![root];
-    while let Some(h) = stack.pop() {
-        if let Some(n) = u.new.remove(&h) {
-            if let Node::Internal { left, right } = n {
-                stack.push(left);
-                stack.push(right);
-            }
-            nodes.push((h, n));
-        }
+    child: &Child,
+    depth: usize,
+    path: Hash,
+) -> Result<Node, TreeError> {
+    let key = child.key(depth, path);
+    let node = reader.node(&key)?.ok_or(TreeError::MissingNode(key))?;
+    if matches!(node, Node::Leaf { .. }) != child.leaf {
+        return Err(TreeError::MalformedNode(key));
     }
-    nodes.sort_by_key(|n| n.0);
-    Ok(TreeUpdate { root, nodes })
+    Ok(node)
 }
 
 /// Walks from `root` towards `key_hash`, collecting the sibling hashes passed on the way (root
 /// first) and the leaf found at the end, if any (it may belong to another key): the proof
-/// for that key.
+/// for that key, and the value if the leaf is the key's own.
 pub fn walk<R: NodeReader + ?Sized>(
     reader: &R,
-    root: Hash,
+    root: &Child,
     key_hash: &Hash,
-) -> Result<Proof, TreeError> {
+) -> Result<(Proof, Option<Vec<u8>>), TreeError> {
     let mut siblings = Vec::new();
-    let mut node = root;
+    let mut node = *root;
     let mut depth = 0;
     loop {
-        if node == empty_hash() {
-            return Ok(Proof {
+        if node.is_empty() {
+            let proof = Proof {
                 siblings,
                 leaf: None,
-            });
+            };
+            return Ok((proof, None));
         }
-        match reader.node(&node)? {
-            None => return Err(TreeError::MissingNode(node)),
-            Some(Node::Leaf {
+        match load(reader, &node, depth, prefix(key_hash, depth))? {
+            Node::Leaf {
                 key_hash: k,
                 value_hash,
-            }) => {
-                return Ok(Proof {
+                value,
+            } => {
+                let value = (k == *key_hash).then_some(value);
+                let proof = Proof {
                     siblings,
                     leaf: Some((k, value_hash)),
-                });
+                };
+                return Ok((proof, value));
             }
-            Some(Node::Internal { left, right }) => {
+            Node::Internal { left, right } => {
+                if depth >= 256 {
+                    return Err(TreeError::MalformedNode(
+                        node.key(depth, prefix(key_hash, depth)),
+                    ));
+                }
                 let (next, sibling) = if bit(key_hash, depth) {
                     (right, left)
                 } else {
                     (left, right)
                 };
-                siblings.push(sibling);
+                siblings.push(sibling.hash);
                 node = next;
                 depth += 1;
             }
@@ -391,46 +361,58 @@ pub fn walk<R: NodeReader + ?Sized>(
     }
 }
 
-/// The value hash stored for `key_hash` under `root`, if any.
+/// The value stored for `key_hash` under `root`, if any.
 pub fn lookup<R: NodeReader + ?Sized>(
     reader: &R,
-    root: Hash,
+    root: &Child,
     key_hash: &Hash,
-) -> Result<Option<Hash>, TreeError> {
-    let proof = walk(reader, root, key_hash)?;
-    Ok(proof.leaf.and_then(|(k, v)| (k == *key_hash).then_some(v)))
+) -> Result<Option<Vec<u8>>, TreeError> {
+    Ok(walk(reader, root, key_hash)?.1)
 }
 
-/// Recomputes the hash of every node reachable from `root` from the stored nodes' contents,
-/// and returns the recomputed root and the number of leaves. Detects any stored node whose
-/// content does not match its key.
-pub fn recompute<R: NodeReader + ?Sized>(reader: &R, root: Hash) -> Result<(Hash, u64), TreeError> {
+/// Recomputes the hash of every node reachable from `root` from the stored contents (leaf
+/// hashes from the values themselves) and returns the recomputed root and the number of
+/// leaves. A node whose stored hashes disagree with its content, or a leaf stored off its
+/// key's path, is an error; any other damage shows as a root that differs from `root.hash`.
+pub fn recompute<R: NodeReader + ?Sized>(
+    reader: &R,
+    root: &Child,
+) -> Result<(Hash, u64), TreeError> {
     fn go<R: NodeReader + ?Sized>(
         reader: &R,
-        h: Hash,
+        child: &Child,
+        depth: usize,
+        path: Hash,
         leaves: &mut u64,
     ) -> Result<Hash, TreeError> {
-        if h == empty_hash() {
-            return Ok(h);
+        if child.is_empty() {
+            return Ok(child.hash);
         }
-        match reader.node(&h)? {
-            None => Err(TreeError::MissingNode(h)),
-            Some(Node::Leaf {
+        let bad = || TreeError::MalformedNode(child.key(depth, path));
+        match load(reader, child, depth, path)? {
+            Node::Leaf {
                 key_hash,
                 value_hash,
-            }) => {
+                value,
+            } => {
+                if keccak(&value) != value_hash || prefix(&key_hash, depth) != path {
+                    return Err(bad());
+                }
                 *leaves += 1;
                 Ok(leaf_hash(&key_hash, &value_hash))
             }
-            Some(Node::Internal { left, right }) => {
-                let l = go(reader, left, leaves)?;
-                let r = go(reader, right, leaves)?;
+            Node::Internal { left, right } => {
+                if depth >= 256 {
+                    return Err(bad());
+                }
+                let l = go(reader, &left, depth + 1, path, leaves)?;
+                let r = go(reader, &right, depth + 1, set_bit(path, depth), leaves)?;
                 Ok(internal_hash(&l, &r))
             }
         }
     }
     let mut leaves = 0;
-    let h = go(reader, root, &mut leaves)?;
+    let h = go(reader, root, 0, [0; 32], &mut leaves)?;
     Ok((h, leaves))
 }
 

@@ -61,19 +61,19 @@ fn suite(args: &[String]) {
             util::group(n.sig_strict_all_cores),
             util::group(n.execution_only)
         ));
-        ratios.ratio(
+        ratios.record(
             "block_vs_sig_ceiling",
             n.end_to_end_1000 / n.sig_strict_all_cores,
         );
     }
     if want("peers") {
         let p = peers::run(token);
-        ratios.ratio("transfer_vs_revm", p.transfer_vs_revm);
-        ratios.ratio("transfer_vs_wasmi", p.transfer_vs_wasmi);
+        ratios.record("transfer_vs_revm", p.transfer_vs_revm);
+        ratios.record("transfer_vs_wasmi", p.transfer_vs_wasmi);
     }
     if want("node") {
         let n = node::run();
-        ratios.ratio("node_vs_sig_ceiling", n.vs_sig_ceiling);
+        ratios.record("node_vs_sig_ceiling", n.vs_sig_ceiling);
     }
     if want("flows") {
         flows::run(escrow, voting);
@@ -85,10 +85,20 @@ fn suite(args: &[String]) {
         storage::run();
     }
     if want("state") {
-        state::run();
+        let s = state::run();
+        ratios.record("commit_growth_1e6_vs_1e4", s.commit_growth_1e6_vs_1e4);
+        ratios.record(
+            "root_update_growth_1e6_vs_1e4",
+            s.root_update_growth_1e6_vs_1e4,
+        );
     }
-    if want("cold") || want("startup") {
-        cold::run(&contracts, token, want("startup"));
+    if (want("cold") || want("startup"))
+        && let Some(d) = cold::run(&contracts, token, want("startup"))
+    {
+        ratios.record(
+            "pruned_bytes_per_empty_block",
+            d.pruned_bytes_per_empty_block,
+        );
     }
     if want("calibrate") {
         let flagged = calibrate::run();

@@ -1,18 +1,19 @@
-//! The headline ratios of one run, written to `target/bench-summary.json` so the figures
-//! issue #16 tracks live in one place (each ratio compares two things measured in this run).
+//! The headline figures of one run, written to `target/bench-summary.json` so the figures
+//! issue #16 tracks live in one place: same-run ratios, and the pruned node's bytes per
+//! empty block.
 
 use serde_json::{Map, Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Headline ratios; a section that did not run leaves its keys out.
+/// Headline figures; a section that did not run leaves its keys out.
 #[derive(Default)]
 pub struct Summary {
     ratios: Map<String, Value>,
 }
 
 impl Summary {
-    /// Records one ratio (rounded to 4 decimals: they come from timings).
-    pub fn ratio(&mut self, key: &str, value: f64) {
+    /// Records one figure (rounded to 4 decimals: they come from timings).
+    pub fn record(&mut self, key: &str, value: f64) {
         let rounded = (value * 10_000.0).round() / 10_000.0;
         self.ratios.insert(key.into(), json!(rounded));
     }
@@ -27,11 +28,11 @@ impl Summary {
             "machine": crate::util::machine(),
             "date": today(),
             "command": command,
-            "ratios": self.ratios,
+            "headline": self.ratios,
         });
         let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
         match std::fs::write(&path, text + "\n") {
-            Ok(()) => println!("\nHeadline ratios written to {}", path.display()),
+            Ok(()) => println!("\nHeadline figures written to {}", path.display()),
             Err(e) => println!("\ncannot write {}: {e}", path.display()),
         }
     }

@@ -61,6 +61,9 @@ pub struct Settings {
     /// Most views and simulations running at once; more are refused (JSON-RPC -32005) until
     /// one ends. Default: twice the cores.
     pub max_concurrent_views: Option<usize>,
+    /// `--prune N`: switch the chain to keeping the last N state versions (kept in the
+    /// store). `None`: the mode the chain already has.
+    pub prune: Option<u64>,
 }
 
 /// Parses a gas amount: `5000000000`, `5_000_000_000` or `5e9`.
@@ -236,7 +239,10 @@ impl Drop for RunningNode {
 
 /// Opens the chain in `home` and serves it on `listen` until stopped.
 pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Res<RunningNode> {
-    let chain = Chain::open(home)?;
+    let retention = settings
+        .prune
+        .map(chainvm_runtime::state::Retention::Recent);
+    let chain = Chain::open_with(home, retention)?;
     let node = Arc::new(Node::new(chain, mode, settings, 1024));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

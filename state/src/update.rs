@@ -1,0 +1,300 @@
+//! Applying a batch of changes to the tree of [`crate::tree`]: only the paths of the changed
+//! keys are read and rehashed (O(k log n) for k changes), new nodes are written at the new
+//! version, and every stored node the batch replaces is reported as stale.
+//!
+//! Internal nodes never move: a position either keeps its old node (nothing changed below),
+//! gets a new one, or becomes empty. Leaves do move (up when a sibling subtree empties, down
+//! when another key comes to share their path); a moved leaf is rewritten at its new position
+//! and its old record goes stale.
+
+use crate::tree::{
+    Child, Hash, Node, NodeKey, NodeReader, TreeError, bit, child_path, internal_hash, leaf_hash,
+    load, prefix,
+};
+
+/// One change: key hash -> (value hash, value), or `None` to delete.
+pub type Change = (Hash, Option<(Hash, Vec<u8>)>);
+
+/// The result of applying a batch at a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeUpdate {
+    /// The new root.
+    pub root: Child,
+    /// The nodes written, all at the batch's version.
+    pub nodes: Vec<(NodeKey, Node)>,
+    /// Stored nodes the new tree no longer uses (still part of older versions).
+    pub stale: Vec<NodeKey>,
+}
+
+/// A leaf on its way to its final position.
+struct LeafItem {
+    key_hash: Hash,
+    value_hash: Hash,
+    value: Vec<u8>,
+    /// Where it is stored now, (version, depth), if it is an existing leaf.
+    at: Option<(u64, u16)>,
+}
+
+/// A subtree after an update.
+enum Sub {
+    Empty,
+    /// A single leaf, not placed yet: its parent decides its depth.
+    Leaf(LeafItem),
+    /// A subtree stored at this position (new or unchanged).
+    Placed(Child),
+}
+
+struct Updater<'a, R: NodeReader + ?Sized> {
+    reader: &'a R,
+    version: u64,
+    nodes: Vec<(NodeKey, Node)>,
+    stale: Vec<NodeKey>,
+}
+
+/// Whether `sub` is exactly the subtree `child` was.
+fn same(sub: &Sub, child: &Child) -> bool {
+    match sub {
+        Sub::Empty => child.is_empty(),
+        Sub::Placed(c) => c == child,
+        Sub::Leaf(_) => false,
+    }
+}
+
+fn take(change: &mut Change) -> Option<LeafItem> {
+    change.1.as_mut().map(|(vh, v)| LeafItem {
+        key_hash: change.0,
+        value_hash: *vh,
+        value: std::mem::take(v),
+        at: None,
+    })
+}
+
+impl<R: NodeReader + ?Sized> Updater<'_, R> {
+    /// Stores `sub` at `depth` (a leaf's path follows from its key) and returns the reference
+    /// its parent keeps.
+    fn place(&mut self, sub: Sub, depth: usize) -> Child {
+        match sub {
+            Sub::Empty => Child::empty(),
+            Sub::Placed(c) => c,
+            Sub::Leaf(l) => {
+                let hash = leaf_hash(&l.key_hash, &l.value_hash);
+                if let Some((version, d)) = l.at {
+                    if d as usize == depth {
+                        return Child {
+                            hash,
+                            version,
+                            leaf: true,
+                        };
+                    }
+                    self.stale.push(NodeKey {
+                        version,
+                        depth: d,
+                        path: prefix(&l.key_hash, d as usize),
+                    });
+                }
+                let key = NodeKey {
+                    version: self.version,
+                    depth: depth as u16,
+                    path: prefix(&l.key_hash, depth),
+                };
+                self.nodes.push((
+                    key,
+                    Node::Leaf {
+                        key_hash: l.key_hash,
+                        value_hash: l.value_hash,
+                        value: l.value,
+                    },
+                ));
+                Child {
+                    hash,
+                    version: self.version,
+                    leaf: true,
+                }
+            }
+        }
+    }
+
+    fn internal(&mut self, depth: usize, path: Hash, left: Child, right: Child) -> Sub {
+        let key = NodeKey {
+            version: self.version,
+            depth: depth as u16,
+            path,
+        };
+        let hash = internal_hash(&left.hash, &right.hash);
+        self.nodes.push((key, Node::Internal { left, right }));
+        Sub::Placed(Child {
+            hash,
+            version: self.version,
+            leaf: false,
+        })
+    }
+
+    /// A stored leaf at (`depth`, `path`) becomes a leaf item that may move.
+    fn resolve(&self, sub: Sub, depth: usize, path: Hash) -> Result<Sub, TreeError> {
+        match sub {
+            Sub::Placed(c) if c.leaf => match load(self.reader, &c, depth, path)? {
+                Node::Leaf {
+                    key_hash,
+                    value_hash,
+                    value,
+                } => Ok(Sub::Leaf(LeafItem {
+                    key_hash,
+                    value_hash,
+                    value,
+                    at: Some((c.version, depth as u16)),
+                })),
+                Node::Internal { .. } => Err(TreeError::MalformedNode(c.key(depth, path))),
+            },
+            s => Ok(s),
+        }
+    }
+
+    /// Joins two updated children of the position (`depth`, `path`) into a canonical subtree.
+    fn join(&mut self, depth: usize, path: Hash, left: Sub, right: Sub) -> Result<Sub, TreeError> {
+        Ok(match (left, right) {
+            (Sub::Empty, Sub::Empty) => Sub::Empty,
+            // A lone leaf moves up; a lone internal subtree stays below an internal node.
+            (Sub::Empty, other) => {
+                match self.resolve(other, depth + 1, child_path(&path, depth, true))? {
+                    Sub::Leaf(l) => Sub::Leaf(l),
+                    o => {
+                        let right = self.place(o, depth + 1);
+                        self.internal(depth, path, Child::empty(), right)
+                    }
+                }
+            }
+            (other, Sub::Empty) => {
+                match self.resolve(other, depth + 1, child_path(&path, depth, false))? {
+                    Sub::Leaf(l) => Sub::Leaf(l),
+                    o => {
+                        let left = self.place(o, depth + 1);
+                        self.internal(depth, path, left, Child::empty())
+                    }
+                }
+            }
+            (l, r) => {
+                let left = self.place(l, depth + 1);
+                let right = self.place(r, depth + 1);
+                self.internal(depth, path, left, right)
+            }
+        })
+    }
+
+    /// Builds the canonical subtree of `items` (sorted, distinct key hashes) at `depth`.
+    fn build(
+        &mut self,
+        depth: usize,
+        path: Hash,
+        mut items: Vec<LeafItem>,
+    ) -> Result<Sub, TreeError> {
+        match items.len() {
+            0 => Ok(Sub::Empty),
+            1 => Ok(items.pop().map_or(Sub::Empty, Sub::Leaf)),
+            // Distinct 256-bit hashes split before depth 256.
+            _ => {
+                let split = items.partition_point(|l| !bit(&l.key_hash, depth));
+                let right_items = items.split_off(split);
+                let l = self.build(depth + 1, path, items)?;
+                let r = self.build(depth + 1, child_path(&path, depth, true), right_items)?;
+                self.join(depth, path, l, r)
+            }
+        }
+    }
+
+    /// Applies `changes` (sorted by key hash, distinct) to the subtree `child` at
+    /// (`depth`, `path`).
+    fn update(
+        &mut self,
+        child: Child,
+        depth: usize,
+        path: Hash,
+        changes: &mut [Change],
+    ) -> Result<Sub, TreeError> {
+        if changes.is_empty() {
+            return Ok(if child.is_empty() {
+                Sub::Empty
+            } else {
+                Sub::Placed(child)
+            });
+        }
+        if child.is_empty() {
+            let items = changes.iter_mut().filter_map(take).collect();
+            return self.build(depth, path, items);
+        }
+        match load(self.reader, &child, depth, path)? {
+            Node::Leaf {
+                key_hash,
+                value_hash,
+                value,
+            } => {
+                let mut existing = Some(LeafItem {
+                    key_hash,
+                    value_hash,
+                    value,
+                    at: Some((child.version, depth as u16)),
+                });
+                let mut items = Vec::with_capacity(changes.len() + 1);
+                for c in changes.iter_mut() {
+                    if c.0 == key_hash {
+                        if matches!(&c.1, Some((vh, _)) if *vh == value_hash) {
+                            continue; // same value: the stored leaf stays
+                        }
+                        existing = None;
+                    }
+                    items.extend(take(c));
+                }
+                match existing {
+                    Some(e) => {
+                        if items.is_empty() {
+                            return Ok(Sub::Placed(child));
+                        }
+                        let at = items.partition_point(|l: &LeafItem| l.key_hash < e.key_hash);
+                        items.insert(at, e);
+                    }
+                    None => self.stale.push(child.key(depth, path)),
+                }
+                self.build(depth, path, items)
+            }
+            Node::Internal { left, right } => {
+                if depth >= 256 {
+                    return Err(TreeError::MalformedNode(child.key(depth, path)));
+                }
+                let split = changes.partition_point(|c| !bit(&c.0, depth));
+                let (lc, rc) = changes.split_at_mut(split);
+                let l = self.update(left, depth + 1, path, lc)?;
+                let r = self.update(right, depth + 1, child_path(&path, depth, true), rc)?;
+                if same(&l, &left) && same(&r, &right) {
+                    return Ok(Sub::Placed(child));
+                }
+                self.stale.push(child.key(depth, path));
+                self.join(depth, path, l, r)
+            }
+        }
+    }
+}
+
+/// Applies a batch of changes to the tree with root `root`, writing new nodes at `version`
+/// (which must be above every version stored so far). `changes` may be in any order; a key
+/// given twice keeps its first change.
+pub fn apply<R: NodeReader + ?Sized>(
+    reader: &R,
+    root: &Child,
+    version: u64,
+    mut changes: Vec<Change>,
+) -> Result<TreeUpdate, TreeError> {
+    changes.sort_by_key(|c| c.0);
+    changes.dedup_by(|a, b| a.0 == b.0);
+    let mut u = Updater {
+        reader,
+        version,
+        nodes: Vec::new(),
+        stale: Vec::new(),
+    };
+    let sub = u.update(*root, 0, [0; 32], &mut changes)?;
+    let root = u.place(sub, 0);
+    Ok(TreeUpdate {
+        root,
+        nodes: u.nodes,
+        stale: u.stale,
+    })
+}
