@@ -49,7 +49,12 @@ struct Updater<'a, R: NodeReader + ?Sized> {
     version: u64,
     nodes: Vec<(NodeKey, Node)>,
     stale: Vec<NodeKey>,
+    /// Above this depth, the two halves of a large batch are updated on two threads.
+    fork_depth: usize,
 }
+
+/// Fewest changes on each side of a split for it to be worth a thread.
+const FORK_MIN_CHANGES: usize = 128;
 
 /// Whether `sub` is exactly the subtree `child` was.
 fn same(sub: &Sub, child: &Child) -> bool {
@@ -69,7 +74,7 @@ fn take(change: &mut Change) -> Option<LeafItem> {
     })
 }
 
-impl<R: NodeReader + ?Sized> Updater<'_, R> {
+impl<R: NodeReader + Sync + ?Sized> Updater<'_, R> {
     /// Stores `sub` at `depth` (a leaf's path follows from its key) and returns the reference
     /// its parent keeps.
     fn place(&mut self, sub: Sub, depth: usize) -> Child {
@@ -261,8 +266,16 @@ impl<R: NodeReader + ?Sized> Updater<'_, R> {
                 }
                 let split = changes.partition_point(|c| !bit(&c.0, depth));
                 let (lc, rc) = changes.split_at_mut(split);
-                let l = self.update(left, depth + 1, path, lc)?;
-                let r = self.update(right, depth + 1, child_path(&path, depth, true), rc)?;
+                let right_path = child_path(&path, depth, true);
+                let (l, r) = if depth < self.fork_depth
+                    && lc.len() >= FORK_MIN_CHANGES
+                    && rc.len() >= FORK_MIN_CHANGES
+                {
+                    self.update_forked((left, lc), depth, path, (right, rc), right_path)?
+                } else {
+                    let l = self.update(left, depth + 1, path, lc)?;
+                    (l, self.update(right, depth + 1, right_path, rc)?)
+                };
                 if same(&l, &left) && same(&r, &right) {
                     return Ok(Sub::Placed(child));
                 }
@@ -271,12 +284,50 @@ impl<R: NodeReader + ?Sized> Updater<'_, R> {
             }
         }
     }
+
+    /// Updates the two children of an internal node on two threads: the right one on a new
+    /// thread with an updater of its own, whose nodes and stale keys are then appended after
+    /// the left one's, exactly where a sequential update would have put them. The result is
+    /// the same however the work was spread.
+    fn update_forked(
+        &mut self,
+        (left, lc): (Child, &mut [Change]),
+        depth: usize,
+        path: Hash,
+        (right, rc): (Child, &mut [Change]),
+        right_path: Hash,
+    ) -> Result<(Sub, Sub), TreeError> {
+        let (reader, version, fork_depth) = (self.reader, self.version, self.fork_depth);
+        std::thread::scope(|s| {
+            let other = s.spawn(move || {
+                let mut u = Updater {
+                    reader,
+                    version,
+                    nodes: Vec::new(),
+                    stale: Vec::new(),
+                    fork_depth,
+                };
+                let r = u.update(right, depth + 1, right_path, rc);
+                (r, u.nodes, u.stale)
+            });
+            let l = self.update(left, depth + 1, path, lc);
+            let (r, nodes, stale) = match other.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let l = l?;
+            let r = r?;
+            self.nodes.extend(nodes);
+            self.stale.extend(stale);
+            Ok((l, r))
+        })
+    }
 }
 
 /// Applies a batch of changes to the tree with root `root`, writing new nodes at `version`
 /// (which must be above every version stored so far). `changes` may be in any order; a key
 /// given twice keeps its first change.
-pub fn apply<R: NodeReader + ?Sized>(
+pub fn apply<R: NodeReader + Sync + ?Sized>(
     reader: &R,
     root: &Child,
     version: u64,
@@ -284,11 +335,15 @@ pub fn apply<R: NodeReader + ?Sized>(
 ) -> Result<TreeUpdate, TreeError> {
     changes.sort_by_key(|c| c.0);
     changes.dedup_by(|a, b| a.0 == b.0);
+    // Split over the cores: depth d gives 2^d threads. Node-local; the result does not
+    // depend on it.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut u = Updater {
         reader,
         version,
         nodes: Vec::new(),
         stale: Vec::new(),
+        fork_depth: cores.ilog2() as usize,
     };
     let sub = u.update(*root, 0, [0; 32], &mut changes)?;
     let root = u.place(sub, 0);
@@ -297,4 +352,71 @@ pub fn apply<R: NodeReader + ?Sized>(
         nodes: u.nodes,
         stale: u.stale,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{keccak, root_from_scratch};
+    use std::collections::HashMap;
+
+    fn changes(from: u32, to: u32, tag: u8) -> Vec<Change> {
+        (from..to)
+            .map(|i| {
+                let value = vec![tag, (i % 251) as u8];
+                (keccak(&i.to_be_bytes()), Some((keccak(&value), value)))
+            })
+            .collect()
+    }
+
+    /// Runs `apply`'s update with a given fork depth (0: one thread).
+    fn update_with(
+        reader: &HashMap<NodeKey, Node>,
+        root: &Child,
+        version: u64,
+        mut changes: Vec<Change>,
+        fork_depth: usize,
+    ) -> TreeUpdate {
+        changes.sort_by_key(|c| c.0);
+        let mut u = Updater {
+            reader,
+            version,
+            nodes: Vec::new(),
+            stale: Vec::new(),
+            fork_depth,
+        };
+        let sub = u.update(*root, 0, [0; 32], &mut changes).unwrap();
+        let root = u.place(sub, 0);
+        TreeUpdate {
+            root,
+            nodes: u.nodes,
+            stale: u.stale,
+        }
+    }
+
+    #[test]
+    fn a_batch_split_over_threads_gives_exactly_the_sequential_update() {
+        let mut nodes: HashMap<NodeKey, Node> = HashMap::new();
+        let first = update_with(&nodes, &Child::empty(), 0, changes(0, 3_000, 1), 0);
+        nodes.extend(first.nodes.iter().cloned());
+        // Updates of existing keys, deletions and new keys, in one batch.
+        let mut batch = changes(1_000, 4_000, 2);
+        batch.extend((0..500u32).map(|i| (keccak(&i.to_be_bytes()), None)));
+        let sequential = update_with(&nodes, &first.root, 1, batch.clone(), 0);
+        for depth in [1, 2, 3] {
+            let forked = update_with(&nodes, &first.root, 1, batch.clone(), depth);
+            assert_eq!(forked, sequential, "fork depth {depth}");
+        }
+        let expected: Vec<(Hash, Hash)> = {
+            let mut all = changes(500, 1_000, 1);
+            all.extend(changes(1_000, 4_000, 2));
+            let mut items: Vec<_> = all
+                .into_iter()
+                .map(|(k, v)| (k, v.map(|v| v.0).unwrap()))
+                .collect();
+            items.sort();
+            items
+        };
+        assert_eq!(sequential.root.hash, root_from_scratch(&expected));
+    }
 }
