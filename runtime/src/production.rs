@@ -25,6 +25,10 @@ use chainvm_state::{BlockRecord, Overlay, Snapshot, StateWrites};
 use chainvm_vm::Vm;
 use std::time::Instant;
 
+/// Below this many transactions a block's body is built on the producing thread: a thread
+/// costs more than the encoding.
+const PARALLEL_BODY_FROM: usize = 16;
+
 /// A produced block.
 #[derive(Debug, Clone)]
 pub struct ProducedBlock {
@@ -47,9 +51,10 @@ pub struct BlockTimings {
     pub signatures: std::time::Duration,
     /// Executing the transactions on the state overlay (signature time excluded).
     pub execution: std::time::Duration,
-    /// Hashing the changed keys into the new state root (shared paths hashed once).
+    /// Hashing the changed keys into the new state root (shared paths hashed once), while
+    /// another thread encodes the block's transactions and receipts and builds their roots.
     pub state_root: std::time::Duration,
-    /// Building the transaction and receipt roots and the header, and signing it.
+    /// Building the header from the roots and signing it.
     pub header: std::time::Duration,
     /// The store's durable write transaction (block, state rows and tree nodes; fsync).
     pub durable_write: std::time::Duration,
@@ -123,18 +128,37 @@ impl Chain {
         )?;
         drop(snap);
         let started = Instant::now();
-        let staged = self.store.stage(writes)?;
+        let receipts: Vec<&Receipt> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        // The state root and the body's encodings and roots need nothing from each other:
+        // the body is built on another thread while the tree is updated.
+        let build_body = || {
+            let body = EncodedBody::of_txs(&included).with_receipts(&receipts);
+            let roots = (body.txs_root(), body.receipts_root());
+            (body, roots)
+        };
+        let (staged, body) = if included.len() < PARALLEL_BODY_FROM {
+            (self.store.stage(writes), build_body())
+        } else {
+            std::thread::scope(|s| {
+                let body = s.spawn(build_body);
+                let staged = self.store.stage(writes);
+                match body.join() {
+                    Ok(body) => (staged, body),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })
+        };
+        let staged = staged?;
+        let (body, (txs_root, receipts_root)) = body;
         timings.state_root = started.elapsed();
         let started = Instant::now();
-        let receipts: Vec<&Receipt> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
-        let body = EncodedBody::of_txs(&included).with_receipts(&receipts);
         let header = Header {
             parent_hash: parent.header.hash(),
             height: ctx.height,
             timestamp: ctx.timestamp,
             state_root: H256(staged.root),
-            txs_root: body.txs_root(),
-            receipts_root: body.receipts_root(),
+            txs_root,
+            receipts_root,
             gas_used: body.gas_used,
             proposer: ctx.proposer,
         };
@@ -246,33 +270,5 @@ pub(crate) fn execute_block(
         writes,
         results,
         included,
-    })
-}
-
-/// Below this many transactions a block's signatures are checked on the calling thread:
-/// spawning workers costs more than it saves.
-const PARALLEL_SIGNATURES_FROM: usize = 16;
-
-/// Checks every transaction's signature, spread over the machine's cores (what a block does
-/// before executing them). The answer depends only on the transactions, never on the number
-/// of threads.
-pub fn verify_signatures(txs: &[SignedTransaction]) -> Vec<bool> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if txs.len() < PARALLEL_SIGNATURES_FROM || threads == 1 {
-        return txs.iter().map(|t| t.verify_signature()).collect();
-    }
-    let chunk = txs.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let workers: Vec<_> = txs
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|t| t.verify_signature()).collect()))
-            .collect();
-        workers
-            .into_iter()
-            // A worker that panicked verified nothing: fall back to in-order checks (false
-            // makes the executor check again), so the block's content is unchanged.
-            .zip(txs.chunks(chunk))
-            .flat_map(|(w, part)| w.join().unwrap_or_else(|_| vec![false; part.len()]))
-            .collect()
     })
 }

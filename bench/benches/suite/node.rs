@@ -8,7 +8,8 @@
 use crate::util::{Table, group, note, secs};
 use chainvm_cli::node::{self, Mode, Settings};
 use chainvm_runtime::genesis::dev_keys;
-use chainvm_runtime::production::{unix_time, verify_signatures};
+use chainvm_runtime::production::unix_time;
+use chainvm_runtime::signatures::verify_signatures;
 use chainvm_runtime::types::hex;
 use chainvm_runtime::{Chain, GenesisConfig, Keypair, Payload, Transaction, U256};
 use serde_json::{Value, json};

@@ -147,7 +147,7 @@ fn signature_ceiling(txs: &[SignedTransaction]) -> (Duration, Duration, Duration
     // The chain's scheme (`verify_strict`) on every core, nothing else in the way.
     let strict = crate::util::median(3, || {
         assert!(
-            chainvm_runtime::production::verify_signatures(txs)
+            chainvm_runtime::signatures::verify_signatures(txs)
                 .iter()
                 .all(|ok| *ok)
         );
