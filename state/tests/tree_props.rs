@@ -114,6 +114,27 @@ impl MemTree {
     }
 }
 
+/// The batch of writes `ops` make, applied to `map` as well (the model of the state).
+fn batch_of(
+    ops: &[Op],
+    map: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+    let mut batch = BTreeMap::new();
+    for op in ops {
+        match op {
+            Op::Set(k, v) => {
+                map.insert(key(*k), value(*v));
+                batch.insert(key(*k), Some(value(*v)));
+            }
+            Op::Delete(k) => {
+                map.remove(&key(*k));
+                batch.insert(key(*k), None);
+            }
+        }
+    }
+    batch
+}
+
 fn scratch(map: &BTreeMap<Vec<u8>, Vec<u8>>) -> Hash {
     let items: Vec<_> = map.iter().map(|(k, v)| (keccak(k), keccak(v))).collect();
     root_from_scratch(&items)
@@ -132,19 +153,7 @@ proptest! {
         let mut t = MemTree::with_pruning(true);
         let mut map = BTreeMap::new();
         for chunk in ops.chunks(batch_size) {
-            let mut batch = BTreeMap::new();
-            for op in chunk {
-                match op {
-                    Op::Set(k, v) => {
-                        map.insert(key(*k), value(*v));
-                        batch.insert(key(*k), Some(value(*v)));
-                    }
-                    Op::Delete(k) => {
-                        map.remove(&key(*k));
-                        batch.insert(key(*k), None);
-                    }
-                }
-            }
+            let batch = batch_of(chunk, &mut map);
             t.apply(&batch);
             prop_assert_eq!(t.root.hash, scratch(&map));
         }
@@ -167,19 +176,7 @@ proptest! {
         let mut map = BTreeMap::new();
         let mut history = Vec::new();
         for chunk in ops.chunks(batch_size) {
-            let mut batch = BTreeMap::new();
-            for op in chunk {
-                match op {
-                    Op::Set(k, v) => {
-                        map.insert(key(*k), value(*v));
-                        batch.insert(key(*k), Some(value(*v)));
-                    }
-                    Op::Delete(k) => {
-                        map.remove(&key(*k));
-                        batch.insert(key(*k), None);
-                    }
-                }
-            }
+            let batch = batch_of(chunk, &mut map);
             t.apply(&batch);
             history.push(map.clone());
         }

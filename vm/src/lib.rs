@@ -4,7 +4,7 @@
 //! One file per concern: [`validate`] (deploy-time rules), [`rejection`] (their text-free form), [`instrument`] (deterministic stack
 //! counter), [`schedule`] (gas costs), [`engine`] (wasmtime settings), [`host`] (the trait the
 //! chain implements), `imports` (the host functions and their charging), [`cache`] (compiled
-//! modules), [`vm`] (load and execute, result rules) and [`testing`] (an in-memory host).
+//! modules), [`vm`] (load and execute), `ending` (how a call ended: outcome and gas rule) and [`testing`] (an in-memory host).
 //!
 //! The VM knows nothing about accounts, blocks or state layout: it sees a [`Host`].
 //!
@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod config;
+mod ending;
 pub mod engine;
 pub mod error;
 pub mod gas;

@@ -456,13 +456,12 @@ fn revm() -> PeerRun {
         } => a,
         other => panic!("ERC-20 deploy failed: {other:?}"),
     };
-    let call = |nonce: u64, i: u32| {
-        let mut data = vec![0xa9, 0x05, 0x9c, 0xbb];
+    // An ERC-20 call: 4-byte selector, the recipient as a 32-byte word, then `extra` words.
+    let call_with = |selector: [u8; 4], nonce: u64, i: u32, extra: &[u8]| {
+        let mut data = selector.to_vec();
         data.extend_from_slice(&[0; 12]);
         data.extend_from_slice(&recipient(i));
-        let mut amount = [0u8; 32];
-        amount[31] = 1;
-        data.extend_from_slice(&amount);
+        data.extend_from_slice(extra);
         TxEnv::builder()
             .caller(caller)
             .kind(TxKind::Call(token))
@@ -471,6 +470,10 @@ fn revm() -> PeerRun {
             .gas_limit(200_000)
             .build_fill()
     };
+    let mut amount = [0u8; 32];
+    amount[31] = 1;
+    // transfer(address,uint256)
+    let call = |nonce: u64, i: u32| call_with([0xa9, 0x05, 0x9c, 0xbb], nonce, i, &amount);
     let txs: Vec<_> = (0..N).map(|i| call(1 + i as u64, i)).collect();
     let mut gas = 0;
     let start = Instant::now();
@@ -481,18 +484,7 @@ fn revm() -> PeerRun {
     }
     let time = start.elapsed();
     // balanceOf(address), committed like the transfers (a view, but it still bumps the nonce).
-    let balance_of = |nonce: u64, i: u32| {
-        let mut data = vec![0x70, 0xa0, 0x82, 0x31];
-        data.extend_from_slice(&[0; 12]);
-        data.extend_from_slice(&recipient(i));
-        TxEnv::builder()
-            .caller(caller)
-            .kind(TxKind::Call(token))
-            .data(Bytes::from(data))
-            .nonce(nonce)
-            .gas_limit(200_000)
-            .build_fill()
-    };
+    let balance_of = |nonce: u64, i: u32| call_with([0x70, 0xa0, 0x82, 0x31], nonce, i, &[]);
     let txs: Vec<_> = (0..N).map(|i| balance_of(1 + (N + i) as u64, i)).collect();
     let start = Instant::now();
     for tx in txs {
