@@ -141,18 +141,18 @@ fn pct(part: Duration, whole: Duration) -> String {
 fn signature_ceiling(txs: &[SignedTransaction]) -> (Duration, Duration, Duration) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = txs.len().div_ceil(threads);
-    let one_core = crate::util::median(3, || {
+    let one_core = crate::util::median(7, || {
         assert!(txs.iter().all(|t| t.verify_signature()));
     });
     // The chain's scheme (`verify_strict`) on every core, nothing else in the way.
-    let strict = crate::util::median(3, || {
+    let strict = crate::util::median(7, || {
         assert!(
             chainvm_runtime::signatures::verify_signatures(txs)
                 .iter()
                 .all(|ok| *ok)
         );
     });
-    let batched = crate::util::median(3, || {
+    let batched = crate::util::median(7, || {
         std::thread::scope(|s| {
             for part in txs.chunks(chunk) {
                 s.spawn(move || {

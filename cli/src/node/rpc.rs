@@ -389,25 +389,54 @@ pub(super) async fn rpc(
             ));
         }
     };
-    let out = tokio::task::spawn_blocking(move || handle_body(&node, &body))
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return Json(rpc_error(Value::Null, -32700, format!("parse error: {e}"))),
+    };
+    if answers_at_once(&node, &request) {
+        return Json(handle_value(&node, request));
+    }
+    let out = tokio::task::spawn_blocking(move || handle_value(&node, request))
         .await
         .unwrap_or_else(|e| rpc_error(Value::Null, -32603, e.to_string()));
     Json(out)
 }
 
-/// Answers one HTTP body: a JSON-RPC request or a batch of them.
+/// Largest raw transaction (in hex characters) admitted on the request's own thread.
+const INLINE_TX_HEX: usize = 16 << 10;
+
+/// Whether `request` is answered on the server's thread instead of the blocking pool: a
+/// single small transaction when blocks are not produced per transaction. Its admission never
+/// waits for the chain lock and costs about one signature check, less than the hand-off to
+/// another thread would; everything else (views, deploys with code to validate, automine's
+/// block per transaction) may run long and goes to the blocking pool.
+fn answers_at_once(node: &Node, request: &Value) -> bool {
+    node.mode != Mode::Automine
+        && request.get("method").and_then(Value::as_str) == Some("chainvm_sendRawTransaction")
+        && request
+            .pointer("/params/tx")
+            .and_then(Value::as_str)
+            .is_some_and(|tx| tx.len() <= INLINE_TX_HEX)
+}
+
 /// Most requests in one JSON-RPC batch.
 pub const MAX_BATCH: usize = 100;
 
+/// Answers one HTTP body: a JSON-RPC request or a batch of them.
 fn handle_body(node: &Node, body: &[u8]) -> Value {
     match serde_json::from_slice(body) {
         Err(e) => rpc_error(Value::Null, -32700, format!("parse error: {e}")),
-        Ok(Value::Array(batch)) if batch.is_empty() => {
-            rpc_error(Value::Null, -32600, "empty batch")
-        }
+        Ok(request) => handle_value(node, request),
+    }
+}
+
+/// Answers a parsed body: a JSON-RPC request or a batch of them.
+fn handle_value(node: &Node, request: Value) -> Value {
+    match request {
+        Value::Array(batch) if batch.is_empty() => rpc_error(Value::Null, -32600, "empty batch"),
         // A batch runs its requests one after another on one thread: bounded, so one body
         // cannot keep a core busy with thousands of capped views.
-        Ok(Value::Array(batch)) if batch.len() > MAX_BATCH => rpc_error(
+        Value::Array(batch) if batch.len() > MAX_BATCH => rpc_error(
             Value::Null,
             -32600,
             format!(
@@ -415,10 +444,10 @@ fn handle_body(node: &Node, body: &[u8]) -> Value {
                 batch.len()
             ),
         ),
-        Ok(Value::Array(batch)) => {
+        Value::Array(batch) => {
             Value::Array(batch.into_iter().map(|r| handle_one(node, r)).collect())
         }
-        Ok(one) => handle_one(node, one),
+        one => handle_one(node, one),
     }
 }
 

@@ -3,6 +3,19 @@
 
 use super::*;
 
+/// Below this many new nodes a commit encodes them itself: a thread costs more.
+const PARALLEL_ENCODING_FROM: usize = 256;
+
+/// The encoded (key, record) pairs of `nodes`, in key order.
+fn node_records(nodes: &[(NodeKey, Node)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut records: Vec<(Vec<u8>, Vec<u8>)> = nodes
+        .iter()
+        .map(|(key, node)| (key.encode(), node.encode()))
+        .collect();
+    records.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    records
+}
+
 impl Store {
     /// Commits a staged state with its block in one durable transaction. The block's height
     /// becomes the new version and must follow the staged base.
@@ -34,7 +47,7 @@ impl Store {
         // Never acknowledge a block that is not on disk.
         w.set_durability(redb::Durability::Immediate)
             .map_err(|e| self.corrupt(format!("cannot make the commit durable: {e}")))?;
-        {
+        std::thread::scope(|scope| -> Result<(), StoreError> {
             let m = |e: redb::TableError| self.map_storage(e);
             let s = |e: redb::StorageError| self.map_storage(e);
             let mut roots = w.open_table(ROOTS).map_err(m)?;
@@ -45,29 +58,11 @@ impl Store {
                     latest,
                 });
             }
-            let started = Instant::now();
-            let mut nodes = w.open_table(NODES).map_err(m)?;
-            // In key order: the block's records fill the B-tree's right edge page by page.
-            let mut records: Vec<(Vec<u8>, Vec<u8>)> = staged
-                .nodes
-                .iter()
-                .map(|(key, node)| (key.encode(), node.encode()))
-                .collect();
-            records.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (k, v) in &records {
-                stats.node_bytes += k.len() + v.len();
-                nodes.insert(k.as_slice(), v.as_slice()).map_err(s)?;
-            }
-            stats.nodes = staged.nodes.len();
-            let mut stale = w.open_table(STALE).map_err(m)?;
-            if !staged.stale.is_empty() {
-                stale
-                    .insert(block.height, encode_stale(&staged.stale).as_slice())
-                    .map_err(s)?;
-            }
-            stats.stale = staged.stale.len();
-            stats.tree_time = started.elapsed();
-
+            // Encoding and sorting the block's node records needs nothing from the database:
+            // another core does it while the rows below are written. In key order, the
+            // records then fill the B-tree's right edge page by page.
+            let encoding = (staged.nodes.len() >= PARALLEL_ENCODING_FROM)
+                .then(|| scope.spawn(|| node_records(&staged.nodes)));
             let started = Instant::now();
             let mut state = w.open_table(STATE).map_err(m)?;
             let mut undo = Undo {
@@ -112,6 +107,27 @@ impl Store {
             }
             stats.block_time = started.elapsed();
 
+            let started = Instant::now();
+            let records = match encoding.map(|e| e.join()) {
+                Some(Ok(records)) => records,
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                None => node_records(&staged.nodes),
+            };
+            let mut nodes = w.open_table(NODES).map_err(m)?;
+            for (k, v) in &records {
+                stats.node_bytes += k.len() + v.len();
+                nodes.insert(k.as_slice(), v.as_slice()).map_err(s)?;
+            }
+            stats.nodes = staged.nodes.len();
+            let mut stale = w.open_table(STALE).map_err(m)?;
+            if !staged.stale.is_empty() {
+                stale
+                    .insert(block.height, encode_stale(&staged.stale).as_slice())
+                    .map_err(s)?;
+            }
+            stats.stale = staged.stale.len();
+            stats.tree_time = started.elapsed();
+
             if let Retention::Recent(n) = self.retention {
                 let started = Instant::now();
                 let mut meta = w.open_table(META).map_err(m)?;
@@ -131,7 +147,8 @@ impl Store {
                 )?;
                 stats.prune_time = started.elapsed();
             }
-        }
+            Ok(())
+        })?;
         let started = Instant::now();
         w.commit().map_err(|e| self.map_storage(e))?;
         stats.durable_time = started.elapsed();
