@@ -10,7 +10,7 @@
 //! number of threads, so the block is the same however the work was spread.
 
 use crate::tx::SignedTransaction;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -27,9 +27,12 @@ pub struct VerifiedSignatures {
 
 #[derive(Debug, Default)]
 struct Remembered {
-    hashes: HashSet<[u8; 32]>,
-    /// Insertion order, to forget the oldest first.
-    order: VecDeque<[u8; 32]>,
+    /// Each remembered hash, with the number it was remembered under.
+    hashes: HashMap<[u8; 32], u64>,
+    /// (number, hash) in the order remembered, to forget the oldest first. An entry whose
+    /// hash was since taken, or remembered again under a later number, only holds a place.
+    order: VecDeque<(u64, [u8; 32])>,
+    next: u64,
 }
 
 impl VerifiedSignatures {
@@ -52,12 +55,15 @@ impl VerifiedSignatures {
         }
         let hash = tx.hash().0;
         let mut m = self.lock();
-        if m.hashes.insert(hash) {
-            m.order.push_back(hash);
-            while m.order.len() > self.capacity {
-                if let Some(old) = m.order.pop_front() {
-                    m.hashes.remove(&old);
-                }
+        let n = m.next;
+        m.next += 1;
+        m.hashes.insert(hash, n);
+        m.order.push_back((n, hash));
+        while m.order.len() > self.capacity {
+            if let Some((old, h)) = m.order.pop_front()
+                && m.hashes.get(&h) == Some(&old)
+            {
+                m.hashes.remove(&h);
             }
         }
         true
@@ -70,7 +76,7 @@ impl VerifiedSignatures {
 
     /// Forgets `hash`, answering whether it was remembered (its signature is valid).
     fn take(&self, hash: &[u8; 32]) -> bool {
-        self.lock().hashes.remove(hash)
+        self.lock().hashes.remove(hash).is_some()
     }
 }
 
@@ -314,6 +320,23 @@ mod tests {
         }
         assert!(!known.take(&all[0].hash().0));
         assert!(known.take(&all[1].hash().0) && known.take(&all[2].hash().0));
+    }
+
+    #[test]
+    fn a_hash_remembered_again_is_not_forgotten_by_its_earlier_place() {
+        let all = txs(3);
+        let known = VerifiedSignatures::new(2);
+        assert!(known.check(&all[0]));
+        assert!(known.take(&all[0].hash().0));
+        assert!(
+            known.check(&all[0]),
+            "remembered again, under a later number"
+        );
+        // Over capacity: the oldest place (all[0]'s first) goes, all[0] itself stays.
+        assert!(known.check(&all[1]));
+        assert!(known.take(&all[0].hash().0));
+        assert!(known.take(&all[1].hash().0));
+        assert!(!known.take(&all[2].hash().0));
     }
 
     #[test]
