@@ -132,10 +132,10 @@ fn pct(part: Duration, whole: Duration) -> String {
     format!("{:.0}%", 100.0 * secs(part) / secs(whole))
 }
 
-/// Signature checks alone on all cores: strict checks split over the cores (the scheme blocks
-/// use, so its rate is the ceiling blocks are measured against), and ed25519-dalek's batch
-/// verification (the ceiling a batching scheme could reach). Both do the
-/// same preparation inside the timed region, on the same chunks of the block: building each
+/// Signature checks alone on all cores: strict checks by the mechanism blocks use (the
+/// scheme blocks use, so its rate is the ceiling blocks are measured against), and
+/// ed25519-dalek's batch verification on one chunk per core (the ceiling a batching scheme
+/// could reach). Both do the same preparation inside the timed region: building each
 /// transaction's signing message (its borsh encoding), decoding the public key (point
 /// decompression) and the signature, then verifying.
 fn signature_ceiling(txs: &[SignedTransaction]) -> (Duration, Duration, Duration) {
