@@ -133,10 +133,17 @@ impl DoubleSign {
 /// Root over an ordered list: the sparse Merkle root of index -> item, so single items are
 /// provable with the same proof format as state.
 pub fn list_root(items: &[Vec<u8>]) -> H256 {
-    let leaves: Vec<_> = items
+    let hashes: Vec<[u8; 32]> = items.iter().map(|item| keccak(item).0).collect();
+    list_root_of_hashes(&hashes)
+}
+
+/// [`list_root`] of items whose keccak256 hashes are already known (a block's transaction
+/// hashes are exactly these for its encoded transactions).
+pub fn list_root_of_hashes(item_hashes: &[[u8; 32]]) -> H256 {
+    let leaves: Vec<_> = item_hashes
         .iter()
         .enumerate()
-        .map(|(i, item)| (keccak(&(i as u32).to_be_bytes()).0, keccak(item).0))
+        .map(|(i, h)| (keccak(&(i as u32).to_be_bytes()).0, *h))
         .collect();
     H256(root_from_scratch(&leaves))
 }

@@ -10,7 +10,7 @@
 //! ([`crate::staking::expected_proposer`]); a node produces a block only when it holds the
 //! chosen validator's key (always, on a one-validator dev chain).
 
-use crate::block::{EncodedBody, Header, SignedHeader};
+use crate::block::{EncodedBody, Header, SignedHeader, list_root_of_hashes};
 use crate::chain::Chain;
 use crate::error::{ChainError, Record};
 use crate::executor::{AdmissionError, ApplyError, BlockExecution, Executor};
@@ -133,8 +133,11 @@ impl Chain {
         // the body is built on another thread while the tree is updated.
         let build_body = || {
             let body = EncodedBody::of_txs(&included).with_receipts(&receipts);
-            let roots = (body.txs_root(), body.receipts_root());
-            (body, roots)
+            // A transaction's hash is keccak256 of its encoding (`SignedTransaction::hash`):
+            // the transactions root's leaves and the store's index both use these.
+            let tx_hashes: Vec<[u8; 32]> = body.txs.iter().map(|t| keccak(t).0).collect();
+            let roots = (list_root_of_hashes(&tx_hashes), body.receipts_root());
+            (body, tx_hashes, roots)
         };
         let (staged, body) = if included.len() < PARALLEL_BODY_FROM {
             (self.store.stage(writes), build_body())
@@ -149,7 +152,7 @@ impl Chain {
             })
         };
         let staged = staged?;
-        let (body, (txs_root, receipts_root)) = body;
+        let (body, tx_hashes, (txs_root, receipts_root)) = body;
         timings.state_root = started.elapsed();
         let started = Instant::now();
         let header = Header {
@@ -168,8 +171,7 @@ impl Chain {
             height: ctx.height,
             hash: hash.0,
             header: signed.encode(),
-            // A transaction's hash is keccak256 of its encoding (`SignedTransaction::hash`).
-            txs: body.txs.into_iter().map(|t| (keccak(&t).0, t)).collect(),
+            txs: tx_hashes.into_iter().zip(body.txs).collect(),
             receipts: body.receipts,
         };
         timings.header = started.elapsed();
