@@ -333,17 +333,28 @@ pub fn apply<R: NodeReader + Sync + ?Sized>(
     version: u64,
     mut changes: Vec<Change>,
 ) -> Result<TreeUpdate, TreeError> {
-    changes.sort_by_key(|c| c.0);
-    changes.dedup_by(|a, b| a.0 == b.0);
     // Split over the cores: depth d gives 2^d threads. Node-local; the result does not
     // depend on it.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    apply_forking(reader, root, version, changes, cores.ilog2() as usize)
+}
+
+/// [`apply`], splitting the batch over threads above `fork_depth` (0: one thread).
+fn apply_forking<R: NodeReader + Sync + ?Sized>(
+    reader: &R,
+    root: &Child,
+    version: u64,
+    mut changes: Vec<Change>,
+    fork_depth: usize,
+) -> Result<TreeUpdate, TreeError> {
+    changes.sort_by_key(|c| c.0);
+    changes.dedup_by(|a, b| a.0 == b.0);
     let mut u = Updater {
         reader,
         version,
         nodes: Vec::new(),
         stale: Vec::new(),
-        fork_depth: cores.ilog2() as usize,
+        fork_depth,
     };
     let sub = u.update(*root, 0, [0; 32], &mut changes)?;
     let root = u.place(sub, 0);
@@ -369,29 +380,14 @@ mod tests {
             .collect()
     }
 
-    /// Runs `apply`'s update with a given fork depth (0: one thread).
     fn update_with(
         reader: &HashMap<NodeKey, Node>,
         root: &Child,
         version: u64,
-        mut changes: Vec<Change>,
+        changes: Vec<Change>,
         fork_depth: usize,
     ) -> TreeUpdate {
-        changes.sort_by_key(|c| c.0);
-        let mut u = Updater {
-            reader,
-            version,
-            nodes: Vec::new(),
-            stale: Vec::new(),
-            fork_depth,
-        };
-        let sub = u.update(*root, 0, [0; 32], &mut changes).unwrap();
-        let root = u.place(sub, 0);
-        TreeUpdate {
-            root,
-            nodes: u.nodes,
-            stale: u.stale,
-        }
+        apply_forking(reader, root, version, changes, fork_depth).unwrap()
     }
 
     #[test]
