@@ -331,7 +331,7 @@ pub fn apply<R: NodeReader + Sync + ?Sized>(
     reader: &R,
     root: &Child,
     version: u64,
-    mut changes: Vec<Change>,
+    changes: Vec<Change>,
 ) -> Result<TreeUpdate, TreeError> {
     // Split over the cores: depth d gives 2^d threads. Node-local; the result does not
     // depend on it.
