@@ -62,9 +62,8 @@ impl Chain {
         validator: &Keypair,
         retention: Retention,
     ) -> Result<Chain, ChainError> {
-        if retention == Retention::Recent(0) {
-            return Err(chainvm_state::StoreError::BadRetention.into());
-        }
+        // Checked before the home is written, so a bad window leaves nothing behind.
+        retention.check()?;
         crate::home::write(home, &config, validator)?;
         let store = Store::create_with(home, retention)?;
         Self::start(store, config, validator.clone(), Some(home.to_path_buf()))

@@ -17,6 +17,14 @@ pub enum Retention {
 }
 
 impl Retention {
+    /// Refuses a window of 0 versions ([`StoreError::BadRetention`]).
+    pub fn check(self) -> Result<Retention, StoreError> {
+        match self {
+            Retention::Recent(0) => Err(StoreError::BadRetention),
+            r => Ok(r),
+        }
+    }
+
     pub(crate) fn encode(&self) -> Vec<u8> {
         match self {
             Retention::Archive => b"archive".to_vec(),
@@ -42,13 +50,6 @@ impl std::fmt::Display for Retention {
     }
 }
 
-/// Refuses a window of 0 versions.
-pub(crate) fn check_retention(r: Retention) -> Result<(), StoreError> {
-    match r {
-        Retention::Recent(0) => Err(StoreError::BadRetention),
-        _ => Ok(()),
-    }
-}
 /// Stale nodes, roots and undo records a commit may prune beyond what it adds, so a
 /// backlog (after switching an archive to pruned) drains over a few blocks instead of one.
 pub(crate) const PRUNE_SLACK: usize = 4096;

@@ -15,7 +15,6 @@
 use crate::StateWrites;
 pub use crate::error::StoreError;
 pub use crate::retention::Retention;
-use crate::retention::check_retention;
 pub use crate::snapshot::Snapshot;
 use crate::tree::{self, Change, Child, Hash, Node, NodeKey, keccak};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
@@ -175,7 +174,7 @@ impl Store {
 
     /// Creates a new store in `dir` keeping the versions `retention` says.
     pub fn create_with(dir: &Path, retention: Retention) -> Result<Store, StoreError> {
-        check_retention(retention)?;
+        retention.check()?;
         std::fs::create_dir_all(dir).map_err(|source| StoreError::File {
             path: dir.to_path_buf(),
             source,
@@ -228,7 +227,7 @@ impl Store {
 
     /// An in-memory store keeping the versions `retention` says.
     pub fn in_memory_with(retention: Retention) -> Result<Store, StoreError> {
-        check_retention(retention)?;
+        retention.check()?;
         let db = Database::builder()
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(database)?;
@@ -261,7 +260,7 @@ impl Store {
     }
 
     fn set_retention(&mut self, wanted: Retention) -> Result<(), StoreError> {
-        check_retention(wanted)?;
+        wanted.check()?;
         if wanted == self.retention {
             return Ok(());
         }
