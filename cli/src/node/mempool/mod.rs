@@ -18,6 +18,7 @@
 mod in_flight;
 
 use chainvm_runtime::layout::Account;
+use chainvm_runtime::types::keccak;
 use chainvm_runtime::{Address, H256, SignedTransaction, U256};
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -49,6 +50,12 @@ impl Default for PoolLimits {
             gapped_lifetime: Duration::from_secs(600),
         }
     }
+}
+
+/// A transaction's hash (keccak256 of its encoding) and encoded size, from one encoding.
+fn hash_and_size(tx: &SignedTransaction) -> (H256, usize) {
+    let encoded = tx.encode();
+    (keccak(&encoded), encoded.len())
 }
 
 /// One queued transaction.
@@ -158,7 +165,7 @@ impl Mempool {
         account: &Account,
         now: Instant,
     ) -> Result<Admitted, String> {
-        let hash = tx.hash();
+        let (hash, bytes) = hash_and_size(&tx);
         if self.known.contains(&hash) {
             return Err("transaction already known".into());
         }
@@ -176,7 +183,6 @@ impl Mempool {
         let Some(cost) = tx.body.max_cost() else {
             return Err("insufficient funds: value + gas limit x gas price overflows".into());
         };
-        let bytes = tx.encode().len();
         let empty = BTreeMap::new();
         let queued = self.by_sender.get(&sender).map_or(&empty, |q| &q.txs);
         let replaced = queued.get(&n).map(|e| (e.tx.body.gas_price, e.bytes));
@@ -373,11 +379,10 @@ impl Mempool {
     /// gas was used up), for the next block. It was admitted once, so only the bounds apply
     /// again: it fits, since the block took it from this pool.
     pub fn requeue(&mut self, tx: SignedTransaction, now: Instant) {
-        let hash = tx.hash();
+        let (hash, bytes) = hash_and_size(&tx);
         if self.known.contains(&hash) {
             return;
         }
-        let bytes = tx.encode().len();
         let cost = tx.body.max_cost().unwrap_or(U256::MAX);
         let sender = tx.sender();
         if self
