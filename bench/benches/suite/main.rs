@@ -3,7 +3,7 @@
 //! run only those: `cargo bench -p chainvm-bench -- token peers`.
 //!
 //! Sections: token, peers, node, flows, compute, storage, state, cold, startup, calibrate.
-//! Every run writes its headline ratios to `target/bench-summary.json` ([`summary`]).
+//! Every run writes its headline figures to `target/bench-summary.json` ([`summary`]).
 
 mod calibrate;
 mod cold;
@@ -49,7 +49,7 @@ fn suite(args: &[String]) {
         }
     );
     println!("Command: {command}");
-    let mut ratios = summary::Summary::default();
+    let mut headline = summary::Summary::default();
     let contracts = ["token", "escrow", "voting"].map(|n| (n, chainvm_tests::contract_wasm(n)));
     let (token, escrow, voting) = (&contracts[0].1, &contracts[1].1, &contracts[2].1);
     let mut summary = Vec::new();
@@ -61,19 +61,19 @@ fn suite(args: &[String]) {
             util::group(n.sig_strict_all_cores),
             util::group(n.execution_only)
         ));
-        ratios.record(
+        headline.record(
             "block_vs_sig_ceiling",
             n.end_to_end_1000 / n.sig_strict_all_cores,
         );
     }
     if want("peers") {
         let p = peers::run(token);
-        ratios.record("transfer_vs_revm", p.transfer_vs_revm);
-        ratios.record("transfer_vs_wasmi", p.transfer_vs_wasmi);
+        headline.record("transfer_vs_revm", p.transfer_vs_revm);
+        headline.record("transfer_vs_wasmi", p.transfer_vs_wasmi);
     }
     if want("node") {
         let n = node::run();
-        ratios.record("node_vs_sig_ceiling", n.vs_sig_ceiling);
+        headline.record("node_vs_sig_ceiling", n.vs_sig_ceiling);
     }
     if want("flows") {
         flows::run(escrow, voting);
@@ -86,8 +86,8 @@ fn suite(args: &[String]) {
     }
     if want("state") {
         let s = state::run();
-        ratios.record("commit_growth_1e6_vs_1e4", s.commit_growth_1e6_vs_1e4);
-        ratios.record(
+        headline.record("commit_growth_1e6_vs_1e4", s.commit_growth_1e6_vs_1e4);
+        headline.record(
             "root_update_growth_1e6_vs_1e4",
             s.root_update_growth_1e6_vs_1e4,
         );
@@ -95,7 +95,7 @@ fn suite(args: &[String]) {
     if (want("cold") || want("startup"))
         && let Some(d) = cold::run(&contracts, token, want("startup"))
     {
-        ratios.record(
+        headline.record(
             "pruned_bytes_per_empty_block",
             d.pruned_bytes_per_empty_block,
         );
@@ -110,7 +110,7 @@ fn suite(args: &[String]) {
             println!("- {s}");
         }
     }
-    ratios.write(&command);
+    headline.write(&command);
     println!(
         "\nSuite finished in {:.0} s.",
         started.elapsed().as_secs_f64()

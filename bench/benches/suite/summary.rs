@@ -8,14 +8,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Headline figures; a section that did not run leaves its keys out.
 #[derive(Default)]
 pub struct Summary {
-    ratios: Map<String, Value>,
+    headline: Map<String, Value>,
 }
 
 impl Summary {
     /// Records one figure (rounded to 4 decimals: they come from timings).
     pub fn record(&mut self, key: &str, value: f64) {
         let rounded = (value * 10_000.0).round() / 10_000.0;
-        self.ratios.insert(key.into(), json!(rounded));
+        self.headline.insert(key.into(), json!(rounded));
     }
 
     /// Writes the summary next to the build's outputs and says where.
@@ -28,7 +28,7 @@ impl Summary {
             "machine": crate::util::machine(),
             "date": today(),
             "command": command,
-            "headline": self.ratios,
+            "headline": self.headline,
         });
         let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
         match std::fs::write(&path, text + "\n") {
