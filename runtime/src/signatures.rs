@@ -228,7 +228,7 @@ pub(crate) fn with_signatures_ahead<R>(
 }
 
 /// Checks every transaction's signature and nothing else, on all cores, with the mechanism
-/// blocks use ([`with_signatures_ahead`], with no execution to hide behind): the all-cores
+/// blocks use (`with_signatures_ahead`, with no execution to hide behind): the all-cores
 /// ceiling of the chain's scheme that benchmarks compare blocks with. The answer depends only
 /// on the transactions, never on the number of threads.
 pub fn verify_signatures(txs: &[SignedTransaction]) -> Vec<bool> {
