@@ -144,7 +144,7 @@ impl Chain {
     }
 
     fn commit_genesis(&self) -> Result<(), ChainError> {
-        let writes = self.config.genesis()?.writes()?;
+        let writes = self.config.genesis()?.writes(&self.config.params)?;
         let staged = self.store.stage(writes)?;
         let header = Header {
             parent_hash: H256::zero(),
@@ -163,7 +163,11 @@ impl Chain {
         let record = BlockRecord {
             height: 0,
             hash: signed.header.hash().0,
-            header: signed.encode(),
+            header: crate::block::CertifiedHeader {
+                signed_header: signed.clone(),
+                certificate: None,
+            }
+            .encode(),
             txs: vec![],
             receipts: vec![],
         };
@@ -210,6 +214,11 @@ impl Chain {
     /// The local validator's address.
     pub fn validator(&self) -> Address {
         self.validator.address()
+    }
+
+    /// The local validator's key: it signs this node's proposals and, in a network, its votes.
+    pub fn validator_key(&self) -> &Keypair {
+        &self.validator
     }
 
     /// Stamps future blocks with a fixed time instead of the system clock.

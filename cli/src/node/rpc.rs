@@ -335,6 +335,7 @@ impl Node {
                 "parent_hash": format!("{:?}", h.parent_hash),
                 "proposer": hex(h.proposer.as_bytes()),
                 "header_raw": hex(&b.signed_header.encode()),
+                "certificate_raw": b.certificate.as_ref().map(|c| hex(&c.encode())),
                 "transactions": b.txs.iter().map(|t| json!({"hash": format!("{:?}", t.transaction.hash()), "tx_raw": hex(&t.transaction.encode()), "receipt_raw": hex(&t.receipt.encode())})).collect::<Vec<_>>(),
             }),
         ))
