@@ -1,4 +1,5 @@
-//! `chainvm node`: the single validator as a long-running process.
+//! `chainvm-node`: the single validator as a long-running process (what `chainvm node` runs,
+//! and what tests and benchmarks embed).
 //!
 //! - a bounded mempool (`mempool`) ordered by nonce per sender and by gas price across
 //!   senders;
@@ -15,15 +16,17 @@
 //! readable JSON form, so clients in any language can read results and the `chainvm` CLI can
 //! print exactly what it prints for a local home.
 
+mod error;
+pub mod json;
 mod mempool;
 mod rpc;
 mod slots;
 mod ws;
 
+pub use error::{NodeError, Result};
 pub use mempool::{Admitted, Mempool, PoolLimits};
-pub use rpc::RpcHarness;
+pub use rpc::{MAX_BATCH, RpcHarness};
 
-use crate::util::{CliError, Res};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -205,7 +208,7 @@ pub struct RunningNode {
     addr: std::net::SocketAddr,
     max_view_gas: u64,
     stop: tokio::sync::watch::Sender<bool>,
-    thread: Option<std::thread::JoinHandle<Res<u64>>>,
+    thread: Option<std::thread::JoinHandle<Result<u64>>>,
 }
 
 impl RunningNode {
@@ -214,19 +217,19 @@ impl RunningNode {
         self.addr
     }
 
-    /// Stops taking requests, finishes the block in progress, closes the store, and returns
-    /// the height it stopped at.
-    pub fn stop(mut self) -> Res<u64> {
+    /// Stops taking requests, finishes the block in progress, and returns the height it
+    /// stopped at. The store closes once the node's last reference is gone: at once, unless a
+    /// view or simulation still running after the grace was abandoned (it then holds the store
+    /// open, changing nothing, until it ends at its gas cap or the process exits).
+    pub fn stop(mut self) -> Result<u64> {
         self.shut_down()
     }
 
-    fn shut_down(&mut self) -> Res<u64> {
+    fn shut_down(&mut self) -> Result<u64> {
         let _ = self.stop.send(true);
         match self.thread.take() {
             None => Ok(0),
-            Some(t) => t
-                .join()
-                .unwrap_or_else(|_| Err(CliError("the node thread panicked".into()))),
+            Some(t) => t.join().unwrap_or(Err(NodeError::Panicked)),
         }
     }
 }
@@ -238,7 +241,7 @@ impl Drop for RunningNode {
 }
 
 /// Opens the chain in `home` and serves it on `listen` until stopped.
-pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Res<RunningNode> {
+pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Result<RunningNode> {
     let retention = settings
         .prune
         .map(chainvm_runtime::state::Retention::Recent);
@@ -249,11 +252,15 @@ pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Res<R
         // Block execution needs a deep native stack (see the vm crate's README).
         .thread_stack_size(40 << 20)
         .build()
-        .map_err(|e| CliError(format!("cannot start the runtime: {e}")))?;
+        .map_err(NodeError::Runtime)?;
+    let cannot_listen = |source| NodeError::Listen {
+        addr: listen.to_string(),
+        source,
+    };
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(listen))
-        .map_err(|e| CliError(format!("cannot listen on {listen}: {e}")))?;
-    let addr = listener.local_addr()?;
+        .map_err(cannot_listen)?;
+    let addr = listener.local_addr().map_err(cannot_listen)?;
     let max_view_gas = node.max_view_gas;
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let thread = std::thread::Builder::new()
@@ -264,7 +271,8 @@ pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Res<R
             // nothing.
             rt.shutdown_timeout(Duration::from_millis(200));
             result
-        })?;
+        })
+        .map_err(NodeError::Thread)?;
     Ok(RunningNode {
         addr,
         max_view_gas,
@@ -274,13 +282,13 @@ pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Res<R
 }
 
 /// Runs the node until SIGINT or SIGTERM.
-pub fn run(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Res<()> {
+pub fn run(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Result<()> {
     let node = start(home, listen, mode, settings)?;
     let addr = node.addr();
     let signals = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError(format!("cannot start the runtime: {e}")))?;
+        .map_err(NodeError::Runtime)?;
     signals.block_on(async {
         // Listening for signals before saying we listen: whoever reads the line may signal.
         let ctrl_c = tokio::signal::ctrl_c();
@@ -311,7 +319,7 @@ async fn serve(
     listener: tokio::net::TcpListener,
     mode: Mode,
     stop_rx: tokio::sync::watch::Receiver<bool>,
-) -> Res<u64> {
+) -> Result<u64> {
     let producer = if let Mode::Interval(ms) = mode {
         let node = node.clone();
         let stop = stop_rx.clone();
@@ -348,7 +356,7 @@ async fn serve(
         }
     };
     tokio::select! {
-        r = server => r.map_err(|e| CliError(e.to_string()))?,
+        r = server => r.map_err(NodeError::Serve)?,
         // A request still running (a long view) does not hold the node up.
         _ = grace => {}
     }
