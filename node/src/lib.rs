@@ -18,9 +18,11 @@
 
 mod error;
 pub mod json;
+pub mod launcher;
 mod mempool;
 mod rpc;
 mod slots;
+pub mod testnet;
 mod ws;
 
 pub use error::{NodeError, Result};
