@@ -17,6 +17,7 @@
 //! print exactly what it prints for a local home.
 
 mod error;
+mod forward;
 pub mod json;
 pub mod launcher;
 mod mempool;
