@@ -220,11 +220,16 @@ fn follows_twelve_blocks_by_certificates_and_verifies_a_balance() {
     assert_eq!(client.follow(chain, 12).unwrap(), 0);
 }
 
+/// An edit of a node's header answers.
+type HeaderEdit<'a> = Box<dyn Fn(CertifiedHeader) -> CertifiedHeader + 'a>;
+/// An edit of a node's proof answers (given the key and height asked).
+type ProofEdit<'a> = Box<dyn Fn(&[u8], u64, StateProof) -> StateProof + 'a>;
+
 /// A source that passes the chain's answers through edits.
 struct Edited<'a> {
     chain: &'a Chain,
-    header: Box<dyn Fn(CertifiedHeader) -> CertifiedHeader + 'a>,
-    proof: Box<dyn Fn(&[u8], u64, StateProof) -> StateProof + 'a>,
+    header: HeaderEdit<'a>,
+    proof: ProofEdit<'a>,
 }
 
 impl<'a> Edited<'a> {
