@@ -8,18 +8,19 @@
 //! (what genesis writes, [`crate::valset`]) come from it, not from a node. Then, by induction:
 //! let header `t` be trusted, so its state root is the chain's state after block `t`, which
 //! holds the sets of heights `t + 1 ..= t + delay` (they are fixed `delay` heights ahead).
-//! The client learns those sets from Merkle proofs against that root ([`Proof::verify`]), so
-//! they are the chain's sets, whatever node sent them. A header `h'` in `t + 1 ..= t + delay`
-//! whose [`Certificate`] holds precommits of more than 2/3 of the power of the set of `h'`
-//! is the chain's block `h'`, as long as less than a third of that set's power is faulty
-//! (the BFT assumption full nodes make too: two conflicting certified blocks would need
-//! validators of more than a third of the power to sign both). So `h'` becomes trusted and
-//! its root proves the sets of `h' + 1 ..= h' + delay`: the client jumps `delay` heights per
-//! certificate and never needs the headers in between, since nothing about them is used.
-//! Where two trusted headers are consecutive the parent link is checked as well (following
-//! from genesis starts with block 1, so the followed chain is anchored to the genesis hash),
-//! and the proposer's signature always: they catch a header certified by a faulty
-//! supermajority that does not extend the trusted chain.
+//! The client learns those sets from Merkle proofs against that root
+//! ([`chainvm_state::Proof::verify`]), so they are the chain's sets, whatever node sent them.
+//! A header `h'` in `t + 1 ..= t + delay` whose [`Certificate`] holds precommits of more
+//! than 2/3 of the power of the set of `h'` is the chain's block `h'`, as long as less than
+//! a third of that set's power is faulty (the BFT assumption full nodes make too: two
+//! conflicting certified blocks would need validators of more than a third of the power to
+//! sign both). So `h'` becomes trusted and its root proves the sets of
+//! `h' + 1 ..= h' + delay`: the client jumps `delay` heights per certificate and never needs
+//! the headers in between, since nothing about them is used. Where two trusted headers are
+//! consecutive the parent link is checked as well (following from genesis starts with block
+//! 1, so the followed chain is anchored to the genesis hash): it catches a header certified by
+//! a faulty supermajority that does not extend the trusted chain. The proposer's signature
+//! is checked too (a member of the set proposed the header).
 //!
 //! What this does not give: the BFT assumption must hold for every set along the followed
 //! path (keys of validators that have since left could sign another history: a client
