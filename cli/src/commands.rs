@@ -120,7 +120,30 @@ pub fn run(cli: &Cli) -> Res<()> {
             *to_block,
             j,
         ),
-        Command::Proof { key, height } => query::proof(home, key, *height, j),
+        Command::Proof {
+            light: false,
+            genesis: Some(_),
+            ..
+        } => fail("--genesis is the trust root of a light client: add --light"),
+        Command::Proof {
+            key,
+            height,
+            light: false,
+            genesis: None,
+        } => query::proof(home, key, *height, j),
+        Command::Proof {
+            key,
+            height,
+            light: true,
+            genesis,
+        } => crate::light::proof(
+            home,
+            cli.node.as_deref(),
+            genesis.as_deref(),
+            key,
+            *height,
+            j,
+        ),
         Command::Verify => query::verify(home, j),
         Command::GasReport { scenario } => crate::gas_report::run(scenario, j),
         Command::Node {

@@ -14,6 +14,7 @@ mod commands;
 mod demo;
 mod gas_report;
 mod json;
+mod light;
 mod query;
 mod util;
 
@@ -187,6 +188,11 @@ enum Command {
         to_block: Option<u64>,
     },
     /// Show a state key's value with its Merkle proof, verified against the state root.
+    ///
+    /// With --light (and --node), the node is not trusted at all: a light client starts from
+    /// the chain's genesis, the trust root, and follows the node's commit certificates and
+    /// validator-set proofs up to the height, then checks the value's proof against that
+    /// certified header.
     Proof {
         /// `account:<address>`, `storage:<contract>:<hex key>`, `validator:<address>`, or a raw
         /// `0x` hex key.
@@ -194,6 +200,14 @@ enum Command {
         /// State version (block height); default latest.
         #[arg(long)]
         height: Option<u64>,
+        /// Verify the node's answer as a light client: check certificates from the genesis up
+        /// to the header the value is proven at. Needs --node.
+        #[arg(long)]
+        light: bool,
+        /// With --light: the chain's genesis.json, the trust root (everything else is checked
+        /// against it). Default: the --home's genesis.json.
+        #[arg(long, value_name = "FILE")]
+        genesis: Option<PathBuf>,
     },
     /// Re-check every block and re-execute the chain from genesis.
     Verify,

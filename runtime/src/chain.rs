@@ -2,7 +2,7 @@
 //! queries. Block production is in [`crate::production`], verification in [`crate::verify`],
 //! genesis in [`crate::genesis`], the home directory's files in [`crate::home`].
 
-use crate::block::{Header, SignedHeader, StoredBlock, list_root};
+use crate::block::{SignedHeader, StoredBlock};
 use crate::crypto::Keypair;
 use crate::error::ChainError;
 use crate::executor::ViewOutcome;
@@ -146,16 +146,7 @@ impl Chain {
     fn commit_genesis(&self) -> Result<(), ChainError> {
         let writes = self.config.genesis()?.writes(&self.config.params)?;
         let staged = self.store.stage(writes)?;
-        let header = Header {
-            parent_hash: H256::zero(),
-            height: 0,
-            timestamp: self.config.timestamp,
-            state_root: H256(staged.root),
-            txs_root: list_root(&[]),
-            receipts_root: list_root(&[]),
-            gas_used: 0,
-            proposer: Address::zero(),
-        };
+        let header = self.config.header_with_root(H256(staged.root));
         let signed = SignedHeader {
             header,
             signature: [0; 64],

@@ -2,12 +2,13 @@
 //! validators, time), the dev accounts, and the state it writes (funded accounts, validators
 //! with their self-bond, the supply counters).
 
+use crate::block::{Header, list_root};
 use crate::crypto::Keypair;
 use crate::error::ChainError;
 use crate::layout::{account, set_account};
 use crate::params::ChainParams;
 use crate::staking::{self, Registration, Supply};
-use crate::types::{Address, U256, address_of};
+use crate::types::{Address, H256, U256, address_of};
 use crate::types::{hex, parse_hex};
 use crate::valset::{SetMember, ValidatorSet, power_of};
 use chainvm_state::{Overlay, StateWrites};
@@ -190,6 +191,22 @@ impl GenesisConfig {
                     commission_bps: DEV_COMMISSION_BPS,
                 })
                 .collect(),
+        }
+    }
+
+    /// The genesis header over `state_root` (the root of [`Genesis::writes`]): the one place
+    /// its fields are chosen, for the chain that commits it and the light client that
+    /// recomputes it from this config.
+    pub(crate) fn header_with_root(&self, state_root: H256) -> Header {
+        Header {
+            parent_hash: H256::zero(),
+            height: 0,
+            timestamp: self.timestamp,
+            state_root,
+            txs_root: list_root(&[]),
+            receipts_root: list_root(&[]),
+            gas_used: 0,
+            proposer: Address::zero(),
         }
     }
 
