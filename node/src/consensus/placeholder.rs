@@ -361,3 +361,50 @@ impl MockChain {
         Ok(self.blocks.get(&height).map(|(b, _)| b.clone()))
     }
 }
+
+impl super::ledger::Ledger for MockChain {
+    type Error = ChainError;
+
+    fn tip(&self) -> Result<(u64, H256), ChainError> {
+        Ok((self.latest_height(), self.latest_hash()))
+    }
+
+    fn validator_set(&self, height: u64) -> Result<valset::ValidatorSet, ChainError> {
+        MockChain::validator_set(self, height)
+    }
+
+    fn local_key(&self) -> Keypair {
+        self.key.clone()
+    }
+
+    fn propose_block(
+        &self,
+        txs: &[SignedTransaction],
+        round: u32,
+    ) -> Result<PendingBlock, ChainError> {
+        MockChain::propose_block(self, txs, round)
+    }
+
+    fn check_proposal(&self, block: &ProposedBlock) -> Result<PendingBlock, ChainError> {
+        MockChain::check_proposal(self, block)
+    }
+
+    fn commit_block(
+        &mut self,
+        pending: PendingBlock,
+        certificate: finality::Certificate,
+    ) -> Result<(), ChainError> {
+        MockChain::commit_block(self, pending, certificate)
+    }
+
+    fn decided(
+        &self,
+        height: u64,
+    ) -> Result<Option<(ProposedBlock, finality::Certificate)>, ChainError> {
+        Ok(self.blocks.get(&height).cloned())
+    }
+
+    fn history_min_height(&self) -> Result<u64, ChainError> {
+        Ok(self.blocks.keys().next().copied().unwrap_or(0))
+    }
+}
