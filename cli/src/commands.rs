@@ -132,16 +132,16 @@ pub fn run(cli: &Cli) -> Res<()> {
             prune,
         } => {
             let mode = match (block_time, manual) {
-                (_, true) => crate::node::Mode::Manual,
-                (Some(ms), _) => crate::node::Mode::Interval(*ms),
-                _ => crate::node::Mode::Automine,
+                (_, true) => chainvm_node::Mode::Manual,
+                (Some(ms), _) => chainvm_node::Mode::Interval(*ms),
+                _ => chainvm_node::Mode::Automine,
             };
-            let settings = crate::node::Settings {
+            let settings = chainvm_node::Settings {
                 max_view_gas: *max_view_gas,
                 max_concurrent_views: *max_concurrent_views,
                 prune: *prune,
             };
-            crate::node::run(home, rpc, mode, settings)
+            Ok(chainvm_node::run(home, rpc, mode, settings)?)
         }
         Command::Demo { keep } => demo::run(*keep, j),
     }

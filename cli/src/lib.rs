@@ -3,8 +3,8 @@
 //! Every state-changing command produces a block at once (automine). Output is for people by
 //! default and JSON with `--json`; every failure is one line on stderr and a non-zero exit.
 //!
-//! The binary is [`main`]; the library exists so fuzz targets can reach the node's request
-//! handling ([`node::RpcHarness`]).
+//! The binary is [`main`]; the library exists so the binary stays a one-line `main`. The node
+//! it runs with `chainvm node` is the `chainvm-node` crate ([`chainvm_node::run`]).
 //!
 //! Architecture and determinism rules: `docs/design.md` in the repository.
 
@@ -14,7 +14,6 @@ mod commands;
 mod demo;
 mod gas_report;
 mod json;
-pub mod node;
 mod query;
 mod util;
 
@@ -213,7 +212,7 @@ enum Command {
         manual: bool,
         /// Most gas one view may use (more is capped to it) and the largest gas limit a
         /// simulation accepts, e.g. 5e9. Default: the block gas limit.
-        #[arg(long, value_parser = crate::node::parse_gas)]
+        #[arg(long, value_parser = chainvm_node::parse_gas)]
         max_view_gas: Option<u64>,
         /// Most views and simulations running at once; more are refused until one ends.
         /// Default: twice the cores.

@@ -2,8 +2,8 @@
 //! events, proofs and `verify`. They work on the home or, except `verify`, through `--node`.
 
 use crate::commands::{open, receipt_json};
-use crate::json::{header_json, logged_event_json, merged, tx_summary_json};
 use crate::util::{CliError, Res, contract_abi, emit, fail, parse_hex, resolve};
+use chainvm_node::json::{header_json, logged_event_json, merged, tx_summary_json};
 use chainvm_runtime::abi::ContractAbi;
 use chainvm_runtime::executor::CONSTRUCTOR;
 use chainvm_runtime::genesis::dev_keys;

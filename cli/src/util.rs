@@ -32,6 +32,7 @@ macro_rules! from_display {
 }
 from_display!(
     chainvm_runtime::ChainError,
+    chainvm_node::NodeError,
     chainvm_runtime::abi::AbiError,
     chainvm_runtime::state::StoreError,
     chainvm_runtime::vm::VmError,

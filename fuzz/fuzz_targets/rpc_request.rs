@@ -2,7 +2,7 @@
 //! answer (a result or an error object, or an array of them for a batch); nothing panics.
 #![no_main]
 
-use chainvm_cli::node::RpcHarness;
+use chainvm_node::RpcHarness;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 

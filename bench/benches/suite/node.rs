@@ -6,7 +6,7 @@
 //! included exactly once.
 
 use crate::util::{Table, group, note, secs};
-use chainvm_cli::node::{self, Mode, Settings};
+use chainvm_node::{self as node, Mode, Settings};
 use chainvm_runtime::genesis::dev_keys;
 use chainvm_runtime::production::unix_time;
 use chainvm_runtime::signatures::verify_signatures;

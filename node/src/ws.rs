@@ -160,7 +160,7 @@ async fn send_all(socket: &mut WebSocket, out: &mut Vec<String>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::{Mode, Settings};
+    use crate::{Mode, Settings};
     use chainvm_runtime::Chain;
 
     #[test]

@@ -5,8 +5,8 @@
 //! method reads a snapshot through the node's [`chainvm_runtime::ChainReader`].
 
 use super::{Mode, Node, Settings, lock, slots};
+use crate::Result;
 use crate::json::{header_json, logged_event_json, merged, tx_summary_json};
-use crate::util::Res;
 use axum::Json;
 use axum::extract::State;
 use chainvm_runtime::embed::{BlockNotification, EventCursor, EventLimits};
@@ -459,7 +459,7 @@ pub struct RpcHarness {
 
 impl RpcHarness {
     /// A node over a fresh in-memory chain with the dev accounts, blocks on demand only.
-    pub fn in_memory() -> Res<RpcHarness> {
+    pub fn in_memory() -> Result<RpcHarness> {
         let (chain, _) = Chain::builder().dev_accounts().in_memory()?;
         Ok(RpcHarness {
             node: Node::new(chain, Mode::Manual, Settings::default(), 16),
