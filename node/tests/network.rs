@@ -39,11 +39,53 @@ fn init_logs() {
 
 struct Net {
     chains: Vec<Arc<Mutex<MockChain>>>,
-    nodes: Vec<ConsensusHandle>,
+    nodes: Vec<Option<ConsensusHandle>>,
+    options: Vec<ConsensusOptions>,
     _homes: Vec<tempfile::TempDir>,
 }
 
-async fn mock_network(n: usize) -> Net {
+impl Net {
+    fn node(&self, i: usize) -> &ConsensusHandle {
+        self.nodes[i].as_ref().expect("node running")
+    }
+
+    async fn restart(&mut self, i: usize) {
+        let node = start(
+            self.chains[i].clone(),
+            Box::new(NoTxs),
+            self.options[i].clone(),
+        )
+        .await
+        .expect("restart");
+        self.nodes[i] = Some(node);
+    }
+
+    async fn stop_all(&mut self) {
+        for node in self.nodes.iter_mut().filter_map(Option::take) {
+            node.stop().await;
+        }
+    }
+
+    fn assert_same_blocks(&self, upto: u64) {
+        for h in 1..=upto {
+            let reference = self.chains[0]
+                .lock()
+                .unwrap()
+                .block(h)
+                .unwrap()
+                .expect("block");
+            for chain in &self.chains[1..] {
+                assert_eq!(
+                    chain.lock().unwrap().block(h).unwrap().as_ref(),
+                    Some(&reference),
+                    "height {h}"
+                );
+            }
+        }
+    }
+}
+
+async fn mock_network(n: usize, equivocating: Option<usize>) -> Net {
     let keys: Vec<Keypair> = (0..n)
         .map(|i| Keypair::derive("network-test", i as u32))
         .collect();
@@ -61,6 +103,7 @@ async fn mock_network(n: usize) -> Net {
     let mut net = Net {
         chains: Vec::new(),
         nodes: Vec::new(),
+        options: Vec::new(),
         _homes: Vec::new(),
     };
     for (i, key) in keys.into_iter().enumerate() {
@@ -70,11 +113,13 @@ async fn mock_network(n: usize) -> Net {
         let mut options =
             ConsensusOptions::loopback(home.path().to_path_buf(), addr(ports[i]), peers);
         options.moniker = format!("mock-{}-{i}", ports[0]);
-        let node = start(chain.clone(), Box::new(NoTxs), options)
+        options.equivocate = equivocating == Some(i);
+        let node = start(chain.clone(), Box::new(NoTxs), options.clone())
             .await
             .expect("start");
         net.chains.push(chain);
-        net.nodes.push(node);
+        net.nodes.push(Some(node));
+        net.options.push(options);
         net._homes.push(home);
     }
     net
@@ -83,35 +128,96 @@ async fn mock_network(n: usize) -> Net {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_mock_validators_commit_the_same_blocks() {
     init_logs();
-    let net = mock_network(4).await;
-    for node in &net.nodes {
+    let mut net = mock_network(4, None).await;
+    for i in 0..4 {
+        let node = net.node(i);
         assert!(
             node.wait_for_height(5, Duration::from_secs(60)).await,
-            "node stalled at {}",
+            "node {i} stalled at {}",
             node.committed_height()
         );
     }
-    let reference: Vec<_> = (1..=5)
-        .map(|h| {
-            net.chains[0]
-                .lock()
-                .unwrap()
-                .block(h)
-                .unwrap()
-                .expect("block")
-        })
-        .collect();
-    for chain in &net.chains[1..] {
-        for (h, block) in (1..=5).zip(&reference) {
-            assert_eq!(
-                chain.lock().unwrap().block(h).unwrap().as_ref(),
-                Some(block),
-                "height {h}"
-            );
+    net.assert_same_blocks(5);
+    for i in 0..4 {
+        assert!(net.node(i).evidence().is_empty());
+    }
+    net.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopped_validator_restarts_from_its_home_and_catches_up() {
+    init_logs();
+    let mut net = mock_network(4, None).await;
+    assert!(
+        net.node(3)
+            .wait_for_height(2, Duration::from_secs(60))
+            .await
+    );
+    let stopped = net.nodes[3].take().expect("running");
+    stopped.stop().await;
+    let at_stop = net.chains[3].lock().unwrap().latest_height();
+    // Three of four (3/4 of the power > 2/3) keep committing.
+    let target = at_stop + 5;
+    for i in 0..3 {
+        assert!(
+            net.node(i)
+                .wait_for_height(target, Duration::from_secs(60))
+                .await,
+            "node {i} stalled"
+        );
+    }
+    assert!(net.chains[3].lock().unwrap().latest_height() <= at_stop + 1);
+    // Back from the same home (WAL) and chain: value sync brings it to the others' tip.
+    net.restart(3).await;
+    let goal = net.node(0).committed_height() + 2;
+    assert!(
+        net.node(3)
+            .wait_for_height(goal, Duration::from_secs(60))
+            .await,
+        "restarted node stuck at {}",
+        net.node(3).committed_height()
+    );
+    for i in 0..3 {
+        assert!(
+            net.node(i)
+                .wait_for_height(goal, Duration::from_secs(60))
+                .await
+        );
+    }
+    net.assert_same_blocks(goal);
+    net.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_equivocating_validator_is_reported_and_the_others_go_on() {
+    init_logs();
+    let mut net = mock_network(4, Some(2)).await;
+    for i in 0..4 {
+        assert!(
+            net.node(i)
+                .wait_for_height(5, Duration::from_secs(60))
+                .await,
+            "node {i} stalled"
+        );
+    }
+    net.assert_same_blocks(5);
+    let culprit = net.node(2).address().0;
+    let mut reported = 0;
+    for i in [0, 1, 3] {
+        let evidence = net.node(i).evidence();
+        assert!(
+            evidence.iter().all(|e| e.validator == culprit),
+            "{evidence:?}"
+        );
+        for e in &evidence {
+            assert_ne!(e.votes[0].block, e.votes[1].block);
         }
+        reported += evidence.len();
     }
-    for node in net.nodes {
-        assert!(node.evidence().is_empty());
-        node.stop().await;
-    }
+    assert!(reported > 0, "no honest node reported the double votes");
+    assert!(
+        net.node(2).evidence().is_empty(),
+        "the culprit does not see its own double votes"
+    );
+    net.stop_all().await;
 }

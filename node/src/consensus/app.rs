@@ -580,6 +580,7 @@ impl<L: Ledger> App<L> {
         if height != self.height {
             return SyncedValueOutcome::LocalTransientError;
         }
+        debug!(%height, block = %id, "checking a synced block");
         let checked = self.with_ledger(move |l| l.check_proposal(&block)).await;
         let (validity, pending) = match checked {
             Ok(p) => (Validity::Valid, Some(p)),
