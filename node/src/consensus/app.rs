@@ -337,17 +337,15 @@ impl<L: Ledger> App<L> {
         round: Round,
     ) -> Option<(LocallyProposedValue<Ctx>, BlockParts)> {
         let me = self.signer.address();
-        if let Some(u) = self
+        let mine = self
             .undecided
             .values()
-            .find(|u| u.value.height == height && u.value.round == round && u.value.proposer == me)
-        {
-            if let Some(parts) = &u.parts {
-                return Some((
-                    LocallyProposedValue::new(height, round, u.value.value),
-                    parts.clone(),
-                ));
-            }
+            .find(|u| u.value.height == height && u.value.round == round && u.value.proposer == me);
+        if let Some((u, parts)) = mine.and_then(|u| u.parts.as_ref().map(|p| (u, p))) {
+            return Some((
+                LocallyProposedValue::new(height, round, u.value.value),
+                parts.clone(),
+            ));
         }
         let r = round.as_u32()?;
         let txs = self.txs.next_batch();
