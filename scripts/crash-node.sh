@@ -9,8 +9,13 @@
 #   - the node's peak resident memory (VmHWM) stayed under 1 GiB.
 #
 #   scripts/crash-node.sh [kills] [seed]
+#   scripts/crash-node.sh --network [kills] [seed]   (4 validators: scripts/crash-network.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--network" ]; then
+    shift
+    exec scripts/crash-network.sh "$@"
+fi
 kills="${1:-50}"
 seed="${2:-$RANDOM}"
 RANDOM="$seed"

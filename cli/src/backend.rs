@@ -218,8 +218,13 @@ impl Backend {
                         receipt: decode(&t["receipt_raw"], "receipt")?,
                     });
                 }
+                let certificate = match &v["certificate_raw"] {
+                    Value::Null => None,
+                    raw => Some(decode(raw, "certificate")?),
+                };
                 Ok(Some(StoredBlock {
                     signed_header: header,
+                    certificate,
                     txs,
                 }))
             }

@@ -120,7 +120,30 @@ pub fn run(cli: &Cli) -> Res<()> {
             *to_block,
             j,
         ),
-        Command::Proof { key, height } => query::proof(home, key, *height, j),
+        Command::Proof {
+            light: false,
+            genesis: Some(_),
+            ..
+        } => fail("--genesis is the trust root of a light client: add --light"),
+        Command::Proof {
+            key,
+            height,
+            light: false,
+            genesis: None,
+        } => query::proof(home, key, *height, j),
+        Command::Proof {
+            key,
+            height,
+            light: true,
+            genesis,
+        } => crate::light::proof(
+            home,
+            cli.node.as_deref(),
+            genesis.as_deref(),
+            key,
+            *height,
+            j,
+        ),
         Command::Verify => query::verify(home, j),
         Command::GasReport { scenario } => crate::gas_report::run(scenario, j),
         Command::Node {
@@ -144,6 +167,60 @@ pub fn run(cli: &Cli) -> Res<()> {
             Ok(chainvm_node::run(home, rpc, mode, settings)?)
         }
         Command::Demo { keep } => demo::run(*keep, j),
+        Command::Testnet { command } => testnet(command, j),
+    }
+}
+
+fn testnet(command: &crate::TestnetCommand, j: bool) -> Res<()> {
+    use chainvm_node::testnet;
+    match command {
+        crate::TestnetCommand::Init {
+            validators,
+            dir,
+            base_port,
+            stakes,
+            chain_id,
+        } => {
+            let stakes = match (stakes, validators) {
+                (Some(s), Some(n)) if s.len() != *n => {
+                    return Err(CliError(format!(
+                        "--stakes gives {} stakes for --validators {n}",
+                        s.len()
+                    )));
+                }
+                (Some(s), _) => s.clone(),
+                (None, n) => vec![100; n.unwrap_or(4)],
+            };
+            let nodes = testnet::init(dir, *chain_id, &stakes, *base_port)?;
+            let mut human = format!(
+                "Initialized a testnet of {} validators (chain {chain_id}) in {}\n",
+                nodes.len(),
+                dir.display()
+            );
+            for (n, s) in nodes.iter().zip(&stakes) {
+                human += &format!(
+                    "  {}  rpc {}  p2p {}  stake {} tokens\n",
+                    n.home.display(),
+                    n.rpc,
+                    n.p2p,
+                    u128::from(*s) * 10_000
+                );
+            }
+            human += &format!("Run all: chainvm testnet run --dir {}", dir.display());
+            emit(j, &human, &json!({ "validators": nodes }));
+            Ok(())
+        }
+        crate::TestnetCommand::Run { dir } => {
+            let exe = std::env::current_exe()?;
+            chainvm_node::launcher::run(&exe, dir, |urls| {
+                for (home, url) in urls {
+                    println!("{}  {url}", home.display());
+                }
+                println!("testnet running ({} nodes); Ctrl-C stops them", urls.len());
+            })?;
+            println!("testnet stopped");
+            Ok(())
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod commands;
 mod demo;
 mod gas_report;
 mod json;
+mod light;
 mod query;
 mod util;
 
@@ -187,6 +188,11 @@ enum Command {
         to_block: Option<u64>,
     },
     /// Show a state key's value with its Merkle proof, verified against the state root.
+    ///
+    /// With --light (and --node), the node is not trusted at all: a light client starts from
+    /// the chain's genesis, the trust root, and follows the node's commit certificates and
+    /// validator-set proofs up to the height, then checks the value's proof against that
+    /// certified header.
     Proof {
         /// `account:<address>`, `storage:<contract>:<hex key>`, `validator:<address>`, or a raw
         /// `0x` hex key.
@@ -194,6 +200,14 @@ enum Command {
         /// State version (block height); default latest.
         #[arg(long)]
         height: Option<u64>,
+        /// Verify the node's answer as a light client: check certificates from the genesis up
+        /// to the header the value is proven at. Needs --node.
+        #[arg(long)]
+        light: bool,
+        /// With --light: the chain's genesis.json, the trust root (everything else is checked
+        /// against it). Default: the --home's genesis.json.
+        #[arg(long, value_name = "FILE")]
+        genesis: Option<PathBuf>,
     },
     /// Re-check every block and re-execute the chain from genesis.
     Verify,
@@ -224,6 +238,11 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         prune: Option<u64>,
     },
+    /// A local network of validators: write its homes, or run them all.
+    Testnet {
+        #[command(subcommand)]
+        command: TestnetCommand,
+    },
     /// Run a scenario file of deploys and calls on a fresh in-memory chain and print each
     /// method's gas (min/avg/median/max, calls), like `forge test --gas-report`.
     GasReport {
@@ -236,6 +255,39 @@ enum Command {
         /// Keep the temporary home and print its path.
         #[arg(long)]
         keep: bool,
+    },
+}
+
+/// `chainvm testnet` subcommands.
+#[derive(Subcommand)]
+enum TestnetCommand {
+    /// Write N validator homes (DIR/v0 ..) sharing one genesis: the ten dev accounts funded as
+    /// by `chainvm init`, each validator with a secret key, loopback RPC and P2P addresses and
+    /// the others as peers. Run one with `chainvm --home DIR/v0 node`, or all with `run`.
+    Init {
+        /// Number of validators (default: as many as --stakes gives, or 4).
+        #[arg(long)]
+        validators: Option<usize>,
+        /// Directory for the homes (must not exist or be empty).
+        #[arg(long)]
+        dir: PathBuf,
+        /// First port: validator i serves RPC on P+2i and P2P on P+2i+1.
+        #[arg(long, default_value_t = chainvm_node::testnet::DEFAULT_BASE_PORT)]
+        base_port: u16,
+        /// Each validator's stake in units of 10,000 tokens, e.g. 40,30,20,10 (default: 100
+        /// each, 10^6 tokens like a dev chain's validator).
+        #[arg(long, value_delimiter = ',')]
+        stakes: Option<Vec<u64>>,
+        /// Chain id.
+        #[arg(long, default_value_t = 1337)]
+        chain_id: u64,
+    },
+    /// Start every node home in DIR as a child process, print their RPC URLs, and stop them
+    /// all cleanly on Ctrl-C.
+    Run {
+        /// The directory `testnet init` wrote.
+        #[arg(long)]
+        dir: PathBuf,
     },
 }
 

@@ -210,11 +210,11 @@ pub(crate) fn events(
     Ok(())
 }
 
-pub(crate) fn proof(home: &Path, key: &str, height: Option<u64>, j: bool) -> Res<()> {
+/// The raw state key `key` names: `account:`, `validator:`, `storage:` or `0x` hex.
+pub(crate) fn state_key(home: &Path, key: &str) -> Res<Vec<u8>> {
     use chainvm_runtime::layout;
-    let chain = open(home)?;
     let addr = |s: &str| resolve(home, s);
-    let raw = if let Some(a) = key.strip_prefix("account:") {
+    Ok(if let Some(a) = key.strip_prefix("account:") {
         layout::account_key(&addr(a)?)
     } else if let Some(a) = key.strip_prefix("validator:") {
         layout::validator_key(&addr(a)?)
@@ -226,7 +226,12 @@ pub(crate) fn proof(home: &Path, key: &str, height: Option<u64>, j: bool) -> Res
         layout::storage_key(&addr(c)?, &k)
     } else {
         parse_hex(key).ok_or_else(|| CliError(format!("`{key}` is not a key: use account:<addr>, storage:<contract>:<hex>, validator:<addr> or 0x<hex>")))?
-    };
+    })
+}
+
+pub(crate) fn proof(home: &Path, key: &str, height: Option<u64>, j: bool) -> Res<()> {
+    let chain = open(home)?;
+    let raw = state_key(home, key)?;
     let StateProof { value, proof, root } = chain.prove(&raw, height)?;
     let verified = proof.verify(&root.0, &raw, value.as_deref()).is_ok();
     let v = json!({"key": hex(&raw), "value": value.as_ref().map(|v| hex(v)), "state_root": format!("{root:?}"),

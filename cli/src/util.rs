@@ -33,6 +33,7 @@ macro_rules! from_display {
 from_display!(
     chainvm_runtime::ChainError,
     chainvm_node::NodeError,
+    chainvm_node::testnet::TestnetError,
     chainvm_runtime::abi::AbiError,
     chainvm_runtime::state::StoreError,
     chainvm_runtime::vm::VmError,

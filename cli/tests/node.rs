@@ -145,6 +145,27 @@ fn cli(home: &Path, node: &NodeProc, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+type Socket = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>;
+
+/// A WebSocket to the node with one `chainvm_subscribe(params)` subscription on it.
+fn subscribe(node: &NodeProc, params: Value) -> Socket {
+    let (mut ws, _) = tungstenite::connect(format!("ws://{}", node.addr)).unwrap();
+    let request =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "chainvm_subscribe", "params": params});
+    ws.send(tungstenite::Message::Text(request.to_string().into()))
+        .unwrap();
+    let answer: Value = serde_json::from_str(ws.read().unwrap().to_text().unwrap()).unwrap();
+    assert!(answer["result"].is_string(), "{answer}");
+    ws
+}
+
+/// The `result` of the next `chainvm_subscription` notification on `ws`.
+fn notification(ws: &mut Socket) -> Value {
+    let n: Value = serde_json::from_str(ws.read().unwrap().to_text().unwrap()).unwrap();
+    assert_eq!(n["method"], "chainvm_subscription", "{n}");
+    n["params"]["result"].clone()
+}
+
 #[test]
 fn concurrent_clients_receipts_cli_subscriptions_and_restart() {
     let (_dir, home) = fresh_home();
@@ -152,11 +173,7 @@ fn concurrent_clients_receipts_cli_subscriptions_and_restart() {
     let chain_id = node.ok("chainvm_chainId", Value::Null).as_u64().unwrap();
 
     // A WebSocket subscriber from genesis.
-    let (mut ws, _) = tungstenite::connect(format!("ws://{}/ws", node.addr)).unwrap();
-    ws.send(tungstenite::Message::Text(
-        json!({"subscribe": "blocks", "from": 0}).to_string().into(),
-    ))
-    .unwrap();
+    let mut ws = subscribe(&node, json!(["blocks", {"from": 0}]));
 
     // Four concurrent clients, 20 transfers each.
     std::thread::scope(|s| {
@@ -202,9 +219,7 @@ fn concurrent_clients_receipts_cli_subscriptions_and_restart() {
     // The subscriber saw the history and then keeps up with new blocks.
     let mut heights = Vec::new();
     while heights.len() < 81 {
-        let msg = ws.read().unwrap();
-        let b: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
-        heights.push(b["height"].as_u64().unwrap());
+        heights.push(notification(&mut ws)["height"].as_u64().unwrap());
     }
     assert_eq!(heights, (0..=80).collect::<Vec<_>>());
 
@@ -230,9 +245,11 @@ fn concurrent_clients_receipts_cli_subscriptions_and_restart() {
         &["call", "tok", "transfer", &format!(r#"["{to}", "40"]"#)],
     );
     assert_eq!(c["events"][0]["event"], "Transfer");
-    let b = ws.read().unwrap();
-    let b: Value = serde_json::from_str(b.to_text().unwrap()).unwrap();
-    assert_eq!(b["height"], 81, "the deploy block is pushed");
+    assert_eq!(
+        notification(&mut ws)["height"],
+        81,
+        "the deploy block is pushed"
+    );
     assert_eq!(
         cli(
             &home,
@@ -245,16 +262,10 @@ fn concurrent_clients_receipts_cli_subscriptions_and_restart() {
     assert_eq!(ev.as_array().unwrap().len(), 2);
     // An event subscription for the token contract, replayed from genesis.
     let tok = d["contract_address"].as_str().unwrap().to_string();
-    let (mut evs, _) = tungstenite::connect(format!("ws://{}/ws", node.addr)).unwrap();
-    evs.send(tungstenite::Message::Text(
-        json!({"subscribe": "events", "from": 0, "contract": tok})
-            .to_string()
-            .into(),
-    ))
-    .unwrap();
+    let mut evs = subscribe(&node, json!(["events", {"from": 0, "contract": tok}]));
     let mut topics = Vec::new();
     while topics.len() < 2 {
-        let e: Value = serde_json::from_str(evs.read().unwrap().to_text().unwrap()).unwrap();
+        let e = notification(&mut evs);
         assert_eq!(e["contract"], tok.as_str());
         topics.push((
             e["block"].as_u64().unwrap(),

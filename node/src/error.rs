@@ -23,9 +23,9 @@ pub enum NodeError {
     /// The node's thread could not be started.
     #[error("cannot start the node thread: {0}")]
     Thread(#[source] std::io::Error),
-    /// The server stopped with an I/O error.
-    #[error("the server failed: {0}")]
-    Serve(#[source] std::io::Error),
+    /// The JSON-RPC methods could not be registered (two with one name: a bug).
+    #[error("cannot register the JSON-RPC methods: {0}")]
+    Methods(#[from] jsonrpsee::server::RegisterMethodError),
     /// The node's thread panicked.
     #[error("the node thread panicked")]
     Panicked,

@@ -5,10 +5,12 @@
 //!   senders;
 //! - blocks on every transaction (automine, the default), on an interval, or on demand; a
 //!   transaction a block had no gas left for waits for the next one;
-//! - JSON-RPC 2.0 over HTTP (`POST /`, `rpc`), request bodies capped; reads (views,
-//!   simulations, queries) run on a snapshot through a [`ChainReader`], never under the
-//!   chain lock, and views are capped at `--max-view-gas`;
-//! - new blocks and contract events over WebSocket (`/ws`, `ws`), resumable from a height;
+//! - JSON-RPC 2.0 (jsonrpsee, `server`) over HTTP and WebSocket on one port, requests and
+//!   batches capped; the methods (`rpc`): reads (views, simulations, queries) run on a
+//!   snapshot through a [`ChainReader`], never under the chain lock, and views are capped at
+//!   `--max-view-gas`;
+//! - new blocks and contract events as `chainvm_subscribe` subscriptions over WebSocket
+//!   (`subscriptions`), resumable from a height;
 //! - BFT consensus among validators ([`consensus`], Malachite/Tendermint): the glue from the
 //!   engine's messages to the chain's propose / check / commit steps;
 //! - SIGINT/SIGTERM stop taking requests, finish the block in progress, and close the store;
@@ -20,19 +22,20 @@
 
 pub mod consensus;
 mod error;
+mod forward;
 pub mod json;
+pub mod launcher;
 mod mempool;
 mod rpc;
+mod server;
 mod slots;
-mod ws;
+mod subscriptions;
+pub mod testnet;
 
 pub use error::{NodeError, Result};
 pub use mempool::{Admitted, Mempool, PoolLimits};
-pub use rpc::{MAX_BATCH, RpcHarness};
+pub use server::{MAX_BATCH, MAX_BODY, MAX_CONNECTIONS, RpcHarness};
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use chainvm_runtime::{AdmissionError, Chain, ChainReader};
 use rpc::RpcError;
 use std::path::Path;
@@ -40,8 +43,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
-/// Largest JSON-RPC request body.
-pub const MAX_BODY: usize = 4 * 1024 * 1024;
 /// Most transactions per block.
 const MAX_BLOCK_TXS: usize = 2_000;
 /// How long requests still running at shutdown may take before they are abandoned.
@@ -215,7 +216,7 @@ pub struct RunningNode {
 }
 
 impl RunningNode {
-    /// The address it listens on (JSON-RPC at `/`, WebSocket at `/ws`).
+    /// The address it listens on (JSON-RPC over HTTP `POST` and WebSocket, any path).
     pub fn addr(&self) -> std::net::SocketAddr {
         self.addr
     }
@@ -260,16 +261,24 @@ pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Resul
         addr: listen.to_string(),
         source,
     };
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(listen))
+    let methods = server::methods(node.clone())?;
+    let server = rt
+        .block_on(
+            jsonrpsee::server::Server::builder()
+                .set_config(server::config())
+                .build(listen),
+        )
         .map_err(cannot_listen)?;
-    let addr = listener.local_addr().map_err(cannot_listen)?;
+    let addr = server.local_addr().map_err(cannot_listen)?;
     let max_view_gas = node.max_view_gas;
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let thread = std::thread::Builder::new()
         .name("chainvm-node".into())
         .spawn(move || {
-            let result = rt.block_on(serve(node, listener, mode, stop_rx));
+            let result = rt.block_on(async move {
+                let handle = server.start(methods);
+                serve(node, handle, mode, stop_rx).await
+            });
             // Views still running (at most --max-view-gas each) are abandoned: they write
             // nothing.
             rt.shutdown_timeout(Duration::from_millis(200));
@@ -299,7 +308,7 @@ pub fn run(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Result<
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         // Printing must never take the node down (stdout may be a closed pipe).
         say(&format!(
-            "chainvm node listening on http://{addr} (ws://{addr}/ws), {mode:?}, views capped at {} gas",
+            "chainvm node listening on http://{addr} (and ws://{addr}), {mode:?}, views capped at {} gas",
             node.max_view_gas
         ));
         let term = async {
@@ -317,9 +326,11 @@ pub fn run(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Result<
     Ok(())
 }
 
+/// Produces interval blocks (in that mode) until stopped, then stops the server: requests
+/// still running after [`SHUTDOWN_GRACE`] are abandoned. Returns the height it stopped at.
 async fn serve(
     node: Arc<Node>,
-    listener: tokio::net::TcpListener,
+    server: jsonrpsee::server::ServerHandle,
     mode: Mode,
     stop_rx: tokio::sync::watch::Receiver<bool>,
 ) -> Result<u64> {
@@ -343,27 +354,11 @@ async fn serve(
     } else {
         None
     };
-    let app = Router::new()
-        .route("/", post(rpc::rpc))
-        .route("/ws", get(ws::ws))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(node.clone());
-    let server = std::future::IntoFuture::into_future(
-        axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx.clone())),
-    );
-    let grace = {
-        let stop = stop_rx.clone();
-        async move {
-            stopped(stop).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        }
-    };
-    tokio::select! {
-        r = server => r.map_err(NodeError::Serve)?,
-        // A request still running (a long view) does not hold the node up.
-        _ = grace => {}
-    }
     stopped(stop_rx).await;
+    // Stops accepting; open connections finish what they are answering, subscriptions end.
+    let _ = server.stop();
+    // A request still running (a long view) does not hold the node up.
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, server.stopped()).await;
     if let Some(p) = producer {
         // Lets a block in progress finish.
         let _ = p.await;

@@ -1,26 +1,53 @@
-//! JSON-RPC 2.0 over HTTP: parameter parsing, the methods, and [`RpcHarness`] (the same
-//! handling without a server, for the fuzz target and tests).
+//! The JSON-RPC methods: parameter parsing and what each method answers, independent of the
+//! transport (the server in `server.rs` routes every name in [`METHODS`] to [`Node::call`]).
 //!
 //! Only admitting a transaction and producing a block take the chain lock; every other
 //! method reads a snapshot through the node's [`chainvm_runtime::ChainReader`].
 
-use super::{Mode, Node, Settings, lock, slots};
-use crate::Result;
+use super::{Mode, Node, lock, slots};
 use crate::json::{header_json, logged_event_json, merged, tx_summary_json};
-use axum::Json;
-use axum::extract::State;
 use chainvm_runtime::embed::{BlockNotification, EventCursor, EventLimits};
 use chainvm_runtime::types::{hex, parse_hex};
 use chainvm_runtime::{
-    Address, AdmissionError, Chain, ChainError, H256, Payload, SignedTransaction, StateProof,
-    TxLocation,
+    Address, AdmissionError, ChainError, H256, Payload, SignedTransaction, StateProof, TxLocation,
 };
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Instant;
 
+/// Every JSON-RPC method [`Node::call`] answers (the subscriptions are registered apart).
+pub(crate) const METHODS: &[&str] = &[
+    "chainvm_chainId",
+    "chainvm_blockNumber",
+    "chainvm_validators",
+    "chainvm_sendRawTransaction",
+    "chainvm_simulate",
+    "chainvm_view",
+    "chainvm_getAccount",
+    "chainvm_getBalance",
+    "chainvm_getNonce",
+    "chainvm_getCode",
+    "chainvm_getBlockByNumber",
+    "chainvm_getBlockByHash",
+    "chainvm_getTransaction",
+    "chainvm_getReceipt",
+    "chainvm_getEvents",
+    "chainvm_getStateRoot",
+    "chainvm_getProof",
+    "chainvm_produceBlock",
+    "chainvm_pending",
+];
+
 /// A JSON-RPC error: code and message.
-pub(super) struct RpcError(pub i64, pub String);
+#[derive(Debug)]
+pub(crate) struct RpcError(pub i64, pub String);
+
+impl From<RpcError> for jsonrpsee::types::ErrorObjectOwned {
+    fn from(RpcError(code, message): RpcError) -> Self {
+        // Every code this node sends fits an i32 (the JSON-RPC range and -32000..-32099).
+        let code = i32::try_from(code).unwrap_or(-32603);
+        jsonrpsee::types::ErrorObject::owned(code, message, None::<()>)
+    }
+}
 
 impl From<ChainError> for RpcError {
     fn from(e: ChainError) -> Self {
@@ -31,7 +58,21 @@ impl From<ChainError> for RpcError {
     }
 }
 
-fn invalid(msg: impl Into<String>) -> RpcError {
+/// A method's params (raw JSON, absent when the request has none) as the object every
+/// method takes: absent and `null` are an empty object's equivalent (`Value::Null`).
+pub(crate) fn object_params(raw: Option<&str>) -> Result<Value, RpcError> {
+    let params = match raw {
+        None => Value::Null,
+        Some(raw) => serde_json::from_str(raw).map_err(|e| invalid(format!("params: {e}")))?,
+    };
+    if params.is_object() || params.is_null() {
+        Ok(params)
+    } else {
+        Err(invalid("params must be an object"))
+    }
+}
+
+pub(crate) fn invalid(msg: impl Into<String>) -> RpcError {
     RpcError(-32602, msg.into())
 }
 
@@ -40,7 +81,7 @@ fn rejected(msg: impl ToString) -> RpcError {
 }
 
 /// A block in the JSON shape pushed to subscribers.
-pub(super) fn block_json(n: &BlockNotification) -> Value {
+pub(crate) fn block_json(n: &BlockNotification) -> Value {
     let h = &n.signed_header.header;
     merged(
         header_json(h, &n.hash),
@@ -63,7 +104,7 @@ fn str_param<'a>(params: &'a Value, name: &str) -> Result<&'a str, RpcError> {
         .ok_or_else(|| invalid(format!("`{name}` must be a string")))
 }
 
-fn address(params: &Value, name: &str) -> Result<Address, RpcError> {
+pub(crate) fn address(params: &Value, name: &str) -> Result<Address, RpcError> {
     let s = str_param(params, name)?;
     parse_hex(s)
         .filter(|b| b.len() == 20)
@@ -86,7 +127,7 @@ fn bytes(params: &Value, name: &str) -> Result<Vec<u8>, RpcError> {
 
 /// An optional non-negative integer parameter; JSON numbers in exponent form (`1e15`) are
 /// read too, saturating at `u64::MAX`.
-fn opt_u64(params: &Value, name: &str) -> Result<Option<u64>, RpcError> {
+pub(crate) fn opt_u64(params: &Value, name: &str) -> Result<Option<u64>, RpcError> {
     match params.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
@@ -223,8 +264,8 @@ impl Node {
         }))
     }
 
-    /// Handles one JSON-RPC method call.
-    fn call(&self, method: &str, params: &Value) -> Result<Value, RpcError> {
+    /// Handles one JSON-RPC method call (`params` an object or null).
+    pub(crate) fn call(&self, method: &str, params: &Value) -> Result<Value, RpcError> {
         let raw = |v: Vec<u8>| json!(hex(&v));
         let reader = &self.reader;
         match method {
@@ -335,13 +376,14 @@ impl Node {
                 "parent_hash": format!("{:?}", h.parent_hash),
                 "proposer": hex(h.proposer.as_bytes()),
                 "header_raw": hex(&b.signed_header.encode()),
+                "certificate_raw": b.certificate.as_ref().map(|c| hex(&c.encode())),
                 "transactions": b.txs.iter().map(|t| json!({"hash": format!("{:?}", t.transaction.hash()), "tx_raw": hex(&t.transaction.encode()), "receipt_raw": hex(&t.receipt.encode())})).collect::<Vec<_>>(),
             }),
         ))
     }
 
     /// A stored block in the same JSON shape live blocks are pushed in.
-    pub(super) fn replay_block(&self, height: u64) -> Option<Value> {
+    pub(crate) fn replay_block(&self, height: u64) -> Option<Value> {
         let b = self.reader.block(height).ok().flatten()?;
         let note = BlockNotification {
             hash: b.signed_header.header.hash(),
@@ -352,130 +394,11 @@ impl Node {
     }
 }
 
-fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}})
-}
-
-fn handle_one(node: &Node, req: Value) -> Value {
-    let id = req.get("id").cloned().unwrap_or(Value::Null);
-    if req.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return rpc_error(id, -32600, "not a JSON-RPC 2.0 request");
-    }
-    let Some(method) = req.get("method").and_then(Value::as_str) else {
-        return rpc_error(id, -32600, "missing method");
-    };
-    let params = req.get("params").cloned().unwrap_or(Value::Null);
-    if !(params.is_object() || params.is_null()) {
-        return rpc_error(id, -32602, "params must be an object");
-    }
-    match node.call(method, &params) {
-        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-        Err(RpcError(code, msg)) => rpc_error(id, code, msg),
-    }
-}
-
-/// `POST /`.
-pub(super) async fn rpc(
-    State(node): State<Arc<Node>>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Json<Value> {
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => {
-            return Json(rpc_error(
-                Value::Null,
-                -32600,
-                format!("request rejected: {e}"),
-            ));
-        }
-    };
-    let request: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return Json(rpc_error(Value::Null, -32700, format!("parse error: {e}"))),
-    };
-    if answers_at_once(&node, &request) {
-        return Json(handle_value(&node, request));
-    }
-    let out = tokio::task::spawn_blocking(move || handle_value(&node, request))
-        .await
-        .unwrap_or_else(|e| rpc_error(Value::Null, -32603, e.to_string()));
-    Json(out)
-}
-
-/// Largest raw transaction (in hex characters) admitted on the request's own thread.
-const INLINE_TX_HEX: usize = 16 << 10;
-
-/// Whether `request` is answered on the server's thread instead of the blocking pool: a
-/// single small transaction when blocks are not produced per transaction. Its admission never
-/// waits for the chain lock and costs about one signature check, less than the hand-off to
-/// another thread would; everything else (views, deploys with code to validate, automine's
-/// block per transaction) may run long and goes to the blocking pool.
-fn answers_at_once(node: &Node, request: &Value) -> bool {
-    node.mode != Mode::Automine
-        && request.get("method").and_then(Value::as_str) == Some("chainvm_sendRawTransaction")
-        && request
-            .pointer("/params/tx")
-            .and_then(Value::as_str)
-            .is_some_and(|tx| tx.len() <= INLINE_TX_HEX)
-}
-
-/// Most requests in one JSON-RPC batch.
-pub const MAX_BATCH: usize = 100;
-
-/// Answers one HTTP body: a JSON-RPC request or a batch of them.
-fn handle_body(node: &Node, body: &[u8]) -> Value {
-    match serde_json::from_slice(body) {
-        Err(e) => rpc_error(Value::Null, -32700, format!("parse error: {e}")),
-        Ok(request) => handle_value(node, request),
-    }
-}
-
-/// Answers a parsed body: a JSON-RPC request or a batch of them.
-fn handle_value(node: &Node, request: Value) -> Value {
-    match request {
-        Value::Array(batch) if batch.is_empty() => rpc_error(Value::Null, -32600, "empty batch"),
-        // A batch runs its requests one after another on one thread: bounded, so one body
-        // cannot keep a core busy with thousands of capped views.
-        Value::Array(batch) if batch.len() > MAX_BATCH => rpc_error(
-            Value::Null,
-            -32600,
-            format!(
-                "a batch of {} requests exceeds the limit of {MAX_BATCH}",
-                batch.len()
-            ),
-        ),
-        Value::Array(batch) => {
-            Value::Array(batch.into_iter().map(|r| handle_one(node, r)).collect())
-        }
-        one => handle_one(node, one),
-    }
-}
-
-/// The node's JSON-RPC handling without the HTTP server, on an in-memory dev chain: what the
-/// RPC fuzz target and tests drive with arbitrary request bodies.
-pub struct RpcHarness {
-    node: Node,
-}
-
-impl RpcHarness {
-    /// A node over a fresh in-memory chain with the dev accounts, blocks on demand only.
-    pub fn in_memory() -> Result<RpcHarness> {
-        let (chain, _) = Chain::builder().dev_accounts().in_memory()?;
-        Ok(RpcHarness {
-            node: Node::new(chain, Mode::Manual, Settings::default(), 16),
-        })
-    }
-
-    /// Answers `body` exactly as `POST /` would.
-    pub fn handle(&self, body: &[u8]) -> Value {
-        handle_body(&self.node, body)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chainvm_runtime::{Transaction, U256};
+    use crate::RpcHarness;
+    use chainvm_runtime::{Chain, Transaction, U256};
 
     fn call(h: &RpcHarness, method: &str, params: Value) -> Value {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
@@ -491,47 +414,29 @@ mod tests {
     }
 
     #[test]
-    fn the_rpc_harness_answers_bad_bodies_with_error_objects() {
-        let h = RpcHarness::in_memory().unwrap();
-        let code = |body: &[u8]| h.handle(body)["error"]["code"].as_i64();
-        assert_eq!(code(b"{"), Some(-32700));
-        assert_eq!(code(b"\xff\xfe"), Some(-32700));
-        assert_eq!(code(b"[]"), Some(-32600));
-        assert_eq!(code(b"7"), Some(-32600));
-        let one = r#"{"jsonrpc":"2.0","id":1,"method":"chainvm_chainId"}"#;
-        let batch = |n: usize| format!("[{}]", vec![one; n].join(","));
-        assert_eq!(
-            h.handle(batch(MAX_BATCH).as_bytes())
-                .as_array()
-                .map(Vec::len),
-            Some(MAX_BATCH)
-        );
-        assert_eq!(code(batch(MAX_BATCH + 1).as_bytes()), Some(-32600));
-        assert_eq!(
-            code(br#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#),
-            Some(-32601)
-        );
-        assert_eq!(
-            code(br#"{"jsonrpc":"2.0","id":1,"method":"chainvm_sendRawTransaction","params":{"tx":"0x00"}}"#),
-            Some(-32000)
-        );
-        // A transaction the sender cannot pay for is refused at once, not acknowledged.
-        let key = &chainvm_runtime::genesis::dev_keys()[1];
-        let broke = Payload::Transfer {
-            to: Address::zero(),
-            amount: U256::MAX / 2,
-        };
-        let broke = Transaction::new(1337, 0, broke).sign(key);
-        let answer = send(&h, &broke);
-        assert_eq!(answer["error"]["code"], json!(-32000), "{answer}");
-        assert!(
-            answer["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("insufficient funds")
-        );
-        let ok = h.handle(br#"{"jsonrpc":"2.0","id":1,"method":"chainvm_chainId"}"#);
-        assert_eq!(ok["result"], json!(1337));
+    fn every_listed_method_is_answered_and_no_other() {
+        let (chain, _) = Chain::builder().dev_accounts().in_memory().unwrap();
+        let node = Node::new(chain, Mode::Manual, crate::Settings::default(), 4);
+        for method in METHODS {
+            if let Err(RpcError(code, message)) = node.call(method, &Value::Null) {
+                assert_ne!(code, -32601, "{method}: {message}");
+            }
+        }
+        let unknown = node.call("chainvm_nope", &Value::Null);
+        assert!(matches!(unknown, Err(RpcError(-32601, _))), "{unknown:?}");
+    }
+
+    #[test]
+    fn params_are_an_object_or_nothing() {
+        assert_eq!(object_params(None).unwrap(), Value::Null);
+        assert_eq!(object_params(Some("null")).unwrap(), Value::Null);
+        assert_eq!(object_params(Some(r#"{"a":1}"#)).unwrap(), json!({"a": 1}));
+        for bad in ["[1,2]", "7", "\"x\""] {
+            assert!(
+                matches!(object_params(Some(bad)), Err(RpcError(-32602, _))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -295,6 +295,8 @@ mod tests {
 pub struct StoredBlock {
     /// Signed header.
     pub signed_header: SignedHeader,
+    /// The certificate that made it final (none for genesis).
+    pub certificate: Option<crate::finality::Certificate>,
     /// Its transactions with their receipts, in order.
     pub txs: Vec<IncludedTx>,
 }
@@ -306,4 +308,59 @@ pub struct IncludedTx {
     pub transaction: SignedTransaction,
     /// Its receipt.
     pub receipt: Receipt,
+}
+
+/// What the store keeps as a block's header record: the signed header and the certificate
+/// that made it final (none for genesis, which is trusted by configuration).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct CertifiedHeader {
+    /// The signed header.
+    pub signed_header: SignedHeader,
+    /// Precommits of more than 2/3 of the height's voting power.
+    pub certificate: Option<crate::finality::Certificate>,
+}
+
+impl CertifiedHeader {
+    /// Canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        borsh::to_vec(self).unwrap_or_default()
+    }
+
+    /// Strict decoding.
+    pub fn decode(bytes: &[u8]) -> Result<CertifiedHeader, std::io::Error> {
+        borsh::from_slice(bytes)
+    }
+}
+
+/// A block as consensus moves it: the proposer's signed header and the transactions. Its
+/// receipts follow from re-execution, so they are not sent; its id is the header's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposedBlock {
+    /// The signed header.
+    pub signed_header: SignedHeader,
+    /// The transactions, in order.
+    pub txs: Vec<SignedTransaction>,
+}
+
+impl ProposedBlock {
+    /// The block's hash (its header's).
+    pub fn hash(&self) -> H256 {
+        self.signed_header.header.hash()
+    }
+
+    /// Canonical encoding: the signed header, then each transaction's own encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let txs: Vec<Vec<u8>> = self.txs.iter().map(|t| t.encode()).collect();
+        borsh::to_vec(&(&self.signed_header, txs)).unwrap_or_default()
+    }
+
+    /// Strict decoding (each transaction strictly too).
+    pub fn decode(bytes: &[u8]) -> Result<ProposedBlock, std::io::Error> {
+        let (signed_header, txs): (SignedHeader, Vec<Vec<u8>>) = borsh::from_slice(bytes)?;
+        let txs = txs
+            .iter()
+            .map(|t| SignedTransaction::decode(t))
+            .collect::<Result<_, _>>()?;
+        Ok(ProposedBlock { signed_header, txs })
+    }
 }

@@ -2,7 +2,7 @@
 //! queries. Block production is in [`crate::production`], verification in [`crate::verify`],
 //! genesis in [`crate::genesis`], the home directory's files in [`crate::home`].
 
-use crate::block::{Header, SignedHeader, StoredBlock, list_root};
+use crate::block::{SignedHeader, StoredBlock};
 use crate::crypto::Keypair;
 use crate::error::ChainError;
 use crate::executor::ViewOutcome;
@@ -144,18 +144,9 @@ impl Chain {
     }
 
     fn commit_genesis(&self) -> Result<(), ChainError> {
-        let writes = self.config.genesis()?.writes()?;
+        let writes = self.config.genesis()?.writes(&self.config.params)?;
         let staged = self.store.stage(writes)?;
-        let header = Header {
-            parent_hash: H256::zero(),
-            height: 0,
-            timestamp: self.config.timestamp,
-            state_root: H256(staged.root),
-            txs_root: list_root(&[]),
-            receipts_root: list_root(&[]),
-            gas_used: 0,
-            proposer: Address::zero(),
-        };
+        let header = self.config.header_with_root(H256(staged.root));
         let signed = SignedHeader {
             header,
             signature: [0; 64],
@@ -163,7 +154,11 @@ impl Chain {
         let record = BlockRecord {
             height: 0,
             hash: signed.header.hash().0,
-            header: signed.encode(),
+            header: crate::block::CertifiedHeader {
+                signed_header: signed.clone(),
+                certificate: None,
+            }
+            .encode(),
             txs: vec![],
             receipts: vec![],
         };
@@ -210,6 +205,11 @@ impl Chain {
     /// The local validator's address.
     pub fn validator(&self) -> Address {
         self.validator.address()
+    }
+
+    /// The local validator's key: it signs this node's proposals and, in a network, its votes.
+    pub fn validator_key(&self) -> &Keypair {
+        &self.validator
     }
 
     /// Stamps future blocks with a fixed time instead of the system clock.

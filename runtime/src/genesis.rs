@@ -2,13 +2,15 @@
 //! validators, time), the dev accounts, and the state it writes (funded accounts, validators
 //! with their self-bond, the supply counters).
 
+use crate::block::{Header, list_root};
 use crate::crypto::Keypair;
 use crate::error::ChainError;
 use crate::layout::{account, set_account};
 use crate::params::ChainParams;
 use crate::staking::{self, Registration, Supply};
-use crate::types::{Address, U256, address_of};
+use crate::types::{Address, H256, U256, address_of};
 use crate::types::{hex, parse_hex};
+use crate::valset::{SetMember, ValidatorSet, power_of};
 use chainvm_state::{Overlay, StateWrites};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -37,8 +39,9 @@ pub struct InitialValidator {
 }
 
 impl Genesis {
-    /// The state writes of the genesis block.
-    pub fn writes(&self) -> Result<StateWrites, ChainError> {
+    /// The state writes of the genesis block (the validator sets of the first heights take
+    /// `params`' delay).
+    pub fn writes(&self, params: &ChainParams) -> Result<StateWrites, ChainError> {
         let empty: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut o = Overlay::new(&empty);
         let mut total = U256::zero();
@@ -67,6 +70,12 @@ impl Genesis {
                 ..Supply::default()
             },
         );
+        let set = ValidatorSet::new(self.validators.iter().map(|v| SetMember {
+            address: v.address,
+            public_key: v.public_key,
+            power: power_of(v.stake),
+        }));
+        crate::valset::write_genesis(&mut o, &set, params);
         Ok(o.into_writes())
     }
 }
@@ -86,7 +95,9 @@ pub fn dev_balance() -> U256 {
 ///
 /// - 1: the first chain.
 /// - 2: validator registration and delegation by pool shares, unbonding keyed by release height.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// - 3: validator sets per height in the state (delayed, capped), commit certificates stored
+///   with every block.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The chain's genesis: parameters, initial accounts and validators, and time. Stored as
 /// `genesis.json` in the home.
@@ -144,6 +155,58 @@ impl GenesisConfig {
                 stake: U256::exp10(24),
                 commission_bps: DEV_COMMISSION_BPS,
             }],
+        }
+    }
+
+    /// A network of validators: the ten dev accounts funded as on a dev chain, each of
+    /// `validators` (consensus key, self-bond) bonded with the dev commission and its own
+    /// account funded (so it can send evidence and staking transactions), and registration
+    /// permitted to these validators only.
+    pub fn testnet(
+        chain_id: u64,
+        validators: &[([u8; 32], U256)],
+        timestamp: u64,
+    ) -> GenesisConfig {
+        let addresses: Vec<Address> = validators.iter().map(|(k, _)| address_of(k)).collect();
+        let mut accounts: Vec<(Address, U256)> = dev_keys()
+            .iter()
+            .map(|k| (k.address(), dev_balance()))
+            .collect();
+        accounts.extend(addresses.iter().map(|a| (*a, dev_balance())));
+        GenesisConfig {
+            protocol_version: PROTOCOL_VERSION,
+            params: ChainParams {
+                chain_id,
+                registration: Registration::Permissioned(addresses),
+                ..ChainParams::default()
+            },
+            timestamp,
+            accounts,
+            validators: validators
+                .iter()
+                .map(|(key, stake)| GenesisValidator {
+                    address: address_of(key),
+                    public_key: hex(key),
+                    stake: *stake,
+                    commission_bps: DEV_COMMISSION_BPS,
+                })
+                .collect(),
+        }
+    }
+
+    /// The genesis header over `state_root` (the root of [`Genesis::writes`]): the one place
+    /// its fields are chosen, for the chain that commits it and the light client that
+    /// recomputes it from this config.
+    pub(crate) fn header_with_root(&self, state_root: H256) -> Header {
+        Header {
+            parent_hash: H256::zero(),
+            height: 0,
+            timestamp: self.timestamp,
+            state_root,
+            txs_root: list_root(&[]),
+            receipts_root: list_root(&[]),
+            gas_used: 0,
+            proposer: Address::zero(),
         }
     }
 

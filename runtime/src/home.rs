@@ -65,25 +65,46 @@ fn json(path: &Path) -> impl FnOnce(serde_json::Error) -> ChainError + '_ {
 /// file of another protocol version is refused with what to do about it.
 pub fn read(home: &Path) -> Result<(GenesisConfig, Keypair), ChainError> {
     let read = |path: &Path| std::fs::read_to_string(path).map_err(io(path));
-    let genesis = home.join(GENESIS_FILE);
-    let value: serde_json::Value =
-        serde_json::from_str(&read(&genesis)?).map_err(json(&genesis))?;
-    let version = value.get("protocol_version").and_then(|v| v.as_u64());
-    if version != Some(u64::from(PROTOCOL_VERSION)) {
-        return Err(ChainError::Config(format!(
-            "{} was created by chainvm protocol version {}; this chainvm runs version \
+    let config = parse_genesis(&home.join(GENESIS_FILE), |found| {
+        format!(
+            "{} was created by chainvm protocol version {found}; this chainvm runs version \
              {PROTOCOL_VERSION}: start a new chain with `chainvm init --force`",
-            home.display(),
-            version.unwrap_or(1)
-        )));
-    }
-    let config: GenesisConfig = serde_json::from_value(value).map_err(json(&genesis))?;
+            home.display()
+        )
+    })?;
     let seed: [u8; 32] = parse_hex(&read(&home.join(VALIDATOR_KEY_FILE))?)
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| {
             ChainError::Config(format!("{VALIDATOR_KEY_FILE} is not a 32-byte hex key"))
         })?;
     Ok((config, Keypair::from_seed(&seed)))
+}
+
+/// Reads a `genesis.json` file (a home's, or one given to a light client as its trust root),
+/// refusing one of another protocol version.
+pub fn read_genesis(path: &Path) -> Result<GenesisConfig, ChainError> {
+    parse_genesis(path, |found| {
+        format!(
+            "{} is a genesis of chainvm protocol version {found}; this chainvm runs version \
+             {PROTOCOL_VERSION}",
+            path.display()
+        )
+    })
+}
+
+/// Parses the genesis file at `path`; another protocol version is refused with
+/// `refusal(found version)`.
+fn parse_genesis(
+    path: &Path,
+    refusal: impl FnOnce(u64) -> String,
+) -> Result<GenesisConfig, ChainError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(json(path))?;
+    let version = value.get("protocol_version").and_then(|v| v.as_u64());
+    if version != Some(u64::from(PROTOCOL_VERSION)) {
+        return Err(ChainError::Config(refusal(version.unwrap_or(1))));
+    }
+    serde_json::from_value(value).map_err(json(path))
 }
 
 /// Writes a file only its owner can read or write (created so: never world-readable, not even

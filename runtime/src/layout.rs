@@ -12,6 +12,8 @@
 //! | `0x07` | address ‖ height | marker: that double sign was already slashed |
 //! | `0x08` | validator ‖ delegator | [`crate::staking::Delegation`] (pool shares) |
 //! | `0x09` | release height ‖ index | [`crate::staking::UnbondingEntry`] |
+//! | `0x0a` | height | [`crate::valset::ValidatorSet`]: the set that certifies that block |
+//! | `0x0b` | (none) | validators whose power change the cap held back (`Vec<[u8; 20]>`) |
 //!
 //! Heights and indices are big-endian, so entries sort by release height.
 
@@ -28,6 +30,8 @@ const SUPPLY: u8 = 0x06;
 const SLASHED: u8 = 0x07;
 const DELEGATION: u8 = 0x08;
 const UNBONDING_ENTRY: u8 = 0x09;
+const VALSET: u8 = 0x0a;
+const VALSET_PENDING: u8 = 0x0b;
 
 fn prefixed(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![prefix];
@@ -67,6 +71,14 @@ pub fn unbonding_entry_key(height: u64, index: u64) -> Vec<u8> {
 /// Key of `delegator`'s shares in `validator`'s pool.
 pub fn delegation_key(validator: &Address, delegator: &Address) -> Vec<u8> {
     prefixed(DELEGATION, &[validator.as_bytes(), delegator.as_bytes()])
+}
+/// Key of the validator set that certifies block `height`.
+pub fn valset_key(height: u64) -> Vec<u8> {
+    prefixed(VALSET, &[&height.to_be_bytes()])
+}
+/// Key of the validators whose power change is still held back by the per-height cap.
+pub fn valset_pending_key() -> Vec<u8> {
+    vec![VALSET_PENDING]
 }
 /// Key of the supply counters.
 pub fn supply_key() -> Vec<u8> {

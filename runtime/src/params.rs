@@ -50,6 +50,25 @@ pub struct ChainParams {
     /// so a block never goes over, decided in block order by producer and verifier alike.
     #[serde(default = "default_max_event_bytes_per_block")]
     pub max_event_bytes_per_block: u64,
+    /// Heights between a change of stake and its effect on the validator set: the end of
+    /// block `h` fixes the set of block `h + delay` (at least 1).
+    #[serde(default = "default_validator_set_delay")]
+    pub validator_set_delay: u64,
+    /// Most voting power the set may change by from one height to the next, in basis points
+    /// of the total (below 1/3, so consecutive sets always share a quorum); larger changes
+    /// are spread over several heights.
+    #[serde(default = "default_max_power_change_bps")]
+    pub max_power_change_bps: u32,
+}
+
+/// The set of block `h + 2` is fixed at the end of block `h`.
+fn default_validator_set_delay() -> u64 {
+    2
+}
+
+/// A quarter of the voting power per height at most.
+fn default_max_power_change_bps() -> u32 {
+    2_500
 }
 
 /// 1 MiB of events per transaction.
@@ -81,6 +100,8 @@ impl Default for ChainParams {
             registration: Registration::Closed,
             max_event_bytes_per_tx: default_max_event_bytes_per_tx(),
             max_event_bytes_per_block: default_max_event_bytes_per_block(),
+            validator_set_delay: default_validator_set_delay(),
+            max_power_change_bps: default_max_power_change_bps(),
         }
     }
 }

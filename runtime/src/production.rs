@@ -3,31 +3,28 @@
 //! A block is produced in four steps that [`crate::Chain::verify`] replays identically:
 //! begin-block (release due unbonding, mint the block reward: commission to the proposer, the
 //! rest into its pool), the transactions in order (each pays its fee to the proposer),
-//! end-block (the fees less commission move into the proposer's pool) — the rules of all three
-//! are in [`crate::executor::BlockExecution`] — then the header with
-//! the state, transaction and receipt roots, signed by the proposer. The proposer is chosen by
-//! stake from the validator set in the state, seeded by the parent hash
-//! ([`crate::staking::expected_proposer`]); a node produces a block only when it holds the
-//! chosen validator's key (always, on a one-validator dev chain).
+//! end-block (the fees less commission move into the proposer's pool, the validator set
+//! `delay` heights ahead is fixed) — the rules are in [`crate::executor::BlockExecution`] —
+//! then the header with the state, transaction and receipt roots, signed by the proposer. The
+//! proposer of each round is drawn by voting power from the height's validator set in the
+//! state, seeded by the parent hash ([`crate::valset::ValidatorSet::proposer`]); a node builds
+//! a block only when it holds the chosen validator's key (always, on a one-validator dev
+//! chain). The steps consensus drives are in [`crate::pipeline`].
 
-use crate::block::{EncodedBody, Header, SignedHeader, list_root_of_hashes};
+use crate::block::SignedHeader;
 use crate::chain::Chain;
 use crate::error::{ChainError, Record};
 use crate::executor::{AdmissionError, ApplyError, BlockExecution, Executor};
+use crate::finality::Certificate;
 use crate::host::BlockContext;
 use crate::params::ChainParams;
 use crate::receipt::Receipt;
 use crate::signatures::{VerifiedSignatures, with_signatures_ahead};
-use crate::staking;
 use crate::tx::SignedTransaction;
-use crate::types::{H256, keccak};
-use chainvm_state::{BlockRecord, Overlay, Snapshot, StateWrites};
+use crate::types::H256;
+use chainvm_state::{Overlay, Snapshot, StateWrites};
 use chainvm_vm::Vm;
 use std::time::Instant;
-
-/// Below this many transactions a block's body is built on the producing thread: a thread
-/// costs more than the encoding.
-const PARALLEL_BODY_FROM: usize = 16;
 
 /// A produced block.
 #[derive(Debug, Clone)]
@@ -79,117 +76,47 @@ pub fn unix_time() -> u64 {
 }
 
 impl Chain {
-    fn next_context(&self, snap: &Snapshot) -> Result<(BlockContext, SignedHeader), ChainError> {
+    /// The context the next block would run in (the proposer of round 0), for simulations.
+    fn next_context(&self, snap: &Snapshot) -> Result<BlockContext, ChainError> {
         let (height, _) = snap
             .version()
             .ok_or_else(|| ChainError::missing(Record::Block, 0))?;
         let parent = self
             .header(height)?
             .ok_or_else(|| ChainError::missing(Record::Header, height))?;
-        let chosen = staking::expected_proposer(snap, &parent.header.hash())?.map(|(a, _)| a);
-        if chosen != Some(self.validator.address()) {
-            return Err(ChainError::NotProposer {
-                ours: self.validator.address(),
-                chosen,
-            });
-        }
+        let set = crate::pipeline::set_at(snap, height + 1)?;
+        let proposer = set
+            .proposer(&parent.header.hash(), 0)
+            .map_or(self.validator.address(), |m| m.address);
         let wanted = match self.clock {
             Clock::System => unix_time(),
             Clock::Manual(t) => t,
         };
-        let ctx = BlockContext {
+        Ok(BlockContext {
             height: height + 1,
             timestamp: wanted.max(parent.header.timestamp + 1),
-            proposer: self.validator.address(),
-        };
-        Ok((ctx, parent))
+            proposer,
+        })
     }
 
-    /// Produces the next block from `txs` (refused ones are left out) and commits it.
+    /// Produces the next block from `txs` (refused ones are left out) and commits it: a
+    /// single-validator chain's step, [`Chain::propose_block`] in round 0 then
+    /// [`Chain::commit_block`] with the local validator's own precommit as certificate (which
+    /// is final only if that validator holds more than 2/3 of the height's power).
     pub fn produce_block(
         &mut self,
         txs: &[SignedTransaction],
     ) -> Result<ProducedBlock, ChainError> {
-        let mut timings = BlockTimings::default();
-        let snap = self.store.snapshot()?;
-        let (ctx, parent) = self.next_context(&snap)?;
-        let ExecutedBlock {
-            writes,
-            results,
-            included,
-        } = execute_block(
-            &self.vm,
-            &self.config.params,
-            &snap,
-            &ctx,
-            txs,
-            Some(self.reader.verified_signatures()),
-            &mut timings,
-        )?;
-        drop(snap);
+        let pending = self.propose_block(txs, 0)?;
+        let certificate = Certificate::sign(pending.height(), 0, pending.hash, &[&self.validator]);
+        let mut timings = pending.timings;
+        let results = pending.results.clone();
         let started = Instant::now();
-        let receipts: Vec<&Receipt> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
-        // The state root and the body's encodings and roots need nothing from each other:
-        // the body is built on another thread while the tree is updated.
-        let build_body = || {
-            let body = EncodedBody::of_txs(&included).with_receipts(&receipts);
-            // A transaction's hash is keccak256 of its encoding (`SignedTransaction::hash`):
-            // the transactions root's leaves and the store's index both use these.
-            let tx_hashes: Vec<[u8; 32]> = body.txs.iter().map(|t| keccak(t).0).collect();
-            let roots = (list_root_of_hashes(&tx_hashes), body.receipts_root());
-            (body, tx_hashes, roots)
-        };
-        let (staged, body) = if included.len() < PARALLEL_BODY_FROM {
-            (self.store.stage(writes), build_body())
-        } else {
-            std::thread::scope(|s| {
-                let body = s.spawn(build_body);
-                let staged = self.store.stage(writes);
-                match body.join() {
-                    Ok(body) => (staged, body),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            })
-        };
-        let staged = staged?;
-        let (body, tx_hashes, (txs_root, receipts_root)) = body;
-        timings.state_root = started.elapsed();
-        let started = Instant::now();
-        let header = Header {
-            parent_hash: parent.header.hash(),
-            height: ctx.height,
-            timestamp: ctx.timestamp,
-            state_root: H256(staged.root),
-            txs_root,
-            receipts_root,
-            gas_used: body.gas_used,
-            proposer: ctx.proposer,
-        };
-        let signed = SignedHeader::sign(header, &self.validator);
-        let hash = signed.header.hash();
-        let record = BlockRecord {
-            height: ctx.height,
-            hash: hash.0,
-            header: signed.encode(),
-            txs: tx_hashes.into_iter().zip(body.txs).collect(),
-            receipts: body.receipts,
-        };
-        timings.header = started.elapsed();
-        let started = Instant::now();
-        self.store.commit(staged, &record)?;
+        let committed = self.commit_block(pending, certificate)?;
         timings.durable_write = started.elapsed();
-        if !self.subscribers.is_empty() {
-            let note = crate::embed::BlockNotification {
-                signed_header: signed.clone(),
-                hash,
-                receipts: receipts.iter().map(|r| (*r).clone()).collect(),
-            };
-            // Subscribers that hung up are dropped.
-            self.subscribers.retain(|s| s.send(note.clone()).is_ok());
-        }
         Ok(ProducedBlock {
-            signed_header: signed,
-            hash,
+            signed_header: committed.signed_header,
+            hash: committed.hash,
             results,
             timings,
         })
@@ -211,7 +138,7 @@ impl Chain {
     /// nothing (gas estimation, dry runs).
     pub fn simulate(&self, tx: &SignedTransaction) -> Result<Receipt, ChainError> {
         let snap = self.store.snapshot()?;
-        let (ctx, _) = self.next_context(&snap)?;
+        let ctx = self.next_context(&snap)?;
         let mut overlay = Overlay::new(&snap);
         Ok(Executor::new(&self.vm, &self.config.params).apply(&mut overlay, &ctx, tx)?)
     }

@@ -6,11 +6,12 @@
 //! beside block production instead of waiting for it, and a slow one never delays a block.
 //! Nothing here writes.
 
-use crate::block::SignedHeader;
+use crate::block::{CertifiedHeader, SignedHeader};
 use crate::block::{IncludedTx, StoredBlock};
 use crate::embed::{EventCursor, EventFilter, EventLimits, EventPage, page_events};
 use crate::error::{ChainError, Record};
 use crate::executor::{Executor, ViewCall, ViewOutcome};
+use crate::finality::Certificate;
 use crate::host::BlockContext;
 use crate::layout::{self, Account};
 use crate::params::ChainParams;
@@ -117,12 +118,22 @@ impl ChainReader {
 
     /// The signed header at `height`.
     pub fn header(&self, height: u64) -> Result<Option<SignedHeader>, ChainError> {
+        Ok(self.certified_header(height)?.map(|c| c.signed_header))
+    }
+
+    /// The signed header at `height` with the certificate that made it final.
+    pub fn certified_header(&self, height: u64) -> Result<Option<CertifiedHeader>, ChainError> {
         match self.store.header(height)? {
             None => Ok(None),
-            Some(bytes) => SignedHeader::decode(&bytes)
+            Some(bytes) => CertifiedHeader::decode(&bytes)
                 .map(Some)
                 .map_err(|e| ChainError::undecodable(Record::Header, height, e)),
         }
+    }
+
+    /// The certificate of block `height` (`None` for genesis or a height not stored).
+    pub fn certificate(&self, height: u64) -> Result<Option<Certificate>, ChainError> {
+        Ok(self.certified_header(height)?.and_then(|c| c.certificate))
     }
 
     /// The height of the block with this hash.
@@ -132,7 +143,7 @@ impl ChainReader {
 
     /// The block at `height` with its transactions and receipts.
     pub fn block(&self, height: u64) -> Result<Option<StoredBlock>, ChainError> {
-        let Some(header) = self.header(height)? else {
+        let Some(header) = self.certified_header(height)? else {
             return Ok(None);
         };
         let mut txs = Vec::new();
@@ -147,7 +158,8 @@ impl ChainReader {
             });
         }
         Ok(Some(StoredBlock {
-            signed_header: header,
+            signed_header: header.signed_header,
+            certificate: header.certificate,
             txs,
         }))
     }

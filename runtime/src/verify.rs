@@ -2,20 +2,21 @@
 //! the replay, header field by header field.
 //!
 //! [`Replay`] holds the re-executed chain so far; [`Replay::check`] takes the next stored block,
-//! checks its height, parent link, timestamp, proposer (the stake-weighted choice), signature,
-//! transactions root, every receipt, receipts root, gas used and state root against
-//! re-execution, and only then applies it. [`Chain::verify`] adds the checks of the local store
+//! checks its commit certificate against the validator set the replayed state records for
+//! its height, then its height, parent link, timestamp, proposer (the stake-weighted choice of
+//! a round up to the certificate's), signature, transactions root, every receipt, receipts
+//! root, gas used and state root against re-execution, and only then applies it. [`Chain::verify`] adds the checks of the local store
 //! (stored roots, tree nodes) and feeds every block to a replay.
 
-use crate::block::{EncodedBody, SignedHeader, StoredBlock};
+use crate::block::{CertifiedHeader, ProposedBlock, SignedHeader, StoredBlock};
 use crate::chain::Chain;
 use crate::crypto::Keypair;
 use crate::error::ChainError;
 use crate::executor::AdmissionError;
 use crate::genesis::GenesisConfig;
-use crate::host::BlockContext;
-use crate::production::{BlockTimings, ExecutedBlock, execute_block};
-use crate::staking;
+use crate::pipeline::check_block;
+use crate::production::BlockTimings;
+use crate::receipt::Receipt;
 use crate::types::{Address, H256};
 use chainvm_state::{BlockRecord, Snapshot};
 use serde::Serialize;
@@ -131,6 +132,15 @@ pub enum BlockMismatch {
     /// The genesis header (or body) is not the one `genesis.json` gives.
     #[error("genesis header differs from the one genesis.json gives")]
     GenesisHeader,
+    /// The block has no commit certificate.
+    #[error("no commit certificate")]
+    NoCertificate,
+    /// The commit certificate does not prove the block final for its height's validator set.
+    #[error("commit certificate: {0}")]
+    Certificate(#[from] crate::finality::CertificateError),
+    /// The state holds no validator set for this height (the block is not the next one).
+    #[error("no validator set recorded for this height")]
+    NoValidatorSet,
 }
 
 /// A stored block that does not verify: its height and what is wrong with it.
@@ -204,7 +214,10 @@ impl Replay {
             return Err(BlockMismatch::GenesisState);
         }
         let expected = self.chain.header(0).ok().flatten();
-        if expected.as_ref() != Some(&block.signed_header) || !block.txs.is_empty() {
+        if expected.as_ref() != Some(&block.signed_header)
+            || !block.txs.is_empty()
+            || block.certificate.is_some()
+        {
             return Err(BlockMismatch::GenesisHeader);
         }
         Ok(())
@@ -217,106 +230,48 @@ impl Replay {
         height: u64,
     ) -> Result<(), ChainError> {
         let fail = |mismatch| ChainError::from(VerifyError { height, mismatch });
-        let signed = &block.signed_header;
-        let header = &signed.header;
-        if header.height != height {
-            return Err(fail(BlockMismatch::Height {
-                expected: height,
-                found: header.height,
-            }));
-        }
-        let parent_hash = parent.header.hash();
-        if header.parent_hash != parent_hash {
-            return Err(fail(BlockMismatch::ParentHash {
-                expected: parent_hash,
-                found: header.parent_hash,
-            }));
-        }
-        if header.timestamp <= parent.header.timestamp {
-            return Err(fail(BlockMismatch::Timestamp {
-                parent: parent.header.timestamp,
-                found: header.timestamp,
-            }));
-        }
-        // The proposer the replayed state chooses, and its key.
         let store = self.chain.store();
         let snap = store.snapshot()?;
-        let expected = staking::expected_proposer(&snap, &parent_hash)?;
-        let key = match &expected {
-            Some((a, v)) if *a == header.proposer => v.public_key,
-            _ => {
-                return Err(fail(BlockMismatch::Proposer {
-                    chosen: expected.map(|(a, _)| a),
-                    found: header.proposer,
-                }));
-            }
-        };
-        if !signed.verify(&key) {
-            return Err(fail(BlockMismatch::Signature));
+        let hash = block.signed_header.header.hash();
+        // The certificate first: the height's set as the replayed state records it.
+        let certificate = block
+            .certificate
+            .clone()
+            .ok_or_else(|| fail(BlockMismatch::NoCertificate))?;
+        if block.signed_header.header.height == height {
+            let set = crate::pipeline::set_at(&snap, height)?;
+            certificate
+                .verify(&set, height, &hash)
+                .map_err(|e| fail(BlockMismatch::Certificate(e)))?;
         }
-        let txs: Vec<_> = block.txs.iter().map(|t| t.transaction.clone()).collect();
-        let body = EncodedBody::of_txs(&txs);
-        let txs_root = body.txs_root();
-        if header.txs_root != txs_root {
-            return Err(fail(BlockMismatch::TxsRoot {
-                expected: txs_root,
-                found: header.txs_root,
-            }));
-        }
-
-        // Re-execute the stored transactions on the replayed state.
-        let ctx = BlockContext {
-            height,
-            timestamp: header.timestamp,
-            proposer: header.proposer,
+        let proposed = ProposedBlock {
+            signed_header: block.signed_header.clone(),
+            txs: block.txs.iter().map(|t| t.transaction.clone()).collect(),
         };
-        let ExecutedBlock {
-            writes, results, ..
-        } = execute_block(
+        let stored: Vec<Receipt> = block.txs.iter().map(|t| t.receipt.clone()).collect();
+        let checked = check_block(
             self.chain.vm(),
             self.chain.params(),
+            store,
             &snap,
-            &ctx,
-            &txs,
+            parent,
+            &proposed,
+            certificate.round,
+            Some(&stored),
             None,
             &mut BlockTimings::default(),
         )?;
         drop(snap);
-        let mut receipts = Vec::with_capacity(results.len());
-        for (index, (result, stored)) in results.into_iter().zip(&block.txs).enumerate() {
-            match result {
-                Ok(r) if r == stored.receipt => receipts.push(r),
-                Ok(_) => return Err(fail(BlockMismatch::Receipt { index })),
-                Err(error) => return Err(fail(BlockMismatch::NotAdmissible { index, error })),
-            }
-        }
-        let body = body.with_receipts(&receipts);
-        let receipts_root = body.receipts_root();
-        if header.receipts_root != receipts_root {
-            return Err(fail(BlockMismatch::ReceiptsRoot {
-                expected: receipts_root,
-                found: header.receipts_root,
-            }));
-        }
-        if header.gas_used != body.gas_used {
-            return Err(fail(BlockMismatch::GasUsed {
-                expected: body.gas_used,
-                found: header.gas_used,
-            }));
-        }
-        let staged = store.stage(writes)?;
-        if H256(staged.root) != header.state_root {
-            return Err(fail(BlockMismatch::StateRoot {
-                expected: H256(staged.root),
-                found: header.state_root,
-            }));
-        }
         store.commit(
-            staged,
+            checked.staged,
             &BlockRecord {
                 height,
-                hash: header.hash().0,
-                header: signed.encode(),
+                hash: hash.0,
+                header: CertifiedHeader {
+                    signed_header: block.signed_header.clone(),
+                    certificate: Some(certificate),
+                }
+                .encode(),
                 txs: vec![],
                 receipts: vec![],
             },
@@ -341,9 +296,9 @@ fn check_stored_root(snap: &Snapshot, height: u64, block: &StoredBlock) -> Resul
 
 impl Chain {
     /// Re-checks every stored block (stored state roots recomputed from the tree nodes) and
-    /// re-executes the whole chain from genesis in memory, checking every header field
-    /// (height, parent hash, timestamp, proposer, signature, roots, gas used) and every
-    /// receipt against the replay (see [`Replay::check`]).
+    /// re-executes the whole chain from genesis in memory, checking every certificate, every
+    /// header field (height, parent hash, timestamp, proposer, signature, roots, gas used) and
+    /// every receipt against the replay (see [`Replay::check`]).
     pub fn verify(&self) -> Result<VerifyReport, ChainError> {
         let latest = self.height()?;
         let mut replay = Replay::new(self.genesis_config())?;

@@ -155,7 +155,6 @@ fn a_blocks_signatures_are_checked_in_parallel_with_the_sequential_outcome() {
         }
     }
     assert_eq!(chain.block(1).unwrap().unwrap().txs.len(), 38);
-    assert!(block.timings.signatures > std::time::Duration::ZERO);
     // Replay checks every signature again, in order, and agrees.
     chain.verify().unwrap();
 }

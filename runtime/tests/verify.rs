@@ -1,14 +1,16 @@
 //! Verification against re-execution: a stored block whose header is edited and re-signed
-//! with the proposer's own key is refused, one field at a time, with the field named; a refused
-//! block leaves the replay where it was.
+//! with the proposer's own key (and certified by it) is refused, one field at a time, with the
+//! field named; a refused block leaves the replay where it was. Certificates short of 2/3 or
+//! for another block are refused.
 
 mod common;
 
 use chainvm_runtime::block::SignedHeader;
 use chainvm_runtime::block::StoredBlock;
+use chainvm_runtime::finality::CertificateError;
 use chainvm_runtime::genesis::dev_keys;
 use chainvm_runtime::{
-    BlockMismatch, Chain, ChainError, Keypair, Payload, Replay, U256, VerifyError,
+    BlockMismatch, Certificate, Chain, ChainError, Keypair, Payload, Replay, U256, VerifyError,
 };
 
 /// A dev chain with three blocks of 1, 2 and 3 transfers.
@@ -54,8 +56,18 @@ fn re_signed(
 ) -> StoredBlock {
     let mut header = block.signed_header.clone();
     edit(&mut header);
+    let signed_header = SignedHeader::sign(header.header, key);
+    // The validator holds all the power, so it can certify any forgery too: only
+    // re-execution can tell.
+    let certificate = Certificate::sign(
+        signed_header.header.height,
+        0,
+        signed_header.header.hash(),
+        &[&common::dev_validator()],
+    );
     StoredBlock {
-        signed_header: SignedHeader::sign(header.header, key),
+        signed_header,
+        certificate: Some(certificate),
         txs: block.txs.clone(),
     }
 }
@@ -180,6 +192,63 @@ fn every_header_field_and_receipt_is_checked_against_re_execution() {
             "gas used",
             re_signed(&real, &validator, |h| h.header.gas_used = 0),
             |m| matches!(m, BlockMismatch::GasUsed { .. }),
+        ),
+        (
+            "no certificate",
+            StoredBlock {
+                certificate: None,
+                ..real.clone()
+            },
+            |m| matches!(m, BlockMismatch::NoCertificate),
+        ),
+        (
+            "a certificate by a key outside the set",
+            StoredBlock {
+                certificate: Some(Certificate::sign(
+                    latest,
+                    0,
+                    real.signed_header.header.hash(),
+                    &[&stranger],
+                )),
+                ..real.clone()
+            },
+            |m| {
+                matches!(
+                    m,
+                    BlockMismatch::Certificate(CertificateError::UnknownValidator(_))
+                )
+            },
+        ),
+        (
+            "a certificate with no signature",
+            StoredBlock {
+                certificate: Some(Certificate::sign(
+                    latest,
+                    0,
+                    real.signed_header.header.hash(),
+                    &[],
+                )),
+                ..real.clone()
+            },
+            |m| {
+                matches!(
+                    m,
+                    BlockMismatch::Certificate(CertificateError::NoQuorum { signed: 0, .. })
+                )
+            },
+        ),
+        (
+            "the parent's certificate",
+            StoredBlock {
+                certificate: chain.certificate(latest - 1).unwrap(),
+                ..real.clone()
+            },
+            |m| {
+                matches!(
+                    m,
+                    BlockMismatch::Certificate(CertificateError::WrongBlock { .. })
+                )
+            },
         ),
         (
             "a stored receipt",

@@ -33,17 +33,21 @@ type Seen = Arc<Mutex<BTreeMap<String, (Instant, u64)>>>;
 /// Follows the block stream, recording when each transaction hash was first seen and
 /// counting any seen twice.
 fn follow_blocks(addr: std::net::SocketAddr, seen: Seen, duplicates: Arc<Mutex<u64>>) {
-    let (mut ws, _) = tungstenite::connect(format!("ws://{addr}/ws")).expect("websocket");
-    ws.send(tungstenite::Message::Text(
-        json!({"subscribe": "blocks", "from": 1}).to_string().into(),
-    ))
-    .expect("subscribe");
+    let (mut ws, _) = tungstenite::connect(format!("ws://{addr}")).expect("websocket");
+    let subscribe = json!({"jsonrpc": "2.0", "id": 1, "method": "chainvm_subscribe", "params": ["blocks", {"from": 1}]});
+    ws.send(tungstenite::Message::Text(subscribe.to_string().into()))
+        .expect("subscribe");
     std::thread::spawn(move || {
         while let Ok(msg) = ws.read() {
             let Ok(text) = msg.to_text() else { continue };
-            let Ok(b) = serde_json::from_str::<Value>(text) else {
+            let Ok(mut n) = serde_json::from_str::<Value>(text) else {
                 continue;
             };
+            // The subscription's answer has no block; each notification carries one.
+            let b = n
+                .pointer_mut("/params/result")
+                .map(Value::take)
+                .unwrap_or_default();
             let now = Instant::now();
             let height = b["height"].as_u64().unwrap_or(0);
             let mut seen = seen.lock().expect("lock");

@@ -46,6 +46,9 @@ pub enum AppError {
     /// The chain's validator set cannot be used.
     #[error("validator set: {0}")]
     Set(#[from] super::types::SetError),
+    /// The committed state records no validator set for the height to start.
+    #[error("no validator set recorded for height {0}")]
+    NoValidatorSet(u64),
     /// The engine's channel closed (the engine stopped).
     #[error("the consensus engine stopped")]
     EngineStopped,
@@ -74,6 +77,8 @@ pub struct App<L: Ledger> {
     /// The height whose decided block this node committed (`Ok`) or failed to (`Err`).
     committed: Option<(Height, Result<(), String>)>,
     nonce: u64,
+    /// The height whose stored proposals were loaded (once per height entered).
+    recovered: Option<Height>,
     tip: watch::Sender<u64>,
     evidence: EvidenceLog,
 }
@@ -102,6 +107,7 @@ impl<L: Ledger> App<L> {
             future: Vec::new(),
             committed: None,
             nonce: 0,
+            recovered: None,
             tip,
             evidence,
         }
@@ -127,13 +133,15 @@ impl<L: Ledger> App<L> {
         let set = self
             .with_ledger(move |l| l.validator_set(height))
             .await
-            .map_err(AppError::Ledger)?;
+            .map_err(AppError::Ledger)?
+            .ok_or(AppError::NoValidatorSet(height))?;
         let set = ValidatorSet::new(set, parent)?;
         Ok(HeightParams::new(set, self.timeouts, None))
     }
 
     fn enter_height(&mut self, height: Height, params: &HeightParams<Ctx>) {
         self.height = height;
+        self.recovered = None;
         self.set = Some(params.validator_set.clone());
         self.undecided.retain(|(h, _), _| *h >= height);
         self.future.retain(|p| p.init.height >= height);
@@ -319,7 +327,8 @@ impl<L: Ledger> App<L> {
                 true
             }
         });
-        if !self.undecided.keys().any(|(h, _)| *h == height) {
+        if self.recovered != Some(height) {
+            self.recovered = Some(height);
             match self.store.load(height.0) {
                 Ok(stored) => waiting.extend(stored),
                 Err(e) => warn!(%e, "proposal store unreadable"),
@@ -459,7 +468,10 @@ impl<L: Ledger> App<L> {
         if let Some(u) = self.undecided.get(&(height, id)) {
             return Some(u.value.clone());
         }
-        let checked = self.with_ledger(move |l| l.check_proposal(&block)).await;
+        let round = parts.init.round.as_u32()?;
+        let checked = self
+            .with_ledger(move |l| l.check_proposal(&block, round))
+            .await;
         let (validity, pending) = match checked {
             Ok(p) => (Validity::Valid, Some(p)),
             Err(e) => {
@@ -493,10 +505,12 @@ impl<L: Ledger> App<L> {
 
     async fn commit(&mut self, certificate: &CommitCertificate<Ctx>) -> Result<(), String> {
         let key = (certificate.height, certificate.value_id);
+        // A pending block holds staged state: it is taken, not copied. If the commit fails the
+        // entry goes, and the block is checked again when it comes back (store or peers).
         let pending = self
             .undecided
-            .get(&key)
-            .and_then(|u| u.pending.clone())
+            .remove(&key)
+            .and_then(|u| u.pending)
             .ok_or_else(|| format!("no checked block {} at {}", key.1, key.0))?;
         let cert = to_runtime(certificate).map_err(|e| e.to_string())?;
         let block = pending.block.clone();
@@ -579,7 +593,10 @@ impl<L: Ledger> App<L> {
             return SyncedValueOutcome::LocalTransientError;
         }
         debug!(%height, block = %id, "checking a synced block");
-        let checked = self.with_ledger(move |l| l.check_proposal(&block)).await;
+        let Some(r) = round.as_u32() else {
+            return SyncedValueOutcome::PeerFault;
+        };
+        let checked = self.with_ledger(move |l| l.check_proposal(&block, r)).await;
         let (validity, pending) = match checked {
             Ok(p) => (Validity::Valid, Some(p)),
             Err(e) => {

@@ -16,8 +16,9 @@ pub trait Ledger: Send + 'static {
     /// The last committed height (0 = genesis) and its block hash.
     fn tip(&self) -> Result<(u64, H256), Self::Error>;
 
-    /// The set certifying `height` (at most the chain's delay past the tip).
-    fn validator_set(&self, height: u64) -> Result<ValidatorSet, Self::Error>;
+    /// The set certifying `height`, if the committed state records it yet (it does up to the
+    /// chain's delay past the tip).
+    fn validator_set(&self, height: u64) -> Result<Option<ValidatorSet>, Self::Error>;
 
     /// The node's validator key.
     fn local_key(&self) -> Keypair;
@@ -29,8 +30,13 @@ pub trait Ledger: Send + 'static {
         round: u32,
     ) -> Result<PendingBlock, Self::Error>;
 
-    /// Re-executes a peer's block on top of the tip and compares every header field.
-    fn check_proposal(&self, block: &ProposedBlock) -> Result<PendingBlock, Self::Error>;
+    /// Re-executes a peer's block on top of the tip and compares every header field; its
+    /// proposer must be the proposer of a round up to `round` (the round it was proposed in).
+    fn check_proposal(
+        &self,
+        block: &ProposedBlock,
+        round: u32,
+    ) -> Result<PendingBlock, Self::Error>;
 
     /// Durably commits a checked block under its certificate.
     fn commit_block(

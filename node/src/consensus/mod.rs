@@ -13,6 +13,7 @@
 //! | `certificate.rs` | Malachite's commit certificate <-> the runtime's |
 //! | `evidence.rs` | vote equivocations reported by the engine |
 //! | `ledger.rs` | `Ledger`: the chain steps consensus drives; `TxSource` |
+//! | `chain_ledger.rs` | `Ledger` for the runtime's `Chain` |
 //! | `app.rs` | the `AppMsg` loop |
 //! | `engine.rs` | `start`, `ConsensusOptions`, `ConsensusHandle` |
 
@@ -29,9 +30,12 @@ mod streaming;
 mod types;
 mod wire;
 
-pub mod placeholder;
-/// The runtime's consensus API (today the placeholder; the runtime's modules once they land).
-use placeholder as rt;
+mod chain_ledger;
+
+/// The runtime's consensus API, under one short name.
+mod rt {
+    pub use chainvm_runtime::{PendingBlock, ProposedBlock, finality, valset};
+}
 
 pub use app::AppError;
 pub use certificate::{NilRoundCertificate, to_malachite, to_runtime};

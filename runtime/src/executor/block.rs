@@ -3,7 +3,8 @@
 //! Begin-block releases the unbonding due at this height and mints the block reward (the
 //! proposer's commission to its account, the rest into its pool) and counts it in the supply.
 //! Each transaction must fit in the gas left in the block, and pays its fee to the proposer's
-//! account. End-block moves those fees, less commission, into the proposer's pool. Block
+//! account. End-block moves those fees, less commission, into the proposer's pool and fixes
+//! the validator set `delay` heights ahead ([`crate::valset`]). Block
 //! production and verification both run blocks through [`BlockExecution`].
 
 use super::{AdmissionError, ApplyError, Executor};
@@ -20,6 +21,7 @@ use chainvm_vm::Vm;
 /// block's gas, and [`BlockExecution::end_block`] closes it.
 pub struct BlockExecution<'a> {
     executor: Executor<'a>,
+    params: &'a ChainParams,
     block: &'a BlockContext,
     /// Gas the block can still hold.
     gas_left: u64,
@@ -45,6 +47,7 @@ impl<'a> BlockExecution<'a> {
         staking::set_supply(state, &supply);
         Ok(BlockExecution {
             executor: Executor::new(vm, params),
+            params,
             block,
             gas_left: params.block_gas_limit,
             fees: U256::zero(),
@@ -79,9 +82,11 @@ impl<'a> BlockExecution<'a> {
     }
 
     /// End-block: the fees, less commission, go from the proposer's account into its pool
-    /// (shared by its delegators).
+    /// (shared by its delegators); then the validator set of `height + delay` is fixed from
+    /// the staking records ([`crate::valset::advance`]).
     pub fn end_block<R: StateReader>(self, state: &mut Overlay<R>) -> Result<(), ApplyError> {
         staking::share_fees(state, &self.block.proposer, self.fees)?;
+        crate::valset::advance(state, self.block.height, self.params)?;
         Ok(())
     }
 }

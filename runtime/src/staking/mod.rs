@@ -505,19 +505,6 @@ pub fn validators(
     Ok(out)
 }
 
-/// The validator chosen to propose the block after `parent_hash` on `snapshot`'s validator
-/// set (stake-weighted, see [`crate::block::select_proposer`]), with its record: what block
-/// production and verification both ask.
-pub fn expected_proposer(
-    snapshot: &chainvm_state::Snapshot,
-    parent_hash: &crate::types::H256,
-) -> Result<Option<(Address, Validator)>, StoreError> {
-    let set = validators(snapshot)?;
-    let stakes: Vec<_> = set.iter().map(|(a, v)| (*a, v.stake)).collect();
-    let chosen = crate::block::select_proposer(&stakes, parent_hash);
-    Ok(set.into_iter().find(|(a, _)| Some(*a) == chosen))
-}
-
 /// Every pending unbonding entry, by release height then order (a query: execution never
 /// scans the queue).
 pub fn unbonding(snapshot: &chainvm_state::Snapshot) -> Result<Vec<UnbondingEntry>, StoreError> {

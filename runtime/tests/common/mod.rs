@@ -66,7 +66,9 @@ impl Harness {
                 commission_bps: 1_000,
             }],
         };
-        let staged = store.stage(genesis.writes().unwrap()).unwrap();
+        let staged = store
+            .stage(genesis.writes(&ChainParams::default()).unwrap())
+            .unwrap();
         store
             .commit(
                 staged,

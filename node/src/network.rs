@@ -1,0 +1,154 @@
+//! A node of a validator network: the node's chain and mempool seen as consensus needs them.
+//!
+//! [`NodeLedger`] gives the consensus loop the chain's pipeline (propose, check, commit,
+//! stored blocks for sync) under the node's chain lock, and after each commit tells the
+//! mempool which transactions are in and the subscribers which height is new. [`NodeTxs`]
+//! takes a proposal's transactions from the mempool without removing them: they leave it
+//! only when a block holding them commits, whoever proposed it, so a transaction a proposal
+//! took is never lost to a round that failed.
+
+use crate::consensus::{Ledger, TxSource};
+use crate::{MAX_BLOCK_TXS, Node, lock};
+use chainvm_runtime::block::ProposedBlock;
+use chainvm_runtime::verify::{BlockMismatch, VerifyError};
+use chainvm_runtime::{
+    Certificate, ChainError, H256, Keypair, PendingBlock, SignedTransaction, ValidatorSet,
+};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The node's chain as the consensus loop drives it.
+pub struct NodeLedger {
+    node: Arc<Node>,
+}
+
+impl NodeLedger {
+    /// The ledger of `node`.
+    pub(crate) fn new(node: Arc<Node>) -> NodeLedger {
+        NodeLedger { node }
+    }
+}
+
+impl Ledger for NodeLedger {
+    type Error = ChainError;
+
+    fn tip(&self) -> Result<(u64, H256), ChainError> {
+        let height = self.node.reader.height()?;
+        let hash = self
+            .node
+            .reader
+            .header(height)?
+            .map_or(H256::zero(), |h| h.header.hash());
+        Ok((height, hash))
+    }
+
+    fn validator_set(&self, height: u64) -> Result<ValidatorSet, ChainError> {
+        lock(&self.node.chain).validator_set(height)?.ok_or_else(|| {
+            ChainError::from(VerifyError {
+                height,
+                mismatch: BlockMismatch::NoValidatorSet,
+            })
+        })
+    }
+
+    fn local_key(&self) -> Keypair {
+        lock(&self.node.chain).validator_key().clone()
+    }
+
+    fn propose_block(
+        &self,
+        txs: &[SignedTransaction],
+        round: u32,
+    ) -> Result<PendingBlock, ChainError> {
+        lock(&self.node.chain).propose_block(txs, round)
+    }
+
+    fn check_proposal(
+        &self,
+        block: &ProposedBlock,
+        round: u32,
+    ) -> Result<PendingBlock, ChainError> {
+        lock(&self.node.chain).check_proposal(block, round)
+    }
+
+    fn commit_block(
+        &mut self,
+        pending: PendingBlock,
+        certificate: Certificate,
+    ) -> Result<(), ChainError> {
+        let txs = pending.block.txs.clone();
+        let committed = lock(&self.node.chain).commit_block(pending, certificate)?;
+        self.node.committed(&txs, committed.signed_header.header.height);
+        Ok(())
+    }
+
+    fn import_block(
+        &mut self,
+        block: &ProposedBlock,
+        certificate: Certificate,
+    ) -> Result<(), ChainError> {
+        let committed = lock(&self.node.chain).import_block(block, certificate)?;
+        self.node
+            .committed(&block.txs, committed.signed_header.header.height);
+        Ok(())
+    }
+
+    fn decided(&self, height: u64) -> Result<Option<(ProposedBlock, Certificate)>, ChainError> {
+        let Some(b) = self.node.reader.block(height)? else {
+            return Ok(None);
+        };
+        let Some(certificate) = b.certificate else {
+            return Ok(None);
+        };
+        let block = ProposedBlock {
+            signed_header: b.signed_header,
+            txs: b.txs.into_iter().map(|t| t.transaction).collect(),
+        };
+        Ok(Some((block, certificate)))
+    }
+
+    fn history_min_height(&self) -> Result<u64, ChainError> {
+        // Blocks and certificates are kept in every retention mode.
+        Ok(1)
+    }
+}
+
+/// The node's mempool as a proposer's source of transactions.
+pub struct NodeTxs {
+    node: Arc<Node>,
+}
+
+impl NodeTxs {
+    /// The transaction source of `node`.
+    pub(crate) fn new(node: Arc<Node>) -> NodeTxs {
+        NodeTxs { node }
+    }
+}
+
+impl TxSource for NodeTxs {
+    fn next_batch(&mut self) -> Vec<SignedTransaction> {
+        let Ok(snap) = self.node.reader.latest_state() else {
+            return Vec::new();
+        };
+        let now = Instant::now();
+        let mut pool = lock(&self.node.pool);
+        pool.expire(now);
+        let txs = pool.select(
+            |a| {
+                chainvm_runtime::layout::account(&snap, a)
+                    .map(|x| x.nonce)
+                    .unwrap_or(0)
+            },
+            MAX_BLOCK_TXS,
+        );
+        // Taken for a look only: they stay in the pool until a block holding them commits.
+        for t in &txs {
+            pool.requeue(t.clone(), now);
+        }
+        txs
+    }
+
+    fn committed(&mut self, _block: &ProposedBlock) {
+        // The ledger's commit already told the pool (see `Node::committed`).
+    }
+}
