@@ -11,6 +11,8 @@
 //!   `--max-view-gas`;
 //! - new blocks and contract events as `chainvm_subscribe` subscriptions over WebSocket
 //!   (`subscriptions`), resumable from a height;
+//! - BFT consensus among validators ([`consensus`], Malachite/Tendermint): the glue from the
+//!   engine's messages to the chain's propose / check / commit steps;
 //! - SIGINT/SIGTERM stop taking requests, finish the block in progress, and close the store;
 //!   reads still running after a short grace are abandoned (they change nothing).
 //!
@@ -18,6 +20,7 @@
 //! readable JSON form, so clients in any language can read results and the `chainvm` CLI can
 //! print exactly what it prints for a local home.
 
+pub mod consensus;
 mod error;
 mod forward;
 pub mod json;
