@@ -154,16 +154,24 @@ pub fn run(cli: &Cli) -> Res<()> {
             max_concurrent_views,
             prune,
         } => {
-            let mode = match (block_time, manual) {
-                (_, true) => chainvm_node::Mode::Manual,
-                (Some(ms), _) => chainvm_node::Mode::Interval(*ms),
-                _ => chainvm_node::Mode::Automine,
-            };
             let settings = chainvm_node::Settings {
                 max_view_gas: *max_view_gas,
                 max_concurrent_views: *max_concurrent_views,
                 prune: *prune,
             };
+            let networked = chainvm_node::testnet::NetworkConfig::read(home)?.is_some();
+            let mode = match (block_time, manual) {
+                (_, true) => chainvm_node::Mode::Manual,
+                (Some(ms), _) => chainvm_node::Mode::Interval(*ms),
+                _ => return Ok(chainvm_node::run_home(home, rpc.as_deref(), settings)?),
+            };
+            if networked {
+                return fail(
+                    "this home is a network validator (network.json): its blocks are decided by \
+                     consensus, so --block-time and --manual do not apply",
+                );
+            }
+            let rpc = rpc.as_deref().unwrap_or("127.0.0.1:8545");
             Ok(chainvm_node::run(home, rpc, mode, settings)?)
         }
         Command::Demo { keep } => demo::run(*keep, j),

@@ -213,11 +213,14 @@ enum Command {
     Verify,
     /// Run the validator as a long-running node with JSON-RPC over HTTP and WebSocket
     /// subscriptions. Blocks: on every transaction (default), every --block-time ms, or only
-    /// on `chainvm_produceBlock` with --manual.
+    /// on `chainvm_produceBlock` with --manual. A home written by `chainvm testnet init`
+    /// (it has a network.json) runs as a validator of that network: blocks are decided by
+    /// Tendermint consensus with its peers.
     Node {
-        /// Address to serve JSON-RPC on (loopback by default).
-        #[arg(long, default_value = "127.0.0.1:8545")]
-        rpc: String,
+        /// Address to serve JSON-RPC on (default: the home's network.json, else
+        /// 127.0.0.1:8545).
+        #[arg(long)]
+        rpc: Option<String>,
         /// Produce a block every this many milliseconds.
         #[arg(long, conflicts_with = "manual")]
         block_time: Option<u64>,

@@ -26,6 +26,15 @@ pub enum NodeError {
     /// The JSON-RPC methods could not be registered (two with one name: a bug).
     #[error("cannot register the JSON-RPC methods: {0}")]
     Methods(#[from] jsonrpsee::server::RegisterMethodError),
+    /// The home's network file is unusable.
+    #[error(transparent)]
+    Network(#[from] crate::testnet::TestnetError),
+    /// A setting is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// Consensus did not start.
+    #[error("consensus did not start: {0}")]
+    Consensus(#[from] crate::consensus::StartError),
     /// The node's thread panicked.
     #[error("the node thread panicked")]
     Panicked,

@@ -26,6 +26,7 @@ mod forward;
 pub mod json;
 pub mod launcher;
 mod mempool;
+pub mod network;
 mod rpc;
 mod server;
 mod slots;
@@ -44,7 +45,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 /// Most transactions per block.
-const MAX_BLOCK_TXS: usize = 2_000;
+pub(crate) const MAX_BLOCK_TXS: usize = 2_000;
 /// How long requests still running at shutdown may take before they are abandoned.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
@@ -57,6 +58,9 @@ pub enum Mode {
     Interval(u64),
     /// Only on `chainvm_produceBlock`.
     Manual,
+    /// Decided by the validators of a network (the home's `network.json`): consensus
+    /// proposes, votes and commits; admitted transactions are forwarded to the peers.
+    Network,
 }
 
 /// Node settings from the command line.
@@ -91,7 +95,7 @@ pub fn parse_gas(s: &str) -> Result<u64, String> {
 }
 
 /// Shared node state.
-struct Node {
+pub(crate) struct Node {
     /// The chain, for producing blocks and admitting transactions.
     chain: Mutex<Chain>,
     /// Reads of the latest committed state, off the chain lock.
@@ -104,9 +108,11 @@ struct Node {
     max_view_gas: u64,
     /// Views and simulations running now, bounded.
     executions: slots::Slots,
+    /// In a network: sends admitted transactions on to the peers.
+    forward: Option<forward::Forwarder>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -127,7 +133,20 @@ impl Node {
             pool: Mutex::new(Mempool::new(PoolLimits::default())),
             mode,
             blocks,
+            forward: None,
         }
+    }
+
+    /// A block holding `txs` committed at `height` (decided by consensus): its transactions
+    /// leave the pool and subscribers hear of the height.
+    fn committed(&self, txs: &[chainvm_runtime::SignedTransaction], height: u64) {
+        {
+            let mut pool = lock(&self.pool);
+            for t in txs {
+                pool.included(t);
+            }
+        }
+        let _ = self.blocks.send(height);
     }
 
     /// Produces a block from the mempool and announces it.
@@ -250,7 +269,43 @@ pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Resul
         .prune
         .map(chainvm_runtime::state::Retention::Recent);
     let chain = Chain::open_with(home, retention)?;
-    let node = Arc::new(Node::new(chain, mode, settings, 1024));
+    let node = Node::new(chain, mode, settings, 1024);
+    launch(node, listen, None)
+}
+
+/// Opens `home` and serves it: as a member of its network when it has a network file
+/// (`network.json`, written by `chainvm testnet init`; RPC on the file's address unless
+/// `rpc` overrides it), else as a dev chain in automine on `rpc` (default `127.0.0.1:8545`).
+pub fn start_home(home: &Path, rpc: Option<&str>, settings: Settings) -> Result<RunningNode> {
+    let Some(cfg) = testnet::NetworkConfig::read(home)? else {
+        return start(
+            home,
+            rpc.unwrap_or("127.0.0.1:8545"),
+            Mode::Automine,
+            settings,
+        );
+    };
+    let retention = settings
+        .prune
+        .map(chainvm_runtime::state::Retention::Recent);
+    let chain = Chain::open_with(home, retention)?;
+    let mut node = Node::new(chain, Mode::Network, settings, 1024);
+    node.forward = Some(forward::Forwarder::new(
+        cfg.peers.iter().map(|p| p.rpc.clone()).collect(),
+    ));
+    let options = network::options(home, &cfg)?;
+    launch(node, rpc.unwrap_or(&cfg.rpc), Some(options))
+}
+
+/// Serves `node` on `listen` from a thread of its own, with consensus when `consensus` is
+/// given.
+fn launch(
+    node: Node,
+    listen: &str,
+    consensus: Option<consensus::ConsensusOptions>,
+) -> Result<RunningNode> {
+    let node = Arc::new(node);
+    let mode = node.mode;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Block execution needs a deep native stack (see the vm crate's README).
@@ -270,6 +325,15 @@ pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Resul
         )
         .map_err(cannot_listen)?;
     let addr = server.local_addr().map_err(cannot_listen)?;
+    // Consensus starts before the node answers, so a refusal to start is the caller's error.
+    let engine = match consensus {
+        None => None,
+        Some(options) => {
+            let ledger = Arc::new(Mutex::new(network::NodeLedger::new(node.clone())));
+            let txs = Box::new(network::NodeTxs::new(node.clone()));
+            Some(rt.block_on(consensus::start(ledger, txs, options))?)
+        }
+    };
     let max_view_gas = node.max_view_gas;
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let thread = std::thread::Builder::new()
@@ -277,7 +341,11 @@ pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Resul
         .spawn(move || {
             let result = rt.block_on(async move {
                 let handle = server.start(methods);
-                serve(node, handle, mode, stop_rx).await
+                let result = serve(node, handle, mode, stop_rx).await;
+                if let Some(engine) = engine {
+                    engine.stop().await;
+                }
+                result
             });
             // Views still running (at most --max-view-gas each) are abandoned: they write
             // nothing.
@@ -296,6 +364,26 @@ pub fn start(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Resul
 /// Runs the node until SIGINT or SIGTERM.
 pub fn run(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Result<()> {
     let node = start(home, listen, mode, settings)?;
+    serve_until_signal(node, &format!("{mode:?}"))
+}
+
+/// Runs `home`'s node ([`start_home`]: a network member or a dev chain) until SIGINT or
+/// SIGTERM.
+pub fn run_home(home: &Path, rpc: Option<&str>, settings: Settings) -> Result<()> {
+    let what = match testnet::NetworkConfig::read(home)? {
+        Some(cfg) => format!(
+            "validator of a network, p2p {} with {} peers",
+            cfg.p2p,
+            cfg.peers.len()
+        ),
+        None => format!("{:?}", Mode::Automine),
+    };
+    let node = start_home(home, rpc, settings)?;
+    serve_until_signal(node, &what)
+}
+
+/// Prints the listening line, waits for SIGINT or SIGTERM, stops the node.
+fn serve_until_signal(node: RunningNode, what: &str) -> Result<()> {
     let addr = node.addr();
     let signals = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -308,7 +396,7 @@ pub fn run(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Result<
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         // Printing must never take the node down (stdout may be a closed pipe).
         say(&format!(
-            "chainvm node listening on http://{addr} (and ws://{addr}), {mode:?}, views capped at {} gas",
+            "chainvm node listening on http://{addr} (and ws://{addr}), {what}, views capped at {} gas",
             node.max_view_gas
         ));
         let term = async {

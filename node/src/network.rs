@@ -7,10 +7,11 @@
 //! only when a block holding them commits, whoever proposed it, so a transaction a proposal
 //! took is never lost to a round that failed.
 
-use crate::consensus::{Ledger, TxSource};
-use crate::{MAX_BLOCK_TXS, Node, lock};
+use crate::consensus::{ConsensusOptions, Ledger, Multiaddr, TxSource};
+use crate::testnet::NetworkConfig;
+use crate::{MAX_BLOCK_TXS, Node, NodeError, lock};
+use std::path::Path;
 use chainvm_runtime::block::ProposedBlock;
-use chainvm_runtime::verify::{BlockMismatch, VerifyError};
 use chainvm_runtime::{
     Certificate, ChainError, H256, Keypair, PendingBlock, SignedTransaction, ValidatorSet,
 };
@@ -42,13 +43,8 @@ impl Ledger for NodeLedger {
         Ok((height, hash))
     }
 
-    fn validator_set(&self, height: u64) -> Result<ValidatorSet, ChainError> {
-        lock(&self.node.chain).validator_set(height)?.ok_or_else(|| {
-            ChainError::from(VerifyError {
-                height,
-                mismatch: BlockMismatch::NoValidatorSet,
-            })
-        })
+    fn validator_set(&self, height: u64) -> Result<Option<ValidatorSet>, ChainError> {
+        lock(&self.node.chain).validator_set(height)
     }
 
     fn local_key(&self) -> Keypair {
@@ -79,17 +75,6 @@ impl Ledger for NodeLedger {
         let txs = pending.block.txs.clone();
         let committed = lock(&self.node.chain).commit_block(pending, certificate)?;
         self.node.committed(&txs, committed.signed_header.header.height);
-        Ok(())
-    }
-
-    fn import_block(
-        &mut self,
-        block: &ProposedBlock,
-        certificate: Certificate,
-    ) -> Result<(), ChainError> {
-        let committed = lock(&self.node.chain).import_block(block, certificate)?;
-        self.node
-            .committed(&block.txs, committed.signed_header.header.height);
         Ok(())
     }
 
@@ -151,4 +136,44 @@ impl TxSource for NodeTxs {
     fn committed(&mut self, _block: &ProposedBlock) {
         // The ledger's commit already told the pool (see `Node::committed`).
     }
+}
+
+/// A P2P address as libp2p takes it: `host:port` becomes `/ip4/host/tcp/port`; a multiaddr
+/// is taken as it is.
+pub fn multiaddr(addr: &str) -> Result<Multiaddr, NodeError> {
+    let text = if addr.starts_with('/') {
+        addr.to_string()
+    } else {
+        let sock: std::net::SocketAddr = addr
+            .parse()
+            .map_err(|_| NodeError::Config(format!("`{addr}` is not a host:port P2P address")))?;
+        let ip = match sock.ip() {
+            std::net::IpAddr::V4(ip) => format!("/ip4/{ip}"),
+            std::net::IpAddr::V6(ip) => format!("/ip6/{ip}"),
+        };
+        format!("{ip}/tcp/{}", sock.port())
+    };
+    text.parse()
+        .map_err(|e| NodeError::Config(format!("`{addr}` is not a P2P address: {e}")))
+}
+
+/// Consensus options for a node of `home` in the network `cfg` describes: loopback timeouts
+/// when every address is on loopback (a testnet), production ones otherwise.
+pub(crate) fn options(home: &Path, cfg: &NetworkConfig) -> Result<ConsensusOptions, NodeError> {
+    let listen = multiaddr(&cfg.p2p)?;
+    let peers = cfg
+        .peers
+        .iter()
+        .map(|p| multiaddr(&p.p2p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let local = std::iter::once(&cfg.p2p)
+        .chain(cfg.peers.iter().map(|p| &p.p2p))
+        .all(|a| a.starts_with("127.") || a.starts_with("/ip4/127.") || a.starts_with("localhost"));
+    let mut options = if local {
+        ConsensusOptions::loopback(home.to_path_buf(), listen, peers)
+    } else {
+        ConsensusOptions::new(home.to_path_buf(), listen, peers)
+    };
+    options.moniker = cfg.p2p.clone();
+    Ok(options)
 }

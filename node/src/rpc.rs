@@ -179,6 +179,13 @@ impl Node {
             let admitted = pool
                 .insert(tx, &account, Instant::now())
                 .map_err(rejected)?;
+            drop(pool);
+            // A client's transaction goes on to the other validators (a peer's is not sent
+            // back out), so whichever proposes next can include it.
+            let forwarded = params.get("forwarded").and_then(Value::as_bool) == Some(true);
+            if let (Some(f), false) = (&self.forward, forwarded) {
+                f.forward(hex(&raw));
+            }
             return Ok(json!({"hash": format!("{:?}", admitted.hash)}));
         }
         let mut chain = lock(&self.chain);
@@ -359,6 +366,10 @@ impl Node {
                     json!({"value": value.map(|v| hex(&v)), "proof": hex(&proof.encode()), "state_root": format!("{root:?}")}),
                 )
             }
+            "chainvm_produceBlock" if self.mode == Mode::Network => Err(RpcError(
+                -32000,
+                "blocks are decided by the network's validators, not on request".into(),
+            )),
             "chainvm_produceBlock" => Ok(json!(self.produce()?)),
             "chainvm_pending" => Ok(json!(lock(&self.pool).len())),
             _ => Err(RpcError(-32601, format!("method `{method}` not found"))),
