@@ -83,7 +83,7 @@ impl<'a> BlockExecution<'a> {
 
     /// End-block: the fees, less commission, go from the proposer's account into its pool
     /// (shared by its delegators); then the validator set of `height + delay` is fixed from
-    /// the staking records ([`crate::valset::advance`]).
+    /// the staking records (see [`crate::valset`]).
     pub fn end_block<R: StateReader>(self, state: &mut Overlay<R>) -> Result<(), ApplyError> {
         staking::share_fees(state, &self.block.proposer, self.fees)?;
         crate::valset::advance(state, self.block.height, self.params)?;
