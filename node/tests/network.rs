@@ -8,8 +8,10 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chainvm_node::consensus::{ConsensusHandle, ConsensusOptions, Multiaddr, NoTxs, start};
-use chainvm_runtime::{Chain, GenesisConfig, Keypair, U256};
+use chainvm_node::consensus::{ConsensusHandle, ConsensusOptions, Multiaddr, TxSource, start};
+use chainvm_runtime::{
+    Chain, GenesisConfig, Keypair, Payload, ProposedBlock, SignedTransaction, Transaction, U256,
+};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -39,7 +41,32 @@ fn init_logs() {
         .try_init();
 }
 
+/// A mempool shared by the validators (as if gossiped): every proposer offers what is still
+/// pending, and each commit removes the block's transactions.
+#[derive(Clone, Default)]
+struct SharedPool(Arc<Mutex<Vec<SignedTransaction>>>);
+
+impl SharedPool {
+    fn len(&self) -> usize {
+        self.0.lock().expect("pool").len()
+    }
+}
+
+impl TxSource for SharedPool {
+    fn next_batch(&mut self) -> Vec<SignedTransaction> {
+        self.0.lock().expect("pool").clone()
+    }
+
+    fn committed(&mut self, block: &ProposedBlock) {
+        self.0
+            .lock()
+            .expect("pool")
+            .retain(|t| !block.txs.contains(t));
+    }
+}
+
 struct Net {
+    pool: SharedPool,
     chains: Vec<Option<Arc<Mutex<Chain>>>>,
     nodes: Vec<Option<ConsensusHandle>>,
     options: Vec<ConsensusOptions>,
@@ -57,6 +84,7 @@ impl Net {
         let genesis = GenesisConfig::testnet(7, &bonds, 1_700_000_000);
         let ports: Vec<u16> = (0..n).map(|_| next_port()).collect();
         let mut net = Net {
+            pool: SharedPool::default(),
             chains: Vec::new(),
             nodes: Vec::new(),
             options: Vec::new(),
@@ -83,7 +111,7 @@ impl Net {
 
     async fn launch(&mut self, i: usize) {
         let chain = self.chains[i].clone().expect("chain open");
-        let node = start(chain, Box::new(NoTxs), self.options[i].clone())
+        let node = start(chain, Box::new(self.pool.clone()), self.options[i].clone())
             .await
             .expect("start");
         self.nodes[i] = Some(node);
@@ -227,5 +255,39 @@ async fn an_equivocating_validator_is_reported_and_the_others_go_on() {
     }
     assert!(reported > 0, "no honest node reported the double votes");
     assert!(net.node(2).evidence().is_empty());
+    net.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transactions_reach_every_validator_the_same_way() {
+    init_logs();
+    let sender = &chainvm_runtime::genesis::dev_keys()[0];
+    let to = Keypair::derive("network-test-recipient", 0).address();
+    let amount = U256::exp10(18);
+    let txs: Vec<SignedTransaction> = (0..12)
+        .map(|nonce| Transaction::new(7, nonce, Payload::Transfer { to, amount }).sign(sender))
+        .collect();
+    let mut net = Net::start(4, None).await;
+    net.pool.0.lock().expect("pool").extend(txs);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while net.pool.len() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} transactions left",
+            net.pool.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let goal = net.node(0).committed_height() + 1;
+    net.wait_all(&[0, 1, 2, 3], goal).await;
+    net.assert_same_chain(&[0, 1, 2, 3], goal);
+    let included: usize = (1..=goal)
+        .map(|h| net.with_chain(0, |c| c.block(h).unwrap().unwrap().txs.len()))
+        .sum();
+    assert_eq!(included, 12);
+    for i in 0..4 {
+        let balance = net.with_chain(i, |c| c.account(&to).expect("account").balance);
+        assert_eq!(balance, amount * 12, "node {i}");
+    }
     net.stop_all().await;
 }

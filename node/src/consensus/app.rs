@@ -625,3 +625,7 @@ impl<L: Ledger> App<L> {
         SyncedValueOutcome::Verdict(value)
     }
 }
+
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;
