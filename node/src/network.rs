@@ -10,11 +10,11 @@
 use crate::consensus::{ConsensusOptions, Ledger, Multiaddr, TxSource};
 use crate::testnet::NetworkConfig;
 use crate::{MAX_BLOCK_TXS, Node, NodeError, lock};
-use std::path::Path;
 use chainvm_runtime::block::ProposedBlock;
 use chainvm_runtime::{
     Certificate, ChainError, H256, Keypair, PendingBlock, SignedTransaction, ValidatorSet,
 };
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -74,7 +74,8 @@ impl Ledger for NodeLedger {
     ) -> Result<(), ChainError> {
         let txs = pending.block.txs.clone();
         let committed = lock(&self.node.chain).commit_block(pending, certificate)?;
-        self.node.committed(&txs, committed.signed_header.header.height);
+        self.node
+            .committed(&txs, committed.signed_header.header.height);
         Ok(())
     }
 

@@ -24,7 +24,8 @@ pub struct Header {
     pub parent_hash: H256,
     /// Height (genesis is 0).
     pub height: u64,
-    /// Seconds since the Unix epoch; strictly increasing. Execution reads time only from here.
+    /// Seconds since the Unix epoch; never before the parent's (a dev chain's move on by a
+    /// second at least). Execution reads time only from here.
     pub timestamp: u64,
     /// State root after the block.
     #[borsh(

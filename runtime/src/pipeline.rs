@@ -29,6 +29,9 @@ use std::time::Instant;
 /// rounds than this cannot be verified (a bound on the work a peer's claim can cause).
 pub const MAX_ROUND: u32 = 4_096;
 
+/// Most seconds a proposal's timestamp may be ahead of a voter's clock.
+pub const MAX_CLOCK_DRIFT: u64 = 5;
+
 /// Below this many transactions a block's body is built on the producing thread: a thread
 /// costs more than the encoding.
 const PARALLEL_BODY_FROM: usize = 16;
@@ -121,7 +124,7 @@ fn proposer_round(
 }
 
 /// Checks `block` as the child of `parent` on `snap` (the parent's state, in `store`):
-/// height, parent link, increasing timestamp, a proposer of some round up to `max_round` and
+/// height, parent link, a timestamp not before the parent's, a proposer of some round up to `max_round` and
 /// its signature, transactions root; then re-executes it and checks that every transaction is
 /// admitted (and, with `stored`, gives the stored receipt), the receipts root, gas used and
 /// the state root. Nothing is committed.
@@ -154,7 +157,7 @@ pub(crate) fn check_block(
             found: header.parent_hash,
         }));
     }
-    if header.timestamp <= parent.header.timestamp {
+    if header.timestamp < parent.header.timestamp {
         return Err(fail(BlockMismatch::Timestamp {
             parent: parent.header.timestamp,
             found: header.timestamp,
@@ -264,11 +267,23 @@ impl Chain {
     /// Builds the next block from `txs` (refused ones are left out) as the proposer of
     /// `round`, on an overlay of the latest state: executed, rooted and signed by the local
     /// validator, not committed. [`ChainError::NotProposer`] if the local key is not that
-    /// round's proposer.
+    /// round's proposer. Its timestamp is the clock's, but never before the parent's (a
+    /// network decides several blocks a second).
     pub fn propose_block(
         &self,
         txs: &[SignedTransaction],
         round: u32,
+    ) -> Result<PendingBlock, ChainError> {
+        self.propose_after(txs, round, 0)
+    }
+
+    /// [`Chain::propose_block`] with a timestamp at least `min_step` seconds after the
+    /// parent's (a dev chain's blocks each move time on by a second at least).
+    pub(crate) fn propose_after(
+        &self,
+        txs: &[SignedTransaction],
+        round: u32,
+        min_step: u64,
     ) -> Result<PendingBlock, ChainError> {
         let mut timings = BlockTimings::default();
         let snap = self.store.snapshot()?;
@@ -289,7 +304,7 @@ impl Chain {
         };
         let ctx = BlockContext {
             height,
-            timestamp: wanted.max(parent.header.timestamp + 1),
+            timestamp: wanted.max(parent.header.timestamp + min_step),
             proposer: self.validator.address(),
         };
         let ExecutedBlock {
@@ -366,13 +381,28 @@ impl Chain {
 
     /// Checks a block proposed in round `round` for the next height: every header field
     /// against the latest state and its re-execution there (see [`Replay`](crate::Replay)'s
-    /// checks). The result can be committed once decided. A refusal is
-    /// [`ChainError::Invalid`] naming what is wrong.
+    /// checks), and, as a node-local vote rule, a timestamp at most [`MAX_CLOCK_DRIFT`]
+    /// seconds ahead of this node's clock. The result can be committed once decided. A
+    /// refusal is [`ChainError::Invalid`] naming what is wrong.
     pub fn check_proposal(
         &self,
         block: &ProposedBlock,
         round: u32,
     ) -> Result<PendingBlock, ChainError> {
+        let ahead = block.signed_header.header.timestamp;
+        let now = unix_time();
+        if ahead > now + MAX_CLOCK_DRIFT {
+            return Err(ChainError::from(VerifyError {
+                height: block.signed_header.header.height,
+                mismatch: BlockMismatch::FutureTimestamp { found: ahead, now },
+            }));
+        }
+        self.check_decided(block, round)
+    }
+
+    /// [`Chain::check_proposal`] without the clock rule: for a block already decided
+    /// (sync), whose time the validators accepted when they voted.
+    fn check_decided(&self, block: &ProposedBlock, round: u32) -> Result<PendingBlock, ChainError> {
         let mut timings = BlockTimings::default();
         let snap = self.store.snapshot()?;
         let parent = self.parent(&snap)?;
@@ -488,7 +518,7 @@ impl Chain {
                     })
                 })?;
         }
-        let pending = self.check_proposal(block, certificate.round)?;
+        let pending = self.check_decided(block, certificate.round)?;
         self.commit_block(pending, certificate)
     }
 }

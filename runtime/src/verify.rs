@@ -55,8 +55,8 @@ pub enum BlockMismatch {
         /// The header's parent hash.
         found: H256,
     },
-    /// The timestamp is not after the parent's.
-    #[error("timestamp {found} does not increase past the parent's {parent}")]
+    /// The timestamp is before the parent's.
+    #[error("timestamp {found} is before the parent's {parent}")]
     Timestamp {
         /// The parent's timestamp.
         parent: u64,
@@ -132,6 +132,18 @@ pub enum BlockMismatch {
     /// The genesis header (or body) is not the one `genesis.json` gives.
     #[error("genesis header differs from the one genesis.json gives")]
     GenesisHeader,
+    /// A proposal's timestamp is too far ahead of this node's clock (a vote rule, not
+    /// checked on replay).
+    #[error(
+        "timestamp {found} is more than {} s ahead of this node's clock ({now})",
+        crate::pipeline::MAX_CLOCK_DRIFT
+    )]
+    FutureTimestamp {
+        /// The header's timestamp.
+        found: u64,
+        /// This node's clock.
+        now: u64,
+    },
     /// The block has no commit certificate.
     #[error("no commit certificate")]
     NoCertificate,

@@ -159,7 +159,7 @@ fn every_header_field_and_receipt_is_checked_against_re_execution() {
         (
             "timestamp",
             re_signed(&real, &validator, |h| {
-                h.header.timestamp = parent.header.timestamp
+                h.header.timestamp = parent.header.timestamp - 1
             }),
             |m| matches!(m, BlockMismatch::Timestamp { .. }),
         ),

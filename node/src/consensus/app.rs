@@ -30,6 +30,9 @@ use chainvm_runtime::H256;
 
 type Ctx = ChainvmContext;
 
+/// How long a proposer with an empty mempool waits for a transaction before it proposes an
+/// empty block (well inside the propose timeout, so the round is not lost).
+const EMPTY_BLOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 /// Most decided values served in one sync response.
 const MAX_SYNC_BATCH: u64 = 32;
 /// Most complete streams kept for heights the node has not reached yet.
@@ -357,7 +360,14 @@ impl<L: Ledger> App<L> {
             ));
         }
         let r = round.as_u32()?;
-        let txs = self.txs.next_batch();
+        // An idle network makes an empty block only every EMPTY_BLOCK_WAIT; a transaction
+        // arriving meanwhile is proposed at once.
+        let mut txs = self.txs.next_batch();
+        let idle_until = std::time::Instant::now() + EMPTY_BLOCK_WAIT;
+        while txs.is_empty() && std::time::Instant::now() < idle_until {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            txs = self.txs.next_batch();
+        }
         let pending = match self.with_ledger(move |l| l.propose_block(&txs, r)).await {
             Ok(p) => p,
             Err(e) => {
