@@ -2,13 +2,14 @@
 //! pick, measured in one run. `cargo bench -p chainvm-bench` runs all sections; name some to
 //! run only those: `cargo bench -p chainvm-bench -- token peers`.
 //!
-//! Sections: token, peers, node, flows, compute, storage, state, cold, startup, calibrate.
+//! Sections: token, peers, node, network, flows, compute, storage, state, cold, startup, calibrate.
 //! Every run writes its headline figures to `target/bench-summary.json` ([`summary`]).
 
 mod calibrate;
 mod cold;
 mod compute;
 mod flows;
+mod network;
 mod node;
 mod peers;
 mod state;
@@ -74,6 +75,11 @@ fn suite(args: &[String]) {
     if want("node") {
         let n = node::run();
         headline.record("node_vs_sig_ceiling", n.vs_sig_ceiling);
+    }
+    if want("network") {
+        let n = network::run();
+        headline.record("network_4_vs_1_validator_tps", n.four_vs_one);
+        headline.record("network_p50_finality_ms", n.p50_ms);
     }
     if want("flows") {
         flows::run(escrow, voting);
