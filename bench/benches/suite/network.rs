@@ -20,12 +20,14 @@ use std::time::{Duration, Instant};
 const CLIENTS: usize = 10;
 const PER_CLIENT: u64 = 1_000;
 const BLOCK_MS: u64 = 50;
+/// Transfers sent one at a time to measure latency without queueing.
+const LIGHT: u64 = 200;
 
 /// What the summary needs.
 pub struct NetworkNumbers {
     /// Four validators' sustained tx/s over the single validator's.
     pub four_vs_one: f64,
-    /// p50 finality latency of the four validators, in ms.
+    /// p50 finality latency of the four validators, one transaction at a time, in ms.
     pub p50_ms: f64,
 }
 
@@ -67,11 +69,18 @@ fn follow(addr: std::net::SocketAddr, seen: Seen) {
     });
 }
 
-/// The transfers, signed up front, as request bodies per client with their hashes.
-fn requests(chain_id: u64, first_nonce: u64) -> Vec<Vec<(String, String)>> {
+/// The transfers, signed up front, as request bodies per client with their hashes; client
+/// nonces start at `first_nonce`, the last client's `shift` later (its key also sends the
+/// one-at-a-time transfers).
+fn requests(chain_id: u64, first_nonce: u64, shift: u64) -> Vec<Vec<(String, String)>> {
     let keys = dev_keys();
     (0..CLIENTS)
         .map(|c| {
+            let first_nonce = if c == CLIENTS - 1 {
+                first_nonce + shift
+            } else {
+                first_nonce
+            };
             (0..PER_CLIENT)
                 .map(|n| {
                     let payload = Payload::Transfer {
@@ -85,6 +94,46 @@ fn requests(chain_id: u64, first_nonce: u64) -> Vec<Vec<(String, String)>> {
                 .collect()
         })
         .collect()
+}
+
+/// One client sends `n` transfers to `url` one at a time, each after the previous one was
+/// decided: finality latency without queueing. Returns (p50, p99) in ms.
+fn one_by_one(url: &str, chain_id: u64, first_nonce: u64, n: u64, seen: &Seen) -> (f64, f64) {
+    let key = &dev_keys()[CLIENTS - 1];
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut latency = Vec::new();
+    for i in 0..n {
+        let payload = Payload::Transfer {
+            to: dev_keys()[0].address(),
+            amount: U256::from(1),
+        };
+        let t = Transaction::new(chain_id, first_nonce + i, payload).sign(key);
+        let hash = format!("{:?}", t.hash());
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "chainvm_sendRawTransaction", "params": {"tx": hex(&t.encode())}});
+        let t0 = Instant::now();
+        let mut r = agent
+            .post(url)
+            .header("content-type", "application/json")
+            .send(body.to_string().as_str())
+            .expect("send");
+        let v: Value = r.body_mut().read_json().expect("json answer");
+        assert!(v.get("error").is_none(), "{v}");
+        let deadline = t0 + Duration::from_secs(30);
+        let t1 = loop {
+            if let Some(t1) = seen.lock().expect("lock").get(&hash) {
+                break *t1;
+            }
+            assert!(Instant::now() < deadline, "transaction {hash} not decided");
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        latency.push(secs(t1.duration_since(t0)) * 1e3);
+    }
+    latency.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| latency[((latency.len() as f64 - 1.0) * p) as usize];
+    (pct(0.5), pct(0.99))
 }
 
 /// Sends every client's requests to `urls[client % len]` and waits until `seen` holds them
@@ -178,11 +227,9 @@ pub fn run() -> NetworkNumbers {
     .expect("single node starts");
     let seen: Seen = Arc::default();
     follow(single.addr(), seen.clone());
-    let one = load(
-        &[format!("http://{}/", single.addr())],
-        &requests(1337, 0),
-        &seen,
-    );
+    let single_url = format!("http://{}/", single.addr());
+    let one_light = one_by_one(&single_url, 1337, 0, LIGHT, &seen);
+    let one = load(&[single_url], &requests(1337, 0, LIGHT), &seen);
     single.stop().expect("single node stops");
 
     // Four validators from `testnet init` homes.
@@ -197,11 +244,13 @@ pub fn run() -> NetworkNumbers {
     let urls: Vec<String> = nodes.iter().map(|n| format!("http://{}/", n.addr())).collect();
     let seen: Seen = Arc::default();
     follow(nodes[0].addr(), seen.clone());
-    let four = load(&urls, &requests(1337, 0), &seen);
+    let four_light = one_by_one(&urls[1], 1337, 0, LIGHT, &seen);
+    let four = load(&urls, &requests(1337, 0, LIGHT), &seen);
     // One validator down for the whole second load.
     let down = nodes.pop().expect("four nodes");
     down.stop().expect("validator stops");
-    let three = load(&urls[..3], &requests(1337, PER_CLIENT), &seen);
+    let three = load(&urls[..3], &requests(1337, PER_CLIENT, LIGHT), &seen);
+    let three_light = one_by_one(&urls[1], 1337, 2 * PER_CLIENT + LIGHT, LIGHT, &seen);
     for n in nodes {
         n.stop().expect("validator stops");
     }
@@ -216,6 +265,17 @@ pub fn run() -> NetworkNumbers {
     row(&t, &format!("1 validator (block every {BLOCK_MS} ms)"), &one);
     row(&t, "4 validators (Tendermint, loopback)", &four);
     row(&t, "4 validators, 1 stopped", &three);
+    let t = Table::new(
+        &format!("Finality one transaction at a time: {LIGHT} transfers, each sent after the previous one was decided"),
+        &["chain", "p50", "p99"],
+    );
+    for (what, (p50, p99)) in [
+        ("1 validator (block every 50 ms)", one_light),
+        ("4 validators", four_light),
+        ("4 validators, 1 stopped", three_light),
+    ] {
+        t.row(&[what.to_string(), format!("{p50:.1} ms"), format!("{p99:.1} ms")]);
+    }
     let ratio = four.tps / one.tps;
     note(&format!(
         "All nodes ran in this process on their own threads, with the clients, on the same cores. \
@@ -227,6 +287,6 @@ pub fn run() -> NetworkNumbers {
     assert_eq!(three.included, three.sent, "every transaction was decided with one down");
     NetworkNumbers {
         four_vs_one: ratio,
-        p50_ms: four.p50,
+        p50_ms: four_light.0,
     }
 }
