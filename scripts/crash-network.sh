@@ -27,16 +27,24 @@ declare -a pids
 url() { echo "http://127.0.0.1:$((base + 2 * $1))"; }
 
 start() {
-    local i="$1"
-    "$bin" --home "$dir/net/v$i" node >>"$dir/net/v$i/node.log" 2>&1 &
+    local i="$1" log="$dir/net/v$i/node.log" before
+    # The log is appended to: only this run's "listening" line counts.
+    before="$(wc -c <"$log")"
+    "$bin" --home "$dir/net/v$i" node >>"$log" 2>&1 &
     pids[$i]=$!
     for _ in $(seq 1 400); do
-        grep -q listening "$dir/net/v$i/node.log" 2>/dev/null && return 0
+        [ "$(tail -c +"$((before + 1))" "$log" | grep -c listening)" -gt 0 ] && return 0
+        kill -0 "${pids[$i]}" 2>/dev/null || break
         sleep 0.05
     done
     echo "validator $i did not start" >&2
-    tail -5 "$dir/net/v$i/node.log" >&2
+    tail -c +"$((before + 1))" "$log" | tail -5 >&2
     exit 1
+}
+
+height() {
+    { "$bin" --node "$(url "$1")" --json block latest 2>/dev/null || true; } |
+        sed -n 's/.*"height": *\([0-9]*\).*/\1/p' | head -1
 }
 
 # One sender per dev account, each to a random validator; an acknowledged transfer is logged
@@ -63,14 +71,22 @@ for k in $(seq 1 "$kills"); do
     wait "${pids[$victim]}" 2>/dev/null || true
     sleep "0.$((RANDOM % 5))"
     start "$victim"
-    h="$("$bin" --node "$(url $(((victim + 1) % 4)))" --json block latest 2>/dev/null | sed -n 's/.*"height": *\([0-9]*\).*/\1/p' | head -1)"
+    h="$(height $(((victim + 1) % 4)))"
     printf 'kill %2d: validator %d restarted, network at height %s, %s acknowledged so far\n' \
         "$k" "$victim" "${h:-?}" "$(wc -l <"$acked")"
 done
 kill "$l1" "$l2" "$l3" 2>/dev/null || true
 wait "$l1" "$l2" "$l3" 2>/dev/null || true
-# Let the restarted validator catch up, then stop everyone cleanly.
-sleep 3
+# Let every validator reach the last acknowledged block (the last one restarted syncs it),
+# then stop everyone cleanly.
+last="$(sort -k2 -n "$acked" | tail -1 | cut -d' ' -f2)"
+for i in 0 1 2 3; do
+    for _ in $(seq 1 600); do
+        h="$(height "$i")"
+        [ -n "$h" ] && [ "$h" -ge "${last:-0}" ] && break
+        sleep 0.1
+    done
+done
 for i in 0 1 2 3; do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
 for i in 0 1 2 3; do wait "${pids[$i]}" 2>/dev/null || true; done
 min=""

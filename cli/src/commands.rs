@@ -163,7 +163,12 @@ pub fn run(cli: &Cli) -> Res<()> {
             let mode = match (block_time, manual) {
                 (_, true) => chainvm_node::Mode::Manual,
                 (Some(ms), _) => chainvm_node::Mode::Interval(*ms),
-                _ => return Ok(chainvm_node::run_home(home, rpc.as_deref(), settings)?),
+                _ => {
+                    if networked {
+                        network_logs();
+                    }
+                    return Ok(chainvm_node::run_home(home, rpc.as_deref(), settings)?);
+                }
             };
             if networked {
                 return fail(
@@ -179,6 +184,22 @@ pub fn run(cli: &Cli) -> Res<()> {
     }
 }
 
+/// A network node logs to stderr what consensus does (commits, WAL recovery, warnings):
+/// `RUST_LOG` if set, else the node's info and the engine's warnings (peer discovery's
+/// connection churn only when it fails).
+fn network_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "warn,arc_malachitebft_discovery=error,chainvm_node=info",
+        )
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn testnet(command: &crate::TestnetCommand, j: bool) -> Res<()> {
     use chainvm_node::testnet;
     match command {
@@ -187,6 +208,7 @@ fn testnet(command: &crate::TestnetCommand, j: bool) -> Res<()> {
             dir,
             base_port,
             stakes,
+            full_nodes,
             chain_id,
         } => {
             let stakes = match (stakes, validators) {
@@ -199,13 +221,19 @@ fn testnet(command: &crate::TestnetCommand, j: bool) -> Res<()> {
                 (Some(s), _) => s.clone(),
                 (None, n) => vec![100; n.unwrap_or(4)],
             };
-            let nodes = testnet::init(dir, *chain_id, &stakes, *base_port)?;
+            let nodes = testnet::init(dir, *chain_id, &stakes, *full_nodes, *base_port)?;
+            let (voting, following) = nodes.split_at(stakes.len().min(nodes.len()));
             let mut human = format!(
-                "Initialized a testnet of {} validators (chain {chain_id}) in {}\n",
-                nodes.len(),
+                "Initialized a testnet of {} validators{} (chain {chain_id}) in {}\n",
+                voting.len(),
+                if following.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and {} full nodes", following.len())
+                },
                 dir.display()
             );
-            for (n, s) in nodes.iter().zip(&stakes) {
+            for (n, s) in voting.iter().zip(&stakes) {
                 human += &format!(
                     "  {}  rpc {}  p2p {}  stake {} tokens\n",
                     n.home.display(),
@@ -214,8 +242,20 @@ fn testnet(command: &crate::TestnetCommand, j: bool) -> Res<()> {
                     u128::from(*s) * 10_000
                 );
             }
+            for n in following {
+                human += &format!(
+                    "  {}  rpc {}  p2p {}  full node\n",
+                    n.home.display(),
+                    n.rpc,
+                    n.p2p
+                );
+            }
             human += &format!("Run all: chainvm testnet run --dir {}", dir.display());
-            emit(j, &human, &json!({ "validators": nodes }));
+            emit(
+                j,
+                &human,
+                &json!({ "validators": voting, "full_nodes": following }),
+            );
             Ok(())
         }
         crate::TestnetCommand::Run { dir } => {

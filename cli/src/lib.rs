@@ -266,7 +266,7 @@ enum Command {
 enum TestnetCommand {
     /// Write N validator homes (DIR/v0 ..) sharing one genesis: the ten dev accounts funded as
     /// by `chainvm init`, each validator with a secret key, loopback RPC and P2P addresses and
-    /// the others as peers. Run one with `chainvm --home DIR/v0 node`, or all with `run`.
+    /// the others as peers (and --full-nodes M non-voting homes DIR/f0 ..). Run one with `chainvm --home DIR/v0 node`, or all with `run`.
     Init {
         /// Number of validators (default: as many as --stakes gives, or 4).
         #[arg(long)]
@@ -274,13 +274,18 @@ enum TestnetCommand {
         /// Directory for the homes (must not exist or be empty).
         #[arg(long)]
         dir: PathBuf,
-        /// First port: validator i serves RPC on P+2i and P2P on P+2i+1.
+        /// First port: validator i serves RPC on P+2i and P2P on P+2i+1; full nodes come after
+        /// the validators.
         #[arg(long, default_value_t = chainvm_node::testnet::DEFAULT_BASE_PORT)]
         base_port: u16,
         /// Each validator's stake in units of 10,000 tokens, e.g. 40,30,20,10 (default: 100
         /// each, 10^6 tokens like a dev chain's validator).
         #[arg(long, value_delimiter = ',')]
         stakes: Option<Vec<u64>>,
+        /// Also write this many full-node homes (DIR/f0 ..): same genesis, a key outside the
+        /// validator set; they follow the chain (sync, gossip) and serve RPC but never vote.
+        #[arg(long, default_value_t = 0)]
+        full_nodes: usize,
         /// Chain id.
         #[arg(long, default_value_t = 1337)]
         chain_id: u64,

@@ -372,7 +372,12 @@ pub fn run(home: &Path, listen: &str, mode: Mode, settings: Settings) -> Result<
 pub fn run_home(home: &Path, rpc: Option<&str>, settings: Settings) -> Result<()> {
     let what = match testnet::NetworkConfig::read(home)? {
         Some(cfg) => format!(
-            "validator of a network, p2p {} with {} peers",
+            "{} of a network, p2p {} with {} peers",
+            if cfg.validator {
+                "validator"
+            } else {
+                "full node"
+            },
             cfg.p2p,
             cfg.peers.len()
         ),

@@ -176,5 +176,6 @@ pub(crate) fn options(home: &Path, cfg: &NetworkConfig) -> Result<ConsensusOptio
         ConsensusOptions::new(home.to_path_buf(), listen, peers)
     };
     options.moniker = cfg.p2p.clone();
+    options.full_node = !cfg.validator;
     Ok(options)
 }

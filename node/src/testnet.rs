@@ -1,6 +1,6 @@
 //! A network's node homes: the network file each home holds (`network.json`: its RPC and P2P
-//! addresses and its peers), and `chainvm testnet init`, which writes N validator homes that
-//! share one genesis.
+//! addresses and its peers), and `chainvm testnet init`, which writes N validator homes (and
+//! M full-node homes) that share one genesis.
 //!
 //! A home with a `network.json` runs as a member of that network (consensus over P2P); a home
 //! without one is a single-validator dev chain.
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub const NETWORK_FILE: &str = "network.json";
 
 /// Default first port of `testnet init`: validator i serves RPC on `base + 2i` and P2P on
-/// `base + 2i + 1`.
+/// `base + 2i + 1`; full node j follows the N validators (`base + 2(N + j)`).
 pub const DEFAULT_BASE_PORT: u16 = 26_600;
 
 /// Stake unit of `--stakes`: 10,000 tokens (so the default 100 is 10^6 tokens, a dev
@@ -114,16 +114,22 @@ pub struct TestnetNode {
     pub rpc: String,
     /// Its P2P address.
     pub p2p: String,
+    /// Whether its key is one of the genesis validators' (else a full node that only
+    /// follows).
+    pub validator: bool,
 }
 
 /// Writes `stakes.len()` validator homes `dir/v0 ..` sharing one genesis (the ten dev accounts
 /// funded as by `chainvm init`; validator i bonded with `stakes[i]` x [`stake_unit`]), each
-/// with a fresh secret key and a network file naming every other validator as a peer.
-/// `dir` must not exist or be empty.
+/// with a fresh secret key, and `full_nodes` full-node homes `dir/f0 ..` on the same genesis
+/// with fresh keys outside the set (`validator: false`). Every home's network file names every
+/// other home as a peer, so validators also serve the full nodes' sync. Validators come first
+/// in the result. `dir` must not exist or be empty.
 pub fn init(
     dir: &Path,
     chain_id: u64,
     stakes: &[u64],
+    full_nodes: usize,
     base_port: u16,
 ) -> Result<Vec<TestnetNode>, TestnetError> {
     if stakes.is_empty() || stakes.len() > 100 {
@@ -136,11 +142,16 @@ pub fn init(
             "every validator needs a stake above 0".into(),
         ));
     }
-    let last = u32::from(base_port) + 2 * stakes.len() as u32;
+    if full_nodes > 100 {
+        return Err(TestnetError::Arguments(
+            "a testnet has at most 100 full nodes".into(),
+        ));
+    }
+    let total = stakes.len() + full_nodes;
+    let last = u32::from(base_port) + 2 * total as u32;
     if last > u32::from(u16::MAX) {
         return Err(TestnetError::Arguments(format!(
-            "--base-port {base_port} leaves no room for {} validators' ports",
-            stakes.len()
+            "--base-port {base_port} leaves no room for {total} nodes' ports"
         )));
     }
     if dir.exists() {
@@ -152,8 +163,7 @@ pub fn init(
             return Err(TestnetError::NotEmpty(dir.to_path_buf()));
         }
     }
-    let keys = stakes
-        .iter()
+    let keys = (0..total)
         .map(|_| Keypair::generate())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TestnetError::Arguments(format!("no OS randomness for keys: {e}")))?;
@@ -163,13 +173,20 @@ pub fn init(
         .map(|(k, s)| (k.public(), stake_unit() * U256::from(*s)))
         .collect();
     let genesis = GenesisConfig::testnet(chain_id, &validators, unix_time());
-    let nodes: Vec<TestnetNode> = (0..stakes.len())
+    let nodes: Vec<TestnetNode> = (0..total)
         .map(|i| {
             let rpc_port = base_port + 2 * i as u16;
+            let validator = i < stakes.len();
+            let name = if validator {
+                format!("v{i}")
+            } else {
+                format!("f{}", i - stakes.len())
+            };
             TestnetNode {
-                home: dir.join(format!("v{i}")),
+                home: dir.join(name),
                 rpc: format!("http://127.0.0.1:{rpc_port}"),
                 p2p: format!("127.0.0.1:{}", rpc_port + 1),
+                validator,
             }
         })
         .collect();
@@ -188,7 +205,7 @@ pub fn init(
             rpc: node.rpc.trim_start_matches("http://").to_string(),
             p2p: node.p2p.clone(),
             peers,
-            validator: true,
+            validator: node.validator,
         }
         .write(&node.home)?;
     }
@@ -203,27 +220,38 @@ mod tests {
     fn homes_share_a_genesis_and_name_each_other_as_peers() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("net");
-        let nodes = init(&root, 77, &[40, 30, 20, 10], 31_000).unwrap();
-        assert_eq!(nodes.len(), 4);
+        let nodes = init(&root, 77, &[40, 30, 20, 10], 2, 31_000).unwrap();
+        assert_eq!(nodes.len(), 6);
         let mut roots = Vec::new();
         for (i, n) in nodes.iter().enumerate() {
             let chain = Chain::open(&n.home).unwrap();
             roots.push(chain.state_root().unwrap());
             let set = chain.validator_set(1).unwrap().unwrap();
             assert_eq!(set.members.len(), 4);
-            assert!(set.get(&chain.validator()).is_some());
+            // Validators v0..v3 hold a member's key; full nodes f0, f1 a key outside the set.
+            assert_eq!(set.get(&chain.validator()).is_some(), i < 4, "{i}");
+            assert_eq!(n.validator, i < 4);
+            let name = if i < 4 {
+                format!("v{i}")
+            } else {
+                format!("f{}", i - 4)
+            };
+            assert_eq!(n.home, root.join(name));
             let cfg = NetworkConfig::read(&n.home).unwrap().unwrap();
-            assert_eq!(cfg.peers.len(), 3);
+            assert_eq!(cfg.validator, i < 4);
+            assert_eq!(cfg.peers.len(), 5);
             assert_eq!(cfg.rpc, format!("127.0.0.1:{}", 31_000 + 2 * i));
             assert!(cfg.peers.iter().all(|p| p.p2p != cfg.p2p));
         }
         assert!(roots.windows(2).all(|w| w[0] == w[1]), "one genesis");
         // Not over an existing testnet, and no zero stake.
         assert!(matches!(
-            init(&root, 77, &[1], 31_000),
+            init(&root, 77, &[1], 0, 31_000),
             Err(TestnetError::NotEmpty(_))
         ));
-        assert!(init(&dir.path().join("z"), 77, &[1, 0], 31_000).is_err());
-        assert!(init(&dir.path().join("p"), 77, &[1, 1], 65_534).is_err());
+        assert!(init(&dir.path().join("z"), 77, &[1, 0], 0, 31_000).is_err());
+        assert!(init(&dir.path().join("p"), 77, &[1, 1], 0, 65_532).is_err());
+        assert!(init(&dir.path().join("q"), 77, &[1], 1, 65_532).is_err());
+        assert!(init(&dir.path().join("r"), 77, &[1], 0, 65_532).is_ok());
     }
 }

@@ -236,7 +236,7 @@ pub fn run() -> NetworkNumbers {
     let net = tempfile::tempdir().expect("temp dir");
     let base = 27_000 + (std::process::id() % 500) as u16 * 8;
     let homes =
-        chainvm_node::testnet::init(&net.path().join("t"), 1337, &[100; 4], base).expect("testnet");
+        chainvm_node::testnet::init(&net.path().join("t"), 1337, &[100; 4], 0, base).expect("testnet");
     let mut nodes: Vec<_> = homes
         .iter()
         .map(|h| node::start_home(&h.home, None, Settings::default()).expect("validator starts"))

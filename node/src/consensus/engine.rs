@@ -25,7 +25,7 @@ use malachitebft_app_channel::{
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tracing::{Instrument, warn};
+use tracing::{Instrument, error, info, warn};
 
 use super::app::{App, AppError};
 use super::codec::WireCodec;
@@ -38,6 +38,9 @@ use super::types::ValidatorAddress;
 use chainvm_runtime::types::keccak;
 
 type Ctx = ChainvmContext;
+
+/// Size of the header of Malachite's WAL file (version u32, sequence u64), before any entry.
+const WAL_HEADER: u64 = 12;
 
 /// Domain of the libp2p identity key derived from the validator key.
 const P2P_KEY_DOMAIN: &[u8] = b"chainvm-p2p-key-v1";
@@ -60,6 +63,10 @@ pub struct ConsensusOptions {
     pub sync_status_interval: Duration,
     /// How long a sync request may take.
     pub sync_request_timeout: Duration,
+    /// A full node: it follows the chain (gossip and sync) with the engine's non-validator
+    /// mode (no signer, no validator proof), so it never proposes or votes even if its key
+    /// were in a set.
+    pub full_node: bool,
     /// TEST ONLY: sign and gossip a second, conflicting vote next to each own vote, so fault
     /// tests get a double-signing validator. Never set it on a real validator: it is slashed.
     pub equivocate: bool,
@@ -76,6 +83,7 @@ impl ConsensusOptions {
             timeouts: LinearTimeouts::default(),
             sync_status_interval: Duration::from_secs(10),
             sync_request_timeout: Duration::from_secs(10),
+            full_node: false,
             equivocate: false,
         }
     }
@@ -262,12 +270,25 @@ pub async fn start<L: Ledger>(
     let proof_bytes = WireCodec
         .encode(&proof)
         .map_err(|e| StartError::Proof(e.to_string()))?;
-    let identity = NetworkIdentity::new_validator(
-        options.moniker.clone(),
-        net_key,
-        address.to_string(),
-        proof_bytes,
-    );
+    let identity = if options.full_node {
+        NetworkIdentity::new(options.moniker.clone(), net_key, None)
+    } else {
+        NetworkIdentity::new_validator(
+            options.moniker.clone(),
+            net_key,
+            address.to_string(),
+            proof_bytes,
+        )
+    };
+    let consensus = if options.full_node {
+        ConsensusContext::new_full_node(address, Box::new(Ed25519Verifier))
+    } else {
+        ConsensusContext::new_validator(
+            address,
+            Box::new(Ed25519Verifier),
+            Box::new(signer.clone()),
+        )
+    };
 
     // The network actor is spawned here, not by the builder, so the equivocation switch can
     // publish through it.
@@ -285,26 +306,39 @@ pub async fn start<L: Ledger>(
         .map_err(|e| StartError::Engine(e.to_string()))?;
 
     let wal = options.home.join("wal").join("consensus.wal");
+    let mut wal_before = file_len(&wal);
+    if wal_before > 0 && wal_before < WAL_HEADER {
+        // A crash while the file was being created: no entry can be in it, and Malachite
+        // refuses a short header, so the node would never start again.
+        warn!(bytes = wal_before, wal = %wal.display(), "consensus WAL: torn header, starting a new WAL");
+        std::fs::remove_file(&wal)
+            .map_err(|e| StartError::Engine(format!("{}: {e}", wal.display())))?;
+        wal_before = 0;
+    }
     let (mut channels, engine) = EngineBuilder::new(ChainvmContext, config)
-        .with_default_wal(WalContext::new(wal, WireCodec))
+        .with_default_wal(WalContext::new(wal.clone(), WireCodec))
         .with_custom_network(network.clone(), tx_network)
         .with_default_sync(SyncContext::new(WireCodec))
-        .with_default_consensus(ConsensusContext::new_validator(
-            address,
-            Box::new(Ed25519Verifier),
-            Box::new(signer.clone()),
-        ))
+        .with_default_consensus(consensus)
         .with_default_request(RequestContext::new(100))
         .build()
         .instrument(span.clone())
         .await
         .map_err(|e| StartError::Engine(e.to_string()))?;
+    // The WAL actor opened the log while the engine was built: a torn last entry (a crash in
+    // mid-write) is cut off then, which Malachite does silently.
+    let wal_torn = wal_before.saturating_sub(file_len(&wal));
+    if wal_torn > 0 {
+        warn!(bytes = wal_torn, wal = %wal.display(), "consensus WAL: dropped a torn last entry");
+    }
 
     let store = ProposalStore::open(&options.home)?;
     let (tip_tx, tip) = watch::channel(0);
     let evidence = EvidenceLog::default();
     let events = channels.events.clone();
-    let mut side = Vec::new();
+    let mut side = vec![tokio::spawn(
+        report_wal(events.subscribe()).instrument(span.clone()),
+    )];
     if options.equivocate {
         side.push(tokio::spawn(
             equivocate(events.clone(), network, signer.clone()).instrument(span.clone()),
@@ -329,6 +363,28 @@ pub async fn start<L: Ledger>(
         events,
         address,
     })
+}
+
+/// The size of a file, 0 if it does not exist.
+fn file_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Logs what the engine did with the WAL after a restart (replayed entries, corruption).
+async fn report_wal(mut rx: tokio::sync::broadcast::Receiver<Event<Ctx>>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match rx.recv().await {
+            Ok(Event::WalReplayBegin(height, count)) => {
+                info!(%height, entries = count, "consensus WAL: replaying");
+            }
+            Ok(Event::WalReplayDone(height)) => info!(%height, "consensus WAL: replayed"),
+            Ok(Event::WalReplayError(e)) => error!(%e, "consensus WAL: replay failed"),
+            Ok(Event::WalCorrupted(e)) => error!(%e, "consensus WAL: corrupted"),
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return,
+        }
+    }
 }
 
 /// TEST ONLY: for each vote this node publishes, sign a conflicting one and gossip it too.
