@@ -1,7 +1,9 @@
 //! Starting a validator: Malachite's engine (WAL under `<home>/wal/`, libp2p TCP with
 //! persistent peers and no discovery, value sync on) wired to the [`App`] loop over a
-//! [`Ledger`], and the [`ConsensusHandle`] that stops it. Also the test-only equivocation switch.
+//! [`Ledger`], and the [`ConsensusHandle`] that stops it, with the test-only equivocation switch
+//! (`equivocate.rs`) when asked.
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,10 +11,7 @@ use std::time::Duration;
 use malachitebft_app_channel::app::config::{
     ConsensusConfig, NodeConfig, P2pConfig, ValuePayload, ValueSyncConfig,
 };
-use malachitebft_app_channel::app::consensus::SignedConsensusMsg;
-use malachitebft_app_channel::app::engine::network::Msg as NetworkActorMsg;
 use malachitebft_app_channel::app::engine::network::NetworkRef;
-use malachitebft_app_channel::app::engine::util::events::Event;
 use malachitebft_app_channel::app::events::TxEvent;
 use malachitebft_app_channel::app::metrics::SharedRegistry;
 use malachitebft_app_channel::app::net::Multiaddr;
@@ -30,9 +29,10 @@ use tracing::{Instrument, warn};
 use super::app::{App, AppError};
 use super::codec::WireCodec;
 use super::context::ChainvmContext;
+use super::equivocate::EquivocatingSigner;
 use super::evidence::{EvidenceLog, VoteEquivocation};
 use super::ledger::{Ledger, TxSource};
-use super::signing::{Ed25519Signer, Ed25519Verifier, conflicting};
+use super::signing::{Ed25519Signer, Ed25519Verifier};
 use super::store::{ProposalStore, StoreError};
 use super::types::ValidatorAddress;
 use chainvm_runtime::types::keccak;
@@ -60,9 +60,11 @@ pub struct ConsensusOptions {
     pub sync_status_interval: Duration,
     /// How long a sync request may take.
     pub sync_request_timeout: Duration,
-    /// TEST ONLY: sign and gossip a second, conflicting vote next to each own vote, so fault
-    /// tests get a double-signing validator. Never set it on a real validator: it is slashed.
-    pub equivocate: bool,
+    /// TEST ONLY: at the heights in this range, sign and gossip a second, conflicting vote
+    /// next to each own vote, and a height ahead two made-up conflicting prevotes, so fault
+    /// tests get a double-signing validator (`1..=u64::MAX`: at every height; see
+    /// `equivocate.rs`). Never set it on a real validator: it is slashed.
+    pub equivocate: Option<RangeInclusive<u64>>,
 }
 
 impl ConsensusOptions {
@@ -76,7 +78,7 @@ impl ConsensusOptions {
             timeouts: LinearTimeouts::default(),
             sync_status_interval: Duration::from_secs(10),
             sync_request_timeout: Duration::from_secs(10),
-            equivocate: false,
+            equivocate: None,
         }
     }
 
@@ -182,7 +184,6 @@ fn network_keypair(key: &chainvm_runtime::Keypair) -> Result<NetKeypair, StartEr
 pub struct ConsensusHandle {
     engine: EngineHandle,
     app: JoinHandle<Result<(), AppError>>,
-    side: Vec<JoinHandle<()>>,
     tip: watch::Receiver<u64>,
     evidence: EvidenceLog,
     events: TxEvent<Ctx>,
@@ -235,9 +236,6 @@ impl ConsensusHandle {
         }
         self.engine.handle.abort();
         self.app.abort();
-        for task in self.side {
-            task.abort();
-        }
     }
 }
 
@@ -284,6 +282,14 @@ pub async fn start<L: Ledger>(
         .await
         .map_err(|e| StartError::Engine(e.to_string()))?;
 
+    let consensus_signer: Box<dyn Signer<Ctx>> = match options.equivocate.clone() {
+        Some(heights) => Box::new(EquivocatingSigner::new(
+            signer.clone(),
+            network.clone(),
+            heights,
+        )),
+        None => Box::new(signer.clone()),
+    };
     let wal = options.home.join("wal").join("consensus.wal");
     let (mut channels, engine) = EngineBuilder::new(ChainvmContext, config)
         .with_default_wal(WalContext::new(wal, WireCodec))
@@ -292,7 +298,7 @@ pub async fn start<L: Ledger>(
         .with_default_consensus(ConsensusContext::new_validator(
             address,
             Box::new(Ed25519Verifier),
-            Box::new(signer.clone()),
+            consensus_signer,
         ))
         .with_default_request(RequestContext::new(100))
         .build()
@@ -304,12 +310,6 @@ pub async fn start<L: Ledger>(
     let (tip_tx, tip) = watch::channel(0);
     let evidence = EvidenceLog::default();
     let events = channels.events.clone();
-    let mut side = Vec::new();
-    if options.equivocate {
-        side.push(tokio::spawn(
-            equivocate(events.clone(), network, signer.clone()).instrument(span.clone()),
-        ));
-    }
     let app = App::new(
         ledger,
         key,
@@ -323,36 +323,9 @@ pub async fn start<L: Ledger>(
     Ok(ConsensusHandle {
         engine,
         app,
-        side,
         tip,
         evidence,
         events,
         address,
     })
-}
-
-/// TEST ONLY: for each vote this node publishes, sign a conflicting one and gossip it too.
-async fn equivocate(events: TxEvent<Ctx>, network: NetworkRef<Ctx>, signer: Ed25519Signer) {
-    let mut rx = events.subscribe();
-    let me = signer.address();
-    loop {
-        let event = match rx.recv().await {
-            Ok(e) => e,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        };
-        let Event::Published(SignedConsensusMsg::Vote(vote)) = event else {
-            continue;
-        };
-        if vote.message.validator != me {
-            continue;
-        }
-        let Ok(second) = signer.sign_vote_now(conflicting(&vote.message)) else {
-            continue;
-        };
-        let msg = NetworkActorMsg::PublishConsensusMsg(SignedConsensusMsg::Vote(second));
-        if network.cast(msg).is_err() {
-            return;
-        }
-    }
 }
