@@ -5,18 +5,25 @@
 //! mempool which transactions are in and the subscribers which height is new. [`NodeTxs`]
 //! takes a proposal's transactions from the mempool without removing them: they leave it
 //! only when a block holding them commits, whoever proposed it, so a transaction a proposal
-//! took is never lost to a round that failed.
+//! took is never lost to a round that failed. The vote equivocations consensus reports reach
+//! [`NodeTxs`] too: the node signs a `ReportDoubleVote` with its validator key for each
+//! (offender, height) it has not reported yet, admits it to its mempool and forwards it.
 
-use crate::consensus::{ConsensusOptions, Ledger, Multiaddr, TxSource};
+use crate::consensus::{ConsensusOptions, Ledger, Multiaddr, TxSource, VoteEquivocation};
 use crate::testnet::NetworkConfig;
 use crate::{MAX_BLOCK_TXS, Node, NodeError, lock};
 use chainvm_runtime::block::ProposedBlock;
+use chainvm_runtime::finality::DoubleVote;
+use chainvm_runtime::state::StateReader;
 use chainvm_runtime::{
-    Certificate, ChainError, H256, Keypair, PendingBlock, SignedTransaction, ValidatorSet,
+    Address, Certificate, ChainError, H256, Keypair, Payload, PendingBlock, SignedTransaction,
+    Transaction, ValidatorSet, layout,
 };
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::{info, warn};
 
 /// The node's chain as the consensus loop drives it.
 pub struct NodeLedger {
@@ -99,15 +106,25 @@ impl Ledger for NodeLedger {
     }
 }
 
-/// The node's mempool as a proposer's source of transactions.
+/// The node's mempool as a proposer's source of transactions, and the node's reporter of the
+/// vote equivocations consensus saw.
 pub struct NodeTxs {
     node: Arc<Node>,
+    /// The validator key the node signs its evidence reports with.
+    key: Keypair,
+    /// (offender, height) pairs already reported by this node since it started.
+    reported: BTreeSet<(Address, u64)>,
 }
 
 impl NodeTxs {
     /// The transaction source of `node`.
     pub(crate) fn new(node: Arc<Node>) -> NodeTxs {
-        NodeTxs { node }
+        let key = lock(&node.chain).validator_key().clone();
+        NodeTxs {
+            node,
+            key,
+            reported: BTreeSet::new(),
+        }
     }
 }
 
@@ -137,6 +154,69 @@ impl TxSource for NodeTxs {
     fn committed(&mut self, _block: &ProposedBlock) {
         // The ledger's commit already told the pool (see `Node::committed`).
     }
+
+    fn evidence(&mut self, found: &[VoteEquivocation]) {
+        for e in found {
+            // One report per offence: the chain slashes a height once, whichever form or
+            // vote pair reports it. A node does not report itself.
+            if e.validator == self.key.address() || !self.reported.insert((e.validator, e.height)) {
+                continue;
+            }
+            match report_double_vote(&self.node, &self.key, e.double_vote()) {
+                Ok(Some(hash)) => {
+                    info!(offender = ?e.validator, height = e.height, tx = ?hash, "reported a double vote")
+                }
+                Ok(None) => {}
+                Err(why) => {
+                    warn!(offender = ?e.validator, height = e.height, %why, "could not report a double vote")
+                }
+            }
+        }
+    }
+}
+
+/// Signs `evidence` into a `ReportDoubleVote` from `key`'s account at its next free nonce
+/// (the account's nonce in the latest state, past what the pool holds of it), admits it to
+/// the node's pool and forwards it to the peers. `None` when the chain already slashed that
+/// height of the offender (a peer's report came first).
+fn report_double_vote(
+    node: &Node,
+    key: &Keypair,
+    evidence: DoubleVote,
+) -> Result<Option<H256>, String> {
+    let exec = node.reader.executor();
+    let chain_id = node.reader.params().chain_id;
+    let sender = key.address();
+    let (hash, raw) = {
+        // Under the pool lock, like a client's admission: no other admission takes the nonce.
+        let mut pool = lock(&node.pool);
+        let snap = node.reader.latest_state().map_err(|e| e.to_string())?;
+        let marker = layout::slashed_key(&evidence.offender(), evidence.height());
+        if snap.get(&marker).map_err(|e| e.to_string())?.is_some() {
+            return Ok(None);
+        }
+        let height = snap.version().map_or(0, |(h, _)| h);
+        let account = layout::account(&snap, &sender).map_err(|e| e.to_string())?;
+        let account = pool.account_for_admission(&sender, account, height);
+        let nonce = pool.next_nonce(&sender, account.nonce);
+        let payload = Payload::ReportDoubleVote {
+            evidence: Box::new(evidence),
+        };
+        let tx = Transaction::new(chain_id, nonce, payload).sign(key);
+        let raw = tx.encode();
+        exec.check_stateless(&tx, raw.len(), false)
+            .map_err(|e| e.to_string())?;
+        // Checked once and remembered, as for a client's transaction.
+        if !node.reader.check_signature(&tx) {
+            return Err("own signature does not verify".into());
+        }
+        let admitted = pool.insert(tx, &account, Instant::now())?;
+        (admitted.hash, raw)
+    };
+    if let Some(f) = &node.forward {
+        f.forward(chainvm_runtime::types::hex(&raw));
+    }
+    Ok(Some(hash))
 }
 
 /// A P2P address as libp2p takes it: `host:port` becomes `/ip4/host/tcp/port`; a multiaddr
@@ -177,5 +257,6 @@ pub(crate) fn options(home: &Path, cfg: &NetworkConfig) -> Result<ConsensusOptio
     };
     options.moniker = cfg.p2p.clone();
     options.full_node = !cfg.validator;
+    options.equivocate = cfg.equivocate.clone();
     Ok(options)
 }

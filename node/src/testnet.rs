@@ -45,6 +45,12 @@ pub struct NetworkConfig {
     /// Whether this node votes (its key is a validator's); a full node only follows.
     #[serde(default = "yes")]
     pub validator: bool,
+    /// TEST ONLY: double-sign votes at these heights (`{"start": 3, "end": 3}`), so fault
+    /// tests get an equivocating validator through a home started by `start_home` (see
+    /// `ConsensusOptions::equivocate`). Absent in every file `init` writes; never set it on
+    /// a real validator: it is slashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equivocate: Option<std::ops::RangeInclusive<u64>>,
 }
 
 fn yes() -> bool {
@@ -206,6 +212,7 @@ pub fn init(
             p2p: node.p2p.clone(),
             peers,
             validator: node.validator,
+            equivocate: None,
         }
         .write(&node.home)?;
     }

@@ -97,7 +97,7 @@ impl Net {
             let peers = (0..n).filter(|j| *j != i).map(|j| addr(ports[j])).collect();
             let mut options = ConsensusOptions::loopback(home, addr(ports[i]), peers);
             options.moniker = format!("v{i}-{}", ports[0]);
-            options.equivocate = equivocating == Some(i);
+            options.equivocate = (equivocating == Some(i)).then_some(1..=u64::MAX);
             net.chains.push(Some(Arc::new(Mutex::new(chain))));
             net.nodes.push(None);
             net.options.push(options);

@@ -126,35 +126,42 @@ pub enum EventScope {
     Block,
 }
 
-/// Why double-sign evidence was refused.
+/// Why double-sign evidence (two headers, or two votes) was refused. Borsh codes follow the
+/// order: new faults go at the end.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceFault {
-    /// The accused proposer is not a validator.
+    /// The accused proposer or voter is not a validator.
     NotAValidator,
-    /// The two headers are at different heights.
+    /// The two headers (or votes) are at different heights.
     HeightsDiffer,
-    /// The two headers name different proposers.
+    /// The two headers name different proposers (or the votes different voters).
     ProposersDiffer,
-    /// The two headers are the same block.
+    /// The two headers are the same block (or the votes are for the same block).
     SameHeader,
-    /// A signature is not the proposer's.
+    /// A signature is not the offender's.
     BadSignature,
-    /// This double sign was already slashed.
+    /// A double sign at this height was already slashed (by either form of evidence).
     AlreadySlashed,
+    /// The two votes are in different rounds.
+    RoundsDiffer,
+    /// One vote is a prevote, the other a precommit.
+    KindsDiffer,
 }
 
 impl std::fmt::Display for EvidenceFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             EvidenceFault::NotAValidator => "the offender is not a validator",
-            EvidenceFault::HeightsDiffer => "headers are at different heights",
-            EvidenceFault::ProposersDiffer => "headers have different proposers",
-            EvidenceFault::SameHeader => "the two headers are the same block",
-            EvidenceFault::BadSignature => "a signature is not the proposer's",
+            EvidenceFault::HeightsDiffer => "the two signed messages are at different heights",
+            EvidenceFault::ProposersDiffer => "the two signed messages have different signers",
+            EvidenceFault::SameHeader => "the two signed messages are for the same block",
+            EvidenceFault::BadSignature => "a signature is not the offender's",
             EvidenceFault::AlreadySlashed => "this double sign was already slashed",
+            EvidenceFault::RoundsDiffer => "the two votes are in different rounds",
+            EvidenceFault::KindsDiffer => "the two votes are of different kinds",
         })
     }
 }

@@ -6,9 +6,11 @@
 //! set the state records for that height. The bytes a vote signs are defined here, once, so
 //! the consensus engine's signer (in the node) and every verifier agree. A single-validator
 //! chain certifies its own blocks with its one precommit: one block format for one validator
-//! and many.
+//! and many. Two conflicting votes by one validator in one round are [`DoubleVote`] evidence,
+//! which slashes it like a header double sign.
 
 use crate::crypto::{self, Keypair};
+use crate::failure::EvidenceFault;
 use crate::types::{Address, H256, codec};
 use crate::valset::ValidatorSet;
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -37,6 +39,118 @@ pub fn vote_signing_bytes(
     let body = (kind, height, round, block.map(|h| h.0), validator.0);
     m.extend_from_slice(&borsh::to_vec(&body).unwrap_or_default());
     m
+}
+
+/// A validator's vote with its signature, as vote evidence carries it.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SignedVote {
+    /// Prevote or precommit.
+    pub kind: VoteKind,
+    /// The height voted on.
+    pub height: u64,
+    /// The round voted in.
+    pub round: u32,
+    /// The block voted for (`None`: nil).
+    #[borsh(
+        serialize_with = "codec::opt_h256::serialize",
+        deserialize_with = "codec::opt_h256::deserialize"
+    )]
+    pub block: Option<H256>,
+    /// The voter.
+    #[borsh(
+        serialize_with = "codec::h160::serialize",
+        deserialize_with = "codec::h160::deserialize"
+    )]
+    pub validator: Address,
+    /// Its ed25519 signature over [`vote_signing_bytes`].
+    pub signature: [u8; 64],
+}
+
+impl SignedVote {
+    /// `key`'s vote `kind` for `block` at `height` and `round`.
+    pub fn sign(
+        kind: VoteKind,
+        height: u64,
+        round: u32,
+        block: Option<H256>,
+        key: &Keypair,
+    ) -> SignedVote {
+        let validator = key.address();
+        let signature = key.sign(&vote_signing_bytes(
+            kind,
+            height,
+            round,
+            block.as_ref(),
+            &validator,
+        ));
+        SignedVote {
+            kind,
+            height,
+            round,
+            block,
+            validator,
+            signature,
+        }
+    }
+
+    /// Whether the signature is valid (strictly) for `public_key`.
+    pub fn verify(&self, public_key: &[u8; 32]) -> bool {
+        let message = vote_signing_bytes(
+            self.kind,
+            self.height,
+            self.round,
+            self.block.as_ref(),
+            &self.validator,
+        );
+        crypto::verify(public_key, &message, &self.signature)
+    }
+}
+
+/// Two votes by one validator of the same kind, height and round for different blocks (nil
+/// counts as a block): the vote form of a double sign.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct DoubleVote {
+    /// One vote.
+    pub a: SignedVote,
+    /// The conflicting one.
+    pub b: SignedVote,
+}
+
+impl DoubleVote {
+    /// The validator accused.
+    pub fn offender(&self) -> Address {
+        self.a.validator
+    }
+
+    /// The height of the offence (the slashing marker's height).
+    pub fn height(&self) -> u64 {
+        self.a.height
+    }
+
+    /// Checks the evidence against the offender's key: same validator, height, round and
+    /// kind, different blocks, both signatures valid.
+    pub fn check(&self, public_key: &[u8; 32]) -> Result<(), EvidenceFault> {
+        let (a, b) = (&self.a, &self.b);
+        if a.validator != b.validator {
+            return Err(EvidenceFault::ProposersDiffer);
+        }
+        if a.height != b.height {
+            return Err(EvidenceFault::HeightsDiffer);
+        }
+        if a.round != b.round {
+            return Err(EvidenceFault::RoundsDiffer);
+        }
+        if a.kind != b.kind {
+            return Err(EvidenceFault::KindsDiffer);
+        }
+        if a.block == b.block {
+            return Err(EvidenceFault::SameHeader);
+        }
+        if !a.verify(public_key) || !b.verify(public_key) {
+            return Err(EvidenceFault::BadSignature);
+        }
+        Ok(())
+    }
 }
 
 /// One validator's precommit signature in a certificate.

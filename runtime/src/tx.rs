@@ -107,6 +107,13 @@ pub enum Payload {
         )]
         amount: U256,
     },
+    /// Report a validator that signed two conflicting votes (same kind, height and round,
+    /// different blocks); the offender's stake is slashed, once per height whichever form of
+    /// evidence reports it. (Appended last: the variants before keep their codes.)
+    ReportDoubleVote {
+        /// The two conflicting signed votes.
+        evidence: Box<crate::finality::DoubleVote>,
+    },
 }
 
 /// The gas limits a transaction gets when its sender names none, one per payload kind: the
@@ -119,8 +126,9 @@ pub mod default_gas {
     pub const DEPLOY: u64 = 5_000_000_000;
     /// A contract call, and a read-only view.
     pub const CALL: u64 = 5_000_000_000;
-    /// Staking (stake, unstake, validator registration, a double-sign report): they pay only
-    /// their intrinsic gas too; the limit is the one the CLI has always given them.
+    /// Staking (stake, unstake, validator registration, a double-sign or double-vote report):
+    /// they pay only their intrinsic gas too; the limit is the one the CLI has always given
+    /// them.
     pub const STAKING: u64 = 2_000_000_000;
 }
 
@@ -134,6 +142,7 @@ impl Payload {
             Payload::Stake { .. }
             | Payload::Unstake { .. }
             | Payload::ReportDoubleSign { .. }
+            | Payload::ReportDoubleVote { .. }
             | Payload::RegisterValidator { .. } => default_gas::STAKING,
         }
     }
@@ -230,9 +239,10 @@ impl Transaction {
             | Payload::Stake { amount, .. }
             | Payload::RegisterValidator { amount, .. } => *amount,
             Payload::Call { value, .. } => *value,
-            Payload::Deploy { .. } | Payload::Unstake { .. } | Payload::ReportDoubleSign { .. } => {
-                U256::zero()
-            }
+            Payload::Deploy { .. }
+            | Payload::Unstake { .. }
+            | Payload::ReportDoubleSign { .. }
+            | Payload::ReportDoubleVote { .. } => U256::zero(),
         }
     }
 }

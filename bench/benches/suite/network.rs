@@ -235,13 +235,16 @@ pub fn run() -> NetworkNumbers {
     // Four validators from `testnet init` homes.
     let net = tempfile::tempdir().expect("temp dir");
     let base = 27_000 + (std::process::id() % 500) as u16 * 8;
-    let homes =
-        chainvm_node::testnet::init(&net.path().join("t"), 1337, &[100; 4], 0, base).expect("testnet");
+    let homes = chainvm_node::testnet::init(&net.path().join("t"), 1337, &[100; 4], 0, base)
+        .expect("testnet");
     let mut nodes: Vec<_> = homes
         .iter()
         .map(|h| node::start_home(&h.home, None, Settings::default()).expect("validator starts"))
         .collect();
-    let urls: Vec<String> = nodes.iter().map(|n| format!("http://{}/", n.addr())).collect();
+    let urls: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("http://{}/", n.addr()))
+        .collect();
     let seen: Seen = Arc::default();
     follow(nodes[0].addr(), seen.clone());
     let four_light = one_by_one(&urls[1], 1337, 0, LIGHT, &seen);
@@ -262,11 +265,17 @@ pub fn run() -> NetworkNumbers {
         ),
         &["chain", "decided / sent", "sustained tx/s", "p50", "p99"],
     );
-    row(&t, &format!("1 validator (block every {BLOCK_MS} ms)"), &one);
+    row(
+        &t,
+        &format!("1 validator (block every {BLOCK_MS} ms)"),
+        &one,
+    );
     row(&t, "4 validators (Tendermint, loopback)", &four);
     row(&t, "4 validators, 1 stopped", &three);
     let t = Table::new(
-        &format!("Finality one transaction at a time: {LIGHT} transfers, each sent after the previous one was decided"),
+        &format!(
+            "Finality one transaction at a time: {LIGHT} transfers, each sent after the previous one was decided"
+        ),
         &["chain", "p50", "p99"],
     );
     for (what, (p50, p99)) in [
@@ -274,7 +283,11 @@ pub fn run() -> NetworkNumbers {
         ("4 validators", four_light),
         ("4 validators, 1 stopped", three_light),
     ] {
-        t.row(&[what.to_string(), format!("{p50:.1} ms"), format!("{p99:.1} ms")]);
+        t.row(&[
+            what.to_string(),
+            format!("{p50:.1} ms"),
+            format!("{p99:.1} ms"),
+        ]);
     }
     let ratio = four.tps / one.tps;
     note(&format!(
@@ -284,7 +297,10 @@ pub fn run() -> NetworkNumbers {
          validators in turn. 4 validators vs 1: {ratio:.2}x tx/s."
     ));
     assert_eq!(four.included, four.sent, "every transaction was decided");
-    assert_eq!(three.included, three.sent, "every transaction was decided with one down");
+    assert_eq!(
+        three.included, three.sent,
+        "every transaction was decided with one down"
+    );
     NetworkNumbers {
         four_vs_one: ratio,
         p50_ms: four_light.0,

@@ -553,11 +553,22 @@ impl<L: Ledger> App<L> {
         }
     }
 
-    fn note_evidence(&self, height: Height, evidence: &MisbehaviorEvidence<Ctx>) {
+    /// Keeps a finalized height's vote equivocations and hands them to the transaction
+    /// source (which reports them on chain). Proposal equivocations are only logged: their
+    /// signatures are over the proposal bytes, which no evidence form on chain carries yet.
+    fn note_evidence(&mut self, height: Height, evidence: &MisbehaviorEvidence<Ctx>) {
         if !evidence.is_empty() {
-            warn!(%height, validators = evidence.votes.len(), "vote equivocation observed");
+            warn!(
+                %height,
+                voters = evidence.votes.len(),
+                proposers = evidence.proposals.len(),
+                "equivocation observed"
+            );
         }
-        record(&self.evidence, height, evidence);
+        let found = record(&self.evidence, height, evidence);
+        if !found.is_empty() {
+            self.txs.evidence(&found);
+        }
     }
 
     async fn decided_values(&self, start: u64, end: u64) -> Vec<RawDecidedValue<Ctx>> {

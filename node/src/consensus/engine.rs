@@ -1,7 +1,9 @@
 //! Starting a validator: Malachite's engine (WAL under `<home>/wal/`, libp2p TCP with
 //! persistent peers and no discovery, value sync on) wired to the [`App`] loop over a
-//! [`Ledger`], and the [`ConsensusHandle`] that stops it. Also the test-only equivocation switch.
+//! [`Ledger`], and the [`ConsensusHandle`] that stops it, with the test-only equivocation switch
+//! (`equivocate.rs`) when asked.
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,8 +11,6 @@ use std::time::Duration;
 use malachitebft_app_channel::app::config::{
     ConsensusConfig, NodeConfig, P2pConfig, ValuePayload, ValueSyncConfig,
 };
-use malachitebft_app_channel::app::consensus::SignedConsensusMsg;
-use malachitebft_app_channel::app::engine::network::Msg as NetworkActorMsg;
 use malachitebft_app_channel::app::engine::network::NetworkRef;
 use malachitebft_app_channel::app::engine::util::events::Event;
 use malachitebft_app_channel::app::events::TxEvent;
@@ -30,9 +30,10 @@ use tracing::{Instrument, error, info, warn};
 use super::app::{App, AppError};
 use super::codec::WireCodec;
 use super::context::ChainvmContext;
+use super::equivocate::EquivocatingSigner;
 use super::evidence::{EvidenceLog, VoteEquivocation};
 use super::ledger::{Ledger, TxSource};
-use super::signing::{Ed25519Signer, Ed25519Verifier, conflicting};
+use super::signing::{Ed25519Signer, Ed25519Verifier};
 use super::store::{ProposalStore, StoreError};
 use super::types::ValidatorAddress;
 use chainvm_runtime::types::keccak;
@@ -67,9 +68,11 @@ pub struct ConsensusOptions {
     /// mode (no signer, no validator proof), so it never proposes or votes even if its key
     /// were in a set.
     pub full_node: bool,
-    /// TEST ONLY: sign and gossip a second, conflicting vote next to each own vote, so fault
-    /// tests get a double-signing validator. Never set it on a real validator: it is slashed.
-    pub equivocate: bool,
+    /// TEST ONLY: at the heights in this range, sign and gossip a second, conflicting vote
+    /// next to each own vote, and a height ahead two made-up conflicting prevotes, so fault
+    /// tests get a double-signing validator (`1..=u64::MAX`: at every height; see
+    /// `equivocate.rs`). Never set it on a real validator: it is slashed.
+    pub equivocate: Option<RangeInclusive<u64>>,
 }
 
 impl ConsensusOptions {
@@ -84,7 +87,7 @@ impl ConsensusOptions {
             sync_status_interval: Duration::from_secs(10),
             sync_request_timeout: Duration::from_secs(10),
             full_node: false,
-            equivocate: false,
+            equivocate: None,
         }
     }
 
@@ -190,11 +193,12 @@ fn network_keypair(key: &chainvm_runtime::Keypair) -> Result<NetKeypair, StartEr
 pub struct ConsensusHandle {
     engine: EngineHandle,
     app: JoinHandle<Result<(), AppError>>,
-    side: Vec<JoinHandle<()>>,
     tip: watch::Receiver<u64>,
     evidence: EvidenceLog,
     events: TxEvent<Ctx>,
     address: ValidatorAddress,
+    /// Tasks beside the engine (the WAL reporter).
+    side: Vec<JoinHandle<()>>,
 }
 
 impl ConsensusHandle {
@@ -280,16 +284,6 @@ pub async fn start<L: Ledger>(
             proof_bytes,
         )
     };
-    let consensus = if options.full_node {
-        ConsensusContext::new_full_node(address, Box::new(Ed25519Verifier))
-    } else {
-        ConsensusContext::new_validator(
-            address,
-            Box::new(Ed25519Verifier),
-            Box::new(signer.clone()),
-        )
-    };
-
     // The network actor is spawned here, not by the builder, so the equivocation switch can
     // publish through it.
     let registry = SharedRegistry::global().with_moniker(&options.moniker);
@@ -305,6 +299,19 @@ pub async fn start<L: Ledger>(
         .await
         .map_err(|e| StartError::Engine(e.to_string()))?;
 
+    let consensus_signer: Box<dyn Signer<Ctx>> = match options.equivocate.clone() {
+        Some(heights) => Box::new(EquivocatingSigner::new(
+            signer.clone(),
+            network.clone(),
+            heights,
+        )),
+        None => Box::new(signer.clone()),
+    };
+    let consensus = if options.full_node {
+        ConsensusContext::new_full_node(address, Box::new(Ed25519Verifier))
+    } else {
+        ConsensusContext::new_validator(address, Box::new(Ed25519Verifier), consensus_signer)
+    };
     let wal = options.home.join("wal").join("consensus.wal");
     let mut wal_before = file_len(&wal);
     if wal_before > 0 && wal_before < WAL_HEADER {
@@ -336,14 +343,9 @@ pub async fn start<L: Ledger>(
     let (tip_tx, tip) = watch::channel(0);
     let evidence = EvidenceLog::default();
     let events = channels.events.clone();
-    let mut side = vec![tokio::spawn(
+    let side = vec![tokio::spawn(
         report_wal(events.subscribe()).instrument(span.clone()),
     )];
-    if options.equivocate {
-        side.push(tokio::spawn(
-            equivocate(events.clone(), network, signer.clone()).instrument(span.clone()),
-        ));
-    }
     let app = App::new(
         ledger,
         key,
@@ -357,11 +359,11 @@ pub async fn start<L: Ledger>(
     Ok(ConsensusHandle {
         engine,
         app,
-        side,
         tip,
         evidence,
         events,
         address,
+        side,
     })
 }
 
@@ -383,32 +385,6 @@ async fn report_wal(mut rx: tokio::sync::broadcast::Receiver<Event<Ctx>>) {
             Ok(Event::WalCorrupted(e)) => error!(%e, "consensus WAL: corrupted"),
             Ok(_) | Err(RecvError::Lagged(_)) => {}
             Err(RecvError::Closed) => return,
-        }
-    }
-}
-
-/// TEST ONLY: for each vote this node publishes, sign a conflicting one and gossip it too.
-async fn equivocate(events: TxEvent<Ctx>, network: NetworkRef<Ctx>, signer: Ed25519Signer) {
-    let mut rx = events.subscribe();
-    let me = signer.address();
-    loop {
-        let event = match rx.recv().await {
-            Ok(e) => e,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        };
-        let Event::Published(SignedConsensusMsg::Vote(vote)) = event else {
-            continue;
-        };
-        if vote.message.validator != me {
-            continue;
-        }
-        let Ok(second) = signer.sign_vote_now(conflicting(&vote.message)) else {
-            continue;
-        };
-        let msg = NetworkActorMsg::PublishConsensusMsg(SignedConsensusMsg::Vote(second));
-        if network.cast(msg).is_err() {
-            return;
         }
     }
 }

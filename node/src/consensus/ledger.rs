@@ -1,8 +1,10 @@
 //! [`Ledger`]: the steps consensus asks of the chain (the runtime's propose / check / commit
 //! pipeline, the validator set of a height, stored blocks and certificates for sync), and
-//! [`TxSource`], where a proposer takes its transactions from. The consensus loop runs each
+//! [`TxSource`], where a proposer takes its transactions from (and where the vote equivocations
+//! consensus saw go, to be reported on chain). The consensus loop runs each
 //! call on a blocking thread, one at a time, so implementations need `Send` only.
 
+use super::evidence::VoteEquivocation;
 use super::rt::finality::Certificate;
 use super::rt::valset::ValidatorSet;
 use super::rt::{PendingBlock, ProposedBlock};
@@ -59,6 +61,12 @@ pub trait TxSource: Send + Sync + 'static {
 
     /// A block committed: drop its transactions from the pool.
     fn committed(&mut self, block: &ProposedBlock);
+
+    /// Vote equivocations the engine reported when a height finalized (each once): a node
+    /// turns them into evidence transactions (`ReportDoubleVote`). Default: ignored.
+    fn evidence(&mut self, found: &[VoteEquivocation]) {
+        let _ = found;
+    }
 }
 
 /// No transactions: empty blocks (consensus tests, a node with no mempool yet).

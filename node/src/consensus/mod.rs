@@ -11,17 +11,19 @@
 //! | `streaming.rs` | a block as Init/Data/Fin parts; reassembly of peers' streams |
 //! | `store.rs` | undecided proposals on disk (crash recovery) |
 //! | `certificate.rs` | Malachite's commit certificate <-> the runtime's |
-//! | `evidence.rs` | vote equivocations reported by the engine |
-//! | `ledger.rs` | `Ledger`: the chain steps consensus drives; `TxSource` |
+//! | `evidence.rs` | vote equivocations reported by the engine, as the runtime's `DoubleVote` evidence |
+//! | `ledger.rs` | `Ledger`: the chain steps consensus drives; `TxSource` (transactions in, equivocations out) |
 //! | `chain_ledger.rs` | `Ledger` for the runtime's `Chain` |
 //! | `app.rs` | the `AppMsg` loop |
 //! | `engine.rs` | `start`, `ConsensusOptions`, `ConsensusHandle` |
+//! | `equivocate.rs` | TEST ONLY: a signer that double-signs the node's votes at chosen heights |
 
 mod app;
 mod certificate;
 mod codec;
 mod context;
 mod engine;
+mod equivocate;
 mod evidence;
 mod ledger;
 mod signing;

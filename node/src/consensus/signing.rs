@@ -300,7 +300,7 @@ pub fn verify_bytes(public_key: &PublicKey, bytes: &[u8], signature: &Signature)
 }
 
 /// The conflicting vote an equivocating node signs next to `vote`: for another block if `vote`
-/// is for one, for a made-up block if it is nil. Test-only behaviour (see `EngineConfig`).
+/// is for one, for a made-up block if it is nil. Test-only behaviour (see `equivocate.rs`).
 pub fn conflicting(vote: &Vote) -> Vote {
     let block = match &vote.block {
         NilOrVal::Val(id) => NilOrVal::Val(BlockId(chainvm_runtime::types::keccak(&id.0.0))),

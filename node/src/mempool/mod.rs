@@ -368,6 +368,20 @@ impl Mempool {
         }
     }
 
+    /// The nonce a new transaction of `sender` takes, given its `account_nonce`: the first
+    /// nonce from there on that none of the sender's queued transactions holds (the node
+    /// signs its own evidence reports at this nonce).
+    pub fn next_nonce(&self, sender: &Address, account_nonce: u64) -> u64 {
+        let Some(q) = self.by_sender.get(sender) else {
+            return account_nonce;
+        };
+        let mut n = account_nonce;
+        while q.txs.contains_key(&n) {
+            n += 1;
+        }
+        n
+    }
+
     /// Records that a block included `tx`: its sender's next nonce follows it.
     pub fn included(&mut self, tx: &SignedTransaction) {
         if let Some(q) = self.by_sender.get_mut(&tx.sender()) {

@@ -268,3 +268,26 @@ fn a_block_in_progress_counts_against_admissions_that_read_its_parent_state() {
         funded(0)
     );
 }
+
+#[test]
+fn the_next_nonce_follows_the_account_and_what_the_sender_has_queued() {
+    let (a, b) = (Keypair::derive("a", 0), Keypair::derive("b", 0));
+    let now = Instant::now();
+    let mut pool = Mempool::default();
+    assert_eq!(pool.next_nonce(&a.address(), 4), 4, "nothing queued");
+    for n in [4, 5, 7] {
+        pool.insert(tx(&a, n, 1), &funded(4), now).unwrap();
+    }
+    assert_eq!(
+        pool.next_nonce(&a.address(), 4),
+        6,
+        "after 4 and 5; 7 is past a gap"
+    );
+    assert_eq!(pool.next_nonce(&a.address(), 6), 6, "6 is free");
+    assert_eq!(
+        pool.next_nonce(&a.address(), 7),
+        8,
+        "up to 6 used by blocks, 7 queued"
+    );
+    assert_eq!(pool.next_nonce(&b.address(), 0), 0, "another sender");
+}

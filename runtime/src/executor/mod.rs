@@ -301,6 +301,9 @@ fn dispatch<R: StateReader>(
         Payload::ReportDoubleSign { evidence } => {
             staking::report_double_sign(scope.state, env.params, evidence)?
         }
+        Payload::ReportDoubleVote { evidence } => {
+            staking::report_double_vote(scope.state, env.params, evidence)?
+        }
     };
     Ok((outcome, None))
 }

@@ -12,9 +12,9 @@
 //! - **Unbonding is O(1) per operation**: each entry is its own state key under its release
 //!   height, with a per-height count; releasing a height reads exactly the entries due then.
 //!
-//! The staking payloads of a transaction (stake, unstake, register, report a double sign) are
-//! in `staking/payloads.rs`; the begin-block and end-block rules that call into here are in
-//! [`crate::executor::BlockExecution`].
+//! The staking payloads of a transaction (stake, unstake, register, report a double sign or a
+//! double vote) are in `staking/payloads.rs`; the begin-block and end-block rules that call
+//! into here are in [`crate::executor::BlockExecution`].
 
 pub(crate) mod payloads;
 

@@ -1,8 +1,10 @@
 //! The staking payloads as the executor runs them: stake (delegate), unstake (undelegate into
-//! the unbonding queue), register a validator, and report a double sign (slash). Each turns a
+//! the unbonding queue), register a validator, and report a double sign or a double vote
+//! (slash, once per offender and height whichever form reports it). Each turns a
 //! staking operation's refusal into a failed [`CallOutcome`]; a store fault stays an error.
 
 use crate::block::DoubleSign;
+use crate::finality::DoubleVote;
 use crate::host::CallOutcome;
 use crate::params::ChainParams;
 use crate::receipt::{ErrorDetail, EvidenceFault};
@@ -62,17 +64,42 @@ pub(crate) fn report_double_sign<R: StateReader>(
     params: &ChainParams,
     evidence: &DoubleSign,
 ) -> Result<CallOutcome, StoreError> {
-    let invalid = |why| CallOutcome::failed(ErrorDetail::InvalidEvidence(why));
     let offender = evidence.a.header.proposer;
-    let Some(key) = super::validator(&*state, &offender)?.map(|v| v.public_key) else {
+    let height = evidence.a.header.height;
+    punish(state, params, &offender, height, |key| evidence.check(key))
+}
+
+/// `Payload::ReportDoubleVote`: checks the two votes against the offender's registered key and
+/// slashes it `params.slash_bps`, under the same once-per-height marker as a header double
+/// sign.
+pub(crate) fn report_double_vote<R: StateReader>(
+    state: &mut Overlay<R>,
+    params: &ChainParams,
+    evidence: &DoubleVote,
+) -> Result<CallOutcome, StoreError> {
+    let offender = evidence.offender();
+    let height = evidence.height();
+    punish(state, params, &offender, height, |key| evidence.check(key))
+}
+
+/// Slashes `offender` for a double sign at `height` if it is a validator and `check` accepts
+/// the evidence against its registered key; refused if that height was already slashed.
+fn punish<R: StateReader>(
+    state: &mut Overlay<R>,
+    params: &ChainParams,
+    offender: &Address,
+    height: u64,
+    check: impl FnOnce(&[u8; 32]) -> Result<(), EvidenceFault>,
+) -> Result<CallOutcome, StoreError> {
+    let invalid = |why| CallOutcome::failed(ErrorDetail::InvalidEvidence(why));
+    let Some(key) = super::validator(&*state, offender)?.map(|v| v.public_key) else {
         return Ok(invalid(EvidenceFault::NotAValidator));
     };
-    if let Err(why) = evidence.check(&key) {
+    if let Err(why) = check(&key) {
         return Ok(invalid(why));
     }
-    let height = evidence.a.header.height;
     Ok(
-        match super::slash(state, &offender, height, params.slash_bps)? {
+        match super::slash(state, offender, height, params.slash_bps)? {
             Some(_) => CallOutcome::ok(),
             None => invalid(EvidenceFault::AlreadySlashed),
         },
