@@ -93,7 +93,7 @@ fn an_equivocating_validator_is_reported_by_its_peers_and_slashed_once() {
         .with_test_writer()
         .try_init();
     let dir = tempfile::tempdir().expect("tempdir");
-    let homes = testnet::init(&dir.path().join("net"), 7, &[100; 4], free_base()).expect("init");
+    let homes = testnet::init(&dir.path().join("net"), 7, &[100; 4], 0, free_base()).expect("init");
     let offender_home = &homes[OFFENDER].home;
     let mut cfg = NetworkConfig::read(offender_home)
         .expect("read")
