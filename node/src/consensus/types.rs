@@ -125,7 +125,7 @@ pub enum SetError {
 
 /// The validator set certifying one height, together with the hash of the block it builds on:
 /// the proposer of a round is the runtime's stake-weighted draw from that parent hash, so the
-/// set must carry it for [`ChainvmContext::select_proposer`] (which sees only height and round).
+/// set must carry it for Malachite's `Context::select_proposer` (which sees only height and round).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidatorSet {
     members: Vec<Validator>,
