@@ -5,11 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
+use malachitebft_app_channel::app::engine::host::{HeightParams, Next};
 use malachitebft_app_channel::app::types::core::{
     CommitCertificate, LinearTimeouts, Round, Validity,
 };
-use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::{
     LocallyProposedValue, MisbehaviorEvidence, ProposedValue,
 };
@@ -17,7 +16,7 @@ use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
-use super::certificate::{to_malachite, to_runtime};
+use super::certificate::to_runtime;
 use super::context::ChainvmContext;
 use super::evidence::{EvidenceLog, record};
 use super::ledger::{Ledger, TxSource};
@@ -570,82 +569,10 @@ impl<L: Ledger> App<L> {
             self.txs.evidence(&found);
         }
     }
-
-    async fn decided_values(&self, start: u64, end: u64) -> Vec<RawDecidedValue<Ctx>> {
-        let end = end.min(start.saturating_add(MAX_SYNC_BATCH - 1));
-        let fetched = self
-            .with_ledger(move |l| {
-                let mut out = Vec::new();
-                for h in start..=end {
-                    match l.decided(h)? {
-                        Some(d) => out.push(d),
-                        None => break,
-                    }
-                }
-                Ok(out)
-            })
-            .await;
-        match fetched {
-            Ok(list) => list
-                .into_iter()
-                .map(|(block, cert)| {
-                    RawDecidedValue::new(block.encode().into(), to_malachite(&cert))
-                })
-                .collect(),
-            Err(e) => {
-                warn!(%e, "cannot serve decided values");
-                Vec::new()
-            }
-        }
-    }
-
-    async fn synced(
-        &mut self,
-        height: Height,
-        round: Round,
-        proposer: super::types::ValidatorAddress,
-        bytes: &[u8],
-    ) -> SyncedValueOutcome<Ctx> {
-        let Ok(block) = ProposedBlock::decode(bytes) else {
-            return SyncedValueOutcome::PeerFault;
-        };
-        let id = BlockId(block.hash());
-        if height != self.height {
-            return SyncedValueOutcome::LocalTransientError;
-        }
-        debug!(%height, block = %id, "checking a synced block");
-        let Some(r) = round.as_u32() else {
-            return SyncedValueOutcome::PeerFault;
-        };
-        let checked = self.with_ledger(move |l| l.check_proposal(&block, r)).await;
-        let (validity, pending) = match checked {
-            Ok(p) => (Validity::Valid, Some(p)),
-            Err(e) => {
-                warn!(%height, block = %id, %e, "synced block fails re-execution");
-                (Validity::Invalid, None)
-            }
-        };
-        let value = ProposedValue {
-            height,
-            round,
-            valid_round: Round::Nil,
-            proposer,
-            value: id,
-            validity,
-        };
-        if let Some(pending) = pending {
-            self.undecided.insert(
-                (height, id),
-                Undecided {
-                    parts: None,
-                    pending: Some(pending),
-                    value: value.clone(),
-                },
-            );
-        }
-        SyncedValueOutcome::Verdict(value)
-    }
 }
+
+#[path = "app_sync.rs"]
+mod sync;
 
 #[cfg(test)]
 #[path = "app_tests.rs"]

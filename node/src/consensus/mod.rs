@@ -14,7 +14,7 @@
 //! | `evidence.rs` | vote equivocations reported by the engine, as the runtime's `DoubleVote` evidence |
 //! | `ledger.rs` | `Ledger`: the chain steps consensus drives; `TxSource` (transactions in, equivocations out) |
 //! | `chain_ledger.rs` | `Ledger` for the runtime's `Chain` |
-//! | `app.rs` | the `AppMsg` loop |
+//! | `app.rs` | the `AppMsg` loop; `app_sync.rs`: serving decided blocks to peers and checking synced ones |
 //! | `engine.rs` | `start`, `ConsensusOptions`, `ConsensusHandle` |
 //! | `equivocate.rs` | TEST ONLY: a signer that double-signs the node's votes at chosen heights |
 
