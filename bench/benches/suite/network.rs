@@ -100,10 +100,7 @@ fn requests(chain_id: u64, first_nonce: u64, shift: u64) -> Vec<Vec<(String, Str
 /// decided: finality latency without queueing. Returns (p50, p99) in ms.
 fn one_by_one(url: &str, chain_id: u64, first_nonce: u64, n: u64, seen: &Seen) -> (f64, f64) {
     let key = &dev_keys()[CLIENTS - 1];
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = crate::util::rpc_agent();
     let mut latency = Vec::new();
     for i in 0..n {
         let payload = Payload::Transfer {
@@ -114,13 +111,7 @@ fn one_by_one(url: &str, chain_id: u64, first_nonce: u64, n: u64, seen: &Seen) -
         let hash = format!("{:?}", t.hash());
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "chainvm_sendRawTransaction", "params": {"tx": hex(&t.encode())}});
         let t0 = Instant::now();
-        let mut r = agent
-            .post(url)
-            .header("content-type", "application/json")
-            .send(body.to_string().as_str())
-            .expect("send");
-        let v: Value = r.body_mut().read_json().expect("json answer");
-        assert!(v.get("error").is_none(), "{v}");
+        crate::util::post_ok(&agent, url, &body.to_string());
         let deadline = t0 + Duration::from_secs(30);
         let t1 = loop {
             if let Some(t1) = seen.lock().expect("lock").get(&hash) {
@@ -139,31 +130,8 @@ fn one_by_one(url: &str, chain_id: u64, first_nonce: u64, n: u64, seen: &Seen) -
 /// Sends every client's requests to `urls[client % len]` and waits until `seen` holds them
 /// all (or 120 s pass).
 fn load(urls: &[String], requests: &[Vec<(String, String)>], seen: &Seen) -> Load {
-    let sent: Arc<Mutex<BTreeMap<String, Instant>>> = Arc::default();
     let start = Instant::now();
-    std::thread::scope(|s| {
-        for (c, client) in requests.iter().enumerate() {
-            let (url, sent) = (urls[c % urls.len()].clone(), sent.clone());
-            s.spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .into();
-                for (hash, body) in client {
-                    let t0 = Instant::now();
-                    let mut r = agent
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .send(body.as_str())
-                        .expect("send");
-                    let v: Value = r.body_mut().read_json().expect("json answer");
-                    assert!(v.get("error").is_none(), "{v}");
-                    sent.lock().expect("lock").insert(hash.clone(), t0);
-                }
-            });
-        }
-    });
-    let sent = sent.lock().expect("lock").clone();
+    let sent = crate::util::send_all(urls, requests);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let done = {

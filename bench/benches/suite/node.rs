@@ -113,30 +113,8 @@ pub fn run() -> NodeNumbers {
         })
         .collect();
 
-    let sent: Arc<Mutex<BTreeMap<String, Instant>>> = Arc::default();
     let start = Instant::now();
-    std::thread::scope(|s| {
-        for client in &requests {
-            let (url, sent) = (url.clone(), sent.clone());
-            s.spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .into();
-                for (hash, body) in client {
-                    let t0 = Instant::now();
-                    let mut r = agent
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .send(body.as_str())
-                        .expect("send");
-                    let v: Value = r.body_mut().read_json().expect("json answer");
-                    assert!(v.get("error").is_none(), "{v}");
-                    sent.lock().expect("lock").insert(hash.clone(), t0);
-                }
-            });
-        }
-    });
+    let sent = crate::util::send_all(&[url], &requests);
     let sending = start.elapsed();
     let total = CLIENTS as u64 * PER_CLIENT;
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -144,7 +122,6 @@ pub fn run() -> NodeNumbers {
         std::thread::sleep(Duration::from_millis(10));
     }
     let seen = seen.lock().expect("lock").clone();
-    let sent = sent.lock().expect("lock").clone();
     let mut latency: Vec<f64> = sent
         .iter()
         .filter_map(|(h, t0)| {

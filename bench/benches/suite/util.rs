@@ -106,3 +106,45 @@ pub fn machine() -> String {
         .map_or(String::new(), |kb| format!(", {} GiB RAM", kb >> 20));
     format!("{model}, {cores} cores{mem}, {}", std::env::consts::ARCH)
 }
+
+/// An HTTP client for JSON-RPC load (non-2xx answers are read, not errors).
+pub fn rpc_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Posts one JSON-RPC `body` to `url` and asserts the answer is not an error.
+pub fn post_ok(agent: &ureq::Agent, url: &str, body: &str) {
+    let mut r = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .expect("send");
+    let v: serde_json::Value = r.body_mut().read_json().expect("json answer");
+    assert!(v.get("error").is_none(), "{v}");
+}
+
+/// Sends each client's `(hash, body)` requests, one client per thread, client `c` to
+/// `urls[c % urls.len()]`; returns when each transaction was sent.
+pub fn send_all(
+    urls: &[String],
+    requests: &[Vec<(String, String)>],
+) -> std::collections::BTreeMap<String, Instant> {
+    let sent = std::sync::Mutex::new(std::collections::BTreeMap::new());
+    std::thread::scope(|s| {
+        for (c, client) in requests.iter().enumerate() {
+            let (url, sent) = (&urls[c % urls.len()], &sent);
+            s.spawn(move || {
+                let agent = rpc_agent();
+                for (hash, body) in client {
+                    let t0 = Instant::now();
+                    post_ok(&agent, url, body);
+                    sent.lock().expect("lock").insert(hash.clone(), t0);
+                }
+            });
+        }
+    });
+    sent.into_inner().expect("lock")
+}
