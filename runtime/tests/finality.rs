@@ -4,6 +4,8 @@
 //! imports the decided chain and verifies it; and stake changes reach the validator set only
 //! after the delay, at most the cap per height, provably in the state.
 
+mod common;
+
 use chainvm_runtime::genesis::dev_keys;
 use chainvm_runtime::layout;
 use chainvm_runtime::staking::Registration;
@@ -11,6 +13,7 @@ use chainvm_runtime::{
     BlockMismatch, Certificate, Chain, ChainError, GenesisConfig, Keypair, Payload, ProposedBlock,
     U256, ValidatorSet, VerifyError,
 };
+use common::decide;
 
 fn tokens(n: u64) -> U256 {
     U256::exp10(18) * n
@@ -34,41 +37,6 @@ fn network() -> (Vec<Keypair>, Vec<Chain>, GenesisConfig) {
         })
         .collect();
     (keys, chains, config)
-}
-
-/// One height decided by those of `signers` (indices) in its set: the round-0 proposer builds, the others check,
-/// and every chain commits with the certificate.
-fn decide(
-    keys: &[Keypair],
-    chains: &mut [Chain],
-    signers: &[usize],
-    txs: &[chainvm_runtime::SignedTransaction],
-) {
-    let height = chains[0].height().unwrap() + 1;
-    let set = chains[0].validator_set(height).unwrap().unwrap();
-    let parent = chains[0].header(height - 1).unwrap().unwrap().header.hash();
-    let proposer = set.proposer(&parent, 0).unwrap().address;
-    let p = keys.iter().position(|k| k.address() == proposer).unwrap();
-    let built = chains[p].propose_block(txs, 0).unwrap();
-    let block = ProposedBlock::decode(&built.block.encode()).unwrap();
-    // Only members sign (a validator not yet in this height's set has no vote).
-    let cert_keys: Vec<&Keypair> = signers
-        .iter()
-        .map(|i| &keys[*i])
-        .filter(|k| set.get(&k.address()).is_some())
-        .collect();
-    let cert = Certificate::sign(height, 0, built.hash, &cert_keys);
-    let mut pendings = Vec::new();
-    for (i, c) in chains.iter().enumerate() {
-        if i != p {
-            pendings.push((i, c.check_proposal(&block, 0).unwrap()));
-        }
-    }
-    chains[p].commit_block(built, cert.clone()).unwrap();
-    for (i, pending) in pendings {
-        assert_eq!(pending.hash, block.hash());
-        chains[i].commit_block(pending, cert.clone()).unwrap();
-    }
 }
 
 #[test]

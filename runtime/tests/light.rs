@@ -5,6 +5,8 @@
 //! bad parent links and heights it cannot verify are each refused with their error, and a
 //! refused step changes nothing.
 
+mod common;
+
 use chainvm_runtime::block::{CertifiedHeader, SignedHeader};
 use chainvm_runtime::finality::CertificateError;
 use chainvm_runtime::genesis::dev_keys;
@@ -14,7 +16,7 @@ use chainvm_runtime::staking::Registration;
 use chainvm_runtime::state::{BlockRecord, StateWrites, Store};
 use chainvm_runtime::{
     Certificate, Chain, ChainError, GenesisConfig, Keypair, LightClient, LightError, Payload,
-    ProposedBlock, SetMember, SignedTransaction, StateProof, U256, ValidatorSet,
+    SetMember, SignedTransaction, StateProof, U256, ValidatorSet,
 };
 
 fn tokens(n: u64) -> U256 {
@@ -66,34 +68,8 @@ impl Network {
     /// One height decided by every member of its set: the round-0 proposer builds, the
     /// others check, every chain commits.
     fn decide(&mut self, txs: &[SignedTransaction]) {
-        let chains = &mut self.chains;
-        let height = chains[0].height().unwrap() + 1;
-        let set = chains[0].validator_set(height).unwrap().unwrap();
-        let parent = chains[0].header(height - 1).unwrap().unwrap().header.hash();
-        let proposer = set.proposer(&parent, 0).unwrap().address;
-        let p = self
-            .keys
-            .iter()
-            .position(|k| k.address() == proposer)
-            .unwrap();
-        let built = chains[p].propose_block(txs, 0).unwrap();
-        let block = ProposedBlock::decode(&built.block.encode()).unwrap();
-        let signers: Vec<&Keypair> = self
-            .keys
-            .iter()
-            .filter(|k| set.get(&k.address()).is_some())
-            .collect();
-        let cert = Certificate::sign(height, 0, built.hash, &signers);
-        let mut pendings = Vec::new();
-        for (i, c) in chains.iter().enumerate() {
-            if i != p {
-                pendings.push((i, c.check_proposal(&block, 0).unwrap()));
-            }
-        }
-        chains[p].commit_block(built, cert.clone()).unwrap();
-        for (i, pending) in pendings {
-            chains[i].commit_block(pending, cert.clone()).unwrap();
-        }
+        let everyone: Vec<usize> = (0..self.keys.len()).collect();
+        common::decide(&self.keys, &mut self.chains, &everyone, txs);
     }
 
     fn tx(&self, key: &Keypair, payload: Payload) -> SignedTransaction {

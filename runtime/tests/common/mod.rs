@@ -210,3 +210,40 @@ impl Harness {
         self.store.snapshot().unwrap().get(key).unwrap()
     }
 }
+
+/// One height of an in-memory network decided by those of `signers` (indices into `keys`)
+/// in its set: the round-0 proposer builds, the other chains check the block (decoded from
+/// its encoding, as consensus moves it), and every chain commits with the certificate.
+pub fn decide(
+    keys: &[Keypair],
+    chains: &mut [Chain],
+    signers: &[usize],
+    txs: &[SignedTransaction],
+) {
+    use chainvm_runtime::{Certificate, ProposedBlock};
+    let height = chains[0].height().unwrap() + 1;
+    let set = chains[0].validator_set(height).unwrap().unwrap();
+    let parent = chains[0].header(height - 1).unwrap().unwrap().header.hash();
+    let proposer = set.proposer(&parent, 0).unwrap().address;
+    let p = keys.iter().position(|k| k.address() == proposer).unwrap();
+    let built = chains[p].propose_block(txs, 0).unwrap();
+    let block = ProposedBlock::decode(&built.block.encode()).unwrap();
+    // Only members sign (a validator not yet in this height's set has no vote).
+    let cert_keys: Vec<&Keypair> = signers
+        .iter()
+        .map(|i| &keys[*i])
+        .filter(|k| set.get(&k.address()).is_some())
+        .collect();
+    let cert = Certificate::sign(height, 0, built.hash, &cert_keys);
+    let mut pendings = Vec::new();
+    for (i, c) in chains.iter().enumerate() {
+        if i != p {
+            pendings.push((i, c.check_proposal(&block, 0).unwrap()));
+        }
+    }
+    chains[p].commit_block(built, cert.clone()).unwrap();
+    for (i, pending) in pendings {
+        assert_eq!(pending.hash, block.hash());
+        chains[i].commit_block(pending, cert.clone()).unwrap();
+    }
+}
