@@ -183,8 +183,9 @@ impl Node {
             // A client's transaction goes on to the other validators (a peer's is not sent
             // back out), so whichever proposes next can include it.
             let forwarded = params.get("forwarded").and_then(Value::as_bool) == Some(true);
+            // The request's own hex is passed on: it decoded to `raw`, so it is well formed.
             if let (Some(f), false) = (&self.forward, forwarded) {
-                f.forward(hex(&raw));
+                f.forward(str_param(params, "tx")?.to_string());
             }
             return Ok(json!({"hash": format!("{:?}", admitted.hash)}));
         }
