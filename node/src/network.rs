@@ -136,19 +136,15 @@ impl TxSource for NodeTxs {
         let now = Instant::now();
         let mut pool = lock(&self.node.pool);
         pool.expire(now);
-        let txs = pool.select(
+        // A look only: they stay in the pool until a block holding them commits.
+        pool.peek(
             |a| {
                 chainvm_runtime::layout::account(&snap, a)
                     .map(|x| x.nonce)
                     .unwrap_or(0)
             },
             MAX_BLOCK_TXS,
-        );
-        // Taken for a look only: they stay in the pool until a block holding them commits.
-        for t in &txs {
-            pool.requeue(t.clone(), now);
-        }
-        txs
+        )
     }
 
     fn committed(&mut self, _block: &ProposedBlock) {

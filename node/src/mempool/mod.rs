@@ -312,6 +312,27 @@ impl Mempool {
         nonce_of: impl Fn(&Address) -> u64,
         max: usize,
     ) -> Vec<SignedTransaction> {
+        self.pick(nonce_of, max, true)
+    }
+
+    /// The transactions [`Mempool::select`] would take, left in the pool (a network's
+    /// proposal: they leave only when a block holding them commits).
+    pub fn peek(
+        &mut self,
+        nonce_of: impl Fn(&Address) -> u64,
+        max: usize,
+    ) -> Vec<SignedTransaction> {
+        self.pick(nonce_of, max, false)
+    }
+
+    /// [`Mempool::select`]'s choice, removing what it picks when `take`. Stale entries (below
+    /// a sender's account nonce) are dropped either way.
+    fn pick(
+        &mut self,
+        nonce_of: impl Fn(&Address) -> u64,
+        max: usize,
+        take: bool,
+    ) -> Vec<SignedTransaction> {
         let senders: Vec<Address> = self.by_sender.keys().copied().collect();
         let mut next: BTreeMap<Address, u64> = BTreeMap::new();
         for sender in senders {
@@ -332,9 +353,15 @@ impl Mempool {
                 .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
             let Some((_, sender)) = best else { break };
             let n = next[&sender];
-            if let Some(e) = self.remove(&sender, n) {
-                out.push(e.tx);
-            }
+            let picked = if take {
+                self.remove(&sender, n).map(|e| e.tx)
+            } else {
+                self.by_sender
+                    .get(&sender)
+                    .and_then(|q| q.txs.get(&n))
+                    .map(|e| e.tx.clone())
+            };
+            out.extend(picked);
             next.insert(sender, n + 1);
         }
         out

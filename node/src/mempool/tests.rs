@@ -291,3 +291,21 @@ fn the_next_nonce_follows_the_account_and_what_the_sender_has_queued() {
     );
     assert_eq!(pool.next_nonce(&b.address(), 0), 0, "another sender");
 }
+
+#[test]
+fn peek_picks_what_select_takes_and_leaves_the_pool_as_it_was() {
+    let (a, b) = (Keypair::derive("a", 0), Keypair::derive("b", 0));
+    let now = Instant::now();
+    let mut pool = Mempool::default();
+    pool.insert(tx(&a, 0, 1), &funded(0), now).unwrap();
+    pool.insert(tx(&a, 1, 10), &funded(0), now).unwrap();
+    pool.insert(tx(&b, 0, 5), &funded(0), now).unwrap();
+    pool.insert(tx(&b, 2, 50), &funded(0), now).unwrap();
+    let (len, bytes) = (pool.len(), pool.bytes());
+    let peeked = pool.peek(|_| 0, 10);
+    assert_eq!((pool.len(), pool.bytes()), (len, bytes));
+    assert_eq!(pool.peek(|_| 0, 10), peeked, "a look changes nothing");
+    assert_eq!(pool.peek(|_| 0, 2), peeked[..2]);
+    assert_eq!(pool.select(|_| 0, 10), peeked);
+    assert_eq!(pool.len(), 1, "only the gapped one is left");
+}
