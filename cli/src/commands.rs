@@ -1,17 +1,16 @@
 //! The commands.
 
 use crate::backend::Backend;
+use crate::contract::{call, deploy, view};
 use crate::json::receipt_events_json;
 use crate::util::{
-    CliError, Res, contract_abi, emit, fail, gas_table, generate_validator_key,
-    init_dev_chain_with, parse_amount, parse_args, resolve, retention, save_alias, signer,
+    CliError, Res, emit, fail, gas_table, generate_validator_key, init_dev_chain_with,
+    parse_amount, resolve, retention, signer,
 };
 use crate::{Cli, Command, TxOpts, build, demo, query};
-use chainvm_runtime::abi::{AbiError, ContractAbi};
+use chainvm_runtime::abi::ContractAbi;
 use chainvm_runtime::embed::decode_outcome;
-use chainvm_runtime::executor::CONSTRUCTOR;
 use chainvm_runtime::genesis::{DEV_SEED, dev_keys};
-use chainvm_runtime::tx::default_gas;
 use chainvm_runtime::types::hex;
 use chainvm_runtime::{
     Address, ErrorCode, ErrorDetail, Keypair, Payload, Receipt, SignedTransaction, Transaction,
@@ -40,6 +39,9 @@ pub fn run(cli: &Cli) -> Res<()> {
         } => init(home, *chain_id, *force, *prune, j),
         Command::Accounts => query::accounts(home, j),
         Command::Build { dir } => build::build_cmd(dir, j),
+        Command::New { name, dir, sdk } => {
+            crate::new::new_cmd(name, dir.as_deref(), sdk.as_deref(), j)
+        }
         Command::Deploy {
             file,
             args,
@@ -414,13 +416,16 @@ pub fn receipt_failure(
 }
 
 /// How to print a receipt.
-struct Show<'a> {
-    title: &'a str,
-    gas_report: bool,
-    json: bool,
+pub(crate) struct Show<'a> {
+    /// The line above the receipt.
+    pub title: &'a str,
+    /// Print the gas breakdown as a table.
+    pub gas_report: bool,
+    /// Print JSON instead.
+    pub json: bool,
 }
 
-fn print_receipt(
+pub(crate) fn print_receipt(
     chain: &Backend,
     tx: &SignedTransaction,
     receipt: &Receipt,
@@ -477,133 +482,6 @@ fn print_receipt(
             &v["return"],
             abi,
         ))
-    }
-}
-
-fn deploy(
-    home: &Path,
-    file: &Path,
-    args: Option<&str>,
-    alias: Option<&str>,
-    opts: &TxOpts,
-    j: bool,
-) -> Res<()> {
-    let code = std::fs::read(file).map_err(|e| CliError(format!("{}: {e}", file.display())))?;
-    if !code.starts_with(b"\0asm") {
-        return fail(format!("{} is not a wasm module", file.display()));
-    }
-    let mut chain = open(home)?;
-    // The same deploy-time rules the chain applies, checked here for a precise message.
-    chainvm_vm::validate::validate(&code, &Default::default())
-        .map_err(|e| CliError(format!("{}: invalid contract: {e}", file.display())))?;
-    let abi = match ContractAbi::from_wasm(&code) {
-        Ok(a) => Some(a),
-        Err(AbiError::NoAbi) => None,
-        Err(e) => {
-            eprintln!("warning: {}: ABI not used: {e}", file.display());
-            None
-        }
-    };
-    let args = parse_args(args)?;
-    let encoded = match &abi {
-        Some(a) if a.method(CONSTRUCTOR).is_ok() => a.encode_args(CONSTRUCTOR, &args)?,
-        _ if args.is_null() => Vec::new(),
-        _ => return fail("--args given but the contract has no `init` constructor in its ABI"),
-    };
-    let key = signer(&opts.from)?;
-    let (tx, receipt) = send(
-        &mut chain,
-        &key,
-        Payload::Deploy {
-            code,
-            args: encoded,
-        },
-        opts.gas,
-    )?;
-    if let (Some(name), Some(addr)) = (alias, receipt.contract_address) {
-        save_alias(home, name, &addr)?;
-    }
-    let title = format!(
-        "Deployed {}{}",
-        file.display(),
-        alias.map(|a| format!(" as `{a}`")).unwrap_or_default()
-    );
-    print_receipt(
-        &chain,
-        &tx,
-        &receipt,
-        abi.as_ref(),
-        Some(CONSTRUCTOR).filter(|_| abi.as_ref().is_some_and(|a| a.method(CONSTRUCTOR).is_ok())),
-        Show {
-            title: &title,
-            gas_report: false,
-            json: j,
-        },
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn call(
-    home: &Path,
-    contract: &str,
-    method: &str,
-    args: Option<&str>,
-    value: &str,
-    gas_report: bool,
-    opts: &TxOpts,
-    j: bool,
-) -> Res<()> {
-    let mut chain = open(home)?;
-    let address = resolve(home, contract)?;
-    let abi = contract_abi(&chain, &address)?;
-    let encoded = abi.encode_args(method, &parse_args(args)?)?;
-    let key = signer(&opts.from)?;
-    let payload = Payload::Call {
-        contract: address,
-        method: method.into(),
-        args: encoded,
-        value: parse_amount(value)?,
-    };
-    let (tx, receipt) = send(&mut chain, &key, payload, opts.gas)?;
-    print_receipt(
-        &chain,
-        &tx,
-        &receipt,
-        Some(&abi),
-        Some(method),
-        Show {
-            title: &format!("Called {contract}.{method}"),
-            gas_report,
-            json: j,
-        },
-    )
-}
-
-fn view(
-    home: &Path,
-    contract: &str,
-    method: &str,
-    args: Option<&str>,
-    from: &str,
-    j: bool,
-) -> Res<()> {
-    let chain = open(home)?;
-    let address = resolve(home, contract)?;
-    let abi = contract_abi(&chain, &address)?;
-    let encoded = abi.encode_args(method, &parse_args(args)?)?;
-    let caller = resolve(home, from)?;
-    let outcome = chain.view(caller, address, method, &encoded, default_gas::CALL)?;
-    match outcome.result {
-        Ok(data) => {
-            let v = abi.decode_return(method, &data)?;
-            emit(
-                j,
-                &v.to_string(),
-                &json!({"return": v, "gas": outcome.gas.total}),
-            );
-            Ok(())
-        }
-        Err(e) => fail(format!("view failed: {e}")),
     }
 }
 

@@ -111,7 +111,7 @@ pub fn run(keep: bool, j: bool) -> Res<()> {
         built
             .iter()
             .find(|b| b.name == name)
-            .map(|b| b.path.clone())
+            .map(|b| b.wasm.clone())
             .ok_or_else(|| CliError(format!("{name}.wasm was not built")))
     };
     let mut d = Demo {

@@ -11,10 +11,13 @@
 mod backend;
 mod build;
 mod commands;
+mod contract;
 mod demo;
 mod gas_report;
 mod json;
 mod light;
+mod new;
+mod profile;
 mod query;
 mod util;
 
@@ -68,14 +71,29 @@ enum Command {
     },
     /// List the dev accounts with their keys, balances and nonces.
     Accounts,
-    /// Build a contract crate (or workspace) for wasm32 in release mode and report sizes.
+    /// Build a contract crate (or workspace) with the contract profile and report sizes:
+    /// `<target>/chainvm/<name>.wasm` to deploy, `<name>.names.wasm` for gas profiles.
     Build {
         /// Directory holding the contract's Cargo.toml.
         dir: PathBuf,
     },
-    /// Deploy a contract; runs its `init` constructor with --args.
+    /// Create a contract crate: a small contract, a test on an embedded chain with a gas
+    /// snapshot, the pinned toolchain. Builds it once to record the snapshot.
+    New {
+        /// The crate's name.
+        name: String,
+        /// Where to create it (default: ./NAME). Must not exist or be empty.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// A chainvm checkout (or its contracts/sdk) to take the SDK and the testing crate
+        /// from, instead of the sources this CLI was built from.
+        #[arg(long, value_name = "PATH")]
+        sdk: Option<PathBuf>,
+    },
+    /// Deploy a contract (a .wasm file, or a crate directory, built first); runs its `init`
+    /// constructor with --args.
     Deploy {
-        /// The contract's .wasm file.
+        /// The contract's .wasm file, or the directory of its crate.
         file: PathBuf,
         /// Constructor arguments as JSON (object by name or array in order).
         #[arg(long)]

@@ -36,6 +36,9 @@ pub use borsh::{BorshDeserialize, BorshSerialize};
 pub use chainvm_abi as abi;
 pub use chainvm_sdk_macros::{AbiType, contract, event};
 
+// The allocator and the panic handler exist only inside a contract; on the host (an
+// author's `cargo test` links the contract crate for its types) std provides both.
+#[cfg(target_arch = "wasm32")]
 mod alloc_impl;
 mod sys;
 
@@ -79,7 +82,10 @@ pub fn abort(message: &str, file: &str, line: u32, column: u32) -> ! {
             column,
         );
     }
-    core::arch::wasm32::unreachable()
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_arch = "wasm32"))]
+    panic!("{file}:{line}:{column}: {message}")
 }
 
 #[cfg(all(target_arch = "wasm32", not(test)))]

@@ -10,7 +10,7 @@ async fn main() {
     let mut listen = "127.0.0.1:8080".to_string();
     let mut contracts = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../contracts/target/wasm32-unknown-unknown/release"
+        "/../contracts/target/chainvm"
     ));
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
