@@ -55,7 +55,11 @@ pub fn metadata(dir: &Path, locked: bool) -> Result<Metadata, BuildError> {
 /// cargo's own explanation: its last `error:` line (with the next line when it ends in a
 /// colon), else its last line.
 fn last_error_line(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let Some(at) = lines
         .iter()
         .rposition(|l| l.starts_with("error"))

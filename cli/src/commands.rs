@@ -54,6 +54,8 @@ pub fn run(cli: &Cli) -> Res<()> {
             args,
             value,
             gas_report,
+            gas_profile,
+            names,
             tx,
         } => call(
             home,
@@ -62,6 +64,7 @@ pub fn run(cli: &Cli) -> Res<()> {
             args.as_deref(),
             value,
             *gas_report,
+            gas_profile.as_deref().map(|svg| (svg, names.as_deref())),
             tx,
             j,
         ),
@@ -331,12 +334,14 @@ fn init(home: &Path, chain_id: u64, force: bool, prune: Option<u64>, j: bool) ->
 
 /// Signs and submits `payload` from the `--from` account with `gas` (default: the default of
 /// the payload's kind); one block.
-pub fn send(
-    chain: &mut Backend,
+/// Signs `payload` from `key` at its next nonce (with `gas` as the limit, or the default of
+/// the payload's kind).
+pub fn sign_tx(
+    chain: &Backend,
     key: &Keypair,
     payload: Payload,
     gas: Option<u64>,
-) -> Res<(SignedTransaction, Receipt)> {
+) -> Res<SignedTransaction> {
     let mut tx = Transaction::new(
         chain.chain_id()?,
         chain.account(&key.address())?.nonce,
@@ -345,7 +350,17 @@ pub fn send(
     if let Some(gas) = gas {
         tx = tx.with_gas_limit(gas);
     }
-    let tx = tx.sign(key);
+    Ok(tx.sign(key))
+}
+
+/// Signs and submits `payload`; returns the transaction and its receipt.
+pub fn send(
+    chain: &mut Backend,
+    key: &Keypair,
+    payload: Payload,
+    gas: Option<u64>,
+) -> Res<(SignedTransaction, Receipt)> {
+    let tx = sign_tx(chain, key, payload, gas)?;
     let receipt = chain.submit(&tx)?;
     Ok((tx, receipt))
 }

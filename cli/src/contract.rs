@@ -3,7 +3,7 @@
 
 use crate::TxOpts;
 use crate::build;
-use crate::commands::{Show, open, print_receipt, send};
+use crate::commands::{Show, open, print_receipt, send, sign_tx};
 use crate::util::{
     CliError, Res, contract_abi, emit, fail, parse_amount, parse_args, resolve, save_alias, signer,
 };
@@ -120,6 +120,7 @@ pub(crate) fn call(
     args: Option<&str>,
     value: &str,
     gas_report: bool,
+    gas_profile: Option<(&Path, Option<&Path>)>,
     opts: &TxOpts,
     j: bool,
 ) -> Res<()> {
@@ -134,7 +135,30 @@ pub(crate) fn call(
         args: encoded,
         value: parse_amount(value)?,
     };
-    let (tx, receipt) = send(&mut chain, &key, payload, opts.gas)?;
+    let (tx, receipt) = match gas_profile {
+        None => send(&mut chain, &key, payload, opts.gas)?,
+        Some((svg, names)) => {
+            let tx = sign_tx(&chain, &key, payload, opts.gas)?;
+            // The profile comes from a dry run of this very transaction on the state it is
+            // about to meet; the receipt then shows whether the block charged the same.
+            let (_, profile) = chain.simulate_profiled(&tx)?;
+            let receipt = chain.submit(&tx)?;
+            let code = chain.code(&address)?.unwrap_or_default();
+            let root = format!("{contract}.{method}");
+            let written = crate::profile::write(home, &code, names, &profile, &root, svg)?;
+            if profile.total() != receipt.gas.total {
+                eprintln!(
+                    "warning: the block charged {} gas, the profiled dry run {}: the state changed in between",
+                    receipt.gas.total,
+                    profile.total()
+                );
+            }
+            if !j {
+                eprintln!("{written}");
+            }
+            (tx, receipt)
+        }
+    };
     print_receipt(
         &chain,
         &tx,

@@ -75,6 +75,7 @@ enum Command {
     /// `<target>/chainvm/<name>.wasm` to deploy, `<name>.names.wasm` for gas profiles.
     Build {
         /// Directory holding the contract's Cargo.toml.
+        #[arg(default_value = ".")]
         dir: PathBuf,
     },
     /// Create a contract crate: a small contract, a test on an embedded chain with a gas
@@ -118,6 +119,14 @@ enum Command {
         /// Print the gas breakdown as a table.
         #[arg(long)]
         gas_report: bool,
+        /// Draw where the call's gas went, by the contract's Rust functions and host calls, as
+        /// a flamegraph SVG (folded stacks beside it, in FILE.folded).
+        #[arg(long, value_name = "FILE.svg")]
+        gas_profile: Option<PathBuf>,
+        /// The named build to take function names from (`<name>.names.wasm` from `chainvm
+        /// build`); by default the one `chainvm deploy` remembered for the contract's code.
+        #[arg(long, value_name = "WASM", requires = "gas_profile")]
+        names: Option<PathBuf>,
         #[command(flatten)]
         tx: TxOpts,
     },

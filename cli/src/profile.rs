@@ -65,3 +65,41 @@ pub fn twin_for(home: &Path, code: &[u8], explicit: Option<&Path>) -> Res<Option
     }
     Ok(Some(twin))
 }
+
+/// Names `profile` from the contract's twin (`explicit`, or the one remembered for `code`),
+/// writes it as a flamegraph SVG at `svg` and as folded stacks beside it, and returns the line
+/// to tell the user where.
+pub fn write(
+    home: &Path,
+    code: &[u8],
+    explicit: Option<&Path>,
+    profile: &chainvm_runtime::GasProfile,
+    root: &str,
+    svg: &Path,
+) -> Res<String> {
+    let names = match twin_for(home, code, explicit)? {
+        Some(twin) => chainvm_build::names::function_names(&twin)
+            .map_err(|e| crate::util::CliError(format!("reading function names: {e}")))?,
+        None => {
+            eprintln!(
+                "warning: no function names for this contract's code (deploy the output of `chainvm build`, or pass --names): functions are shown by index"
+            );
+            Default::default()
+        }
+    };
+    let lines = chainvm_build::flame::folded(profile, &names, root);
+    let title = format!("{root}: {} gas", profile.total());
+    let drawn = chainvm_build::flame::svg(&lines, &title)
+        .map_err(|e| crate::util::CliError(format!("drawing the flamegraph: {e}")))?;
+    let folded = svg.with_extension("folded");
+    let io = |p: &Path, e: std::io::Error| crate::util::CliError(format!("{}: {e}", p.display()));
+    std::fs::write(svg, drawn).map_err(|e| io(svg, e))?;
+    std::fs::write(&folded, lines.join("\n") + "\n").map_err(|e| io(&folded, e))?;
+    Ok(format!(
+        "gas profile: {} and {} ({} gas; heaviest stack: {})",
+        svg.display(),
+        folded.display(),
+        profile.total(),
+        lines.first().map(String::as_str).unwrap_or("none")
+    ))
+}

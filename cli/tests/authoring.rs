@@ -382,3 +382,35 @@ fn bad_input_gets_one_clear_line_and_nothing_is_overwritten() {
         assert!(e.contains("has no Cargo.toml"), "{e}");
     }
 }
+
+#[test]
+fn the_sdk_crates_are_ready_to_publish() {
+    // `cargo package` of the three crates together, verified: each tarball builds on its
+    // own, with its dependencies taken as published versions, not paths.
+    let out = std::process::Command::new("cargo")
+        .current_dir(repo().join("contracts"))
+        .args(["package", "--allow-dirty", "--quiet"])
+        .args([
+            "-p",
+            "chainvm-abi",
+            "-p",
+            "chainvm-sdk-macros",
+            "-p",
+            "chainvm-sdk",
+        ])
+        .env("CARGO_TARGET_DIR", contract_target().join("package"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo package failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for c in ["chainvm-abi", "chainvm-sdk-macros", "chainvm-sdk"] {
+        let crate_file = contract_target().join(format!("package/package/{c}-0.1.0.crate"));
+        assert!(crate_file.is_file(), "{} missing", crate_file.display());
+    }
+}

@@ -1,9 +1,9 @@
 //! The names a contract's ABI is written under: its custom sections and its constructor.
 //!
-//! Defined once here and used by the host's ABI reader (through `chainvm-abi`) and by the SDK
-//! macros, which include this file by path (`#[path]`) instead of depending on the crate: a new
-//! dependency of the proc-macro crate would change the crate hashes rustc mangles symbols with,
-//! and so the order of functions, and the bytes, of every contract built with the SDK.
+//! Defined once here and used by the host's ABI reader and by the SDK macros. (The macros
+//! once included this file by path so that a dependency would not change the crate hashes
+//! rustc mangles symbols with; the contract profile now gives every wasm32 crate a canonical
+//! hash, see `chainvm-build`.)
 
 /// Name of the custom section holding a contract's ABI description: its name and methods, one
 /// JSON object (written by `#[contract]`, read by the host's ABI reader).

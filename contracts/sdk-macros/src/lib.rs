@@ -6,11 +6,7 @@
 //! recorded as written in Rust (`Vec<u64>`, `Option<Address>`, `Deal`) and resolved by the
 //! host-side ABI reader.
 
-// The ABI names, shared with the host; included by path, see the file's doc.
-#[path = "../../abi/src/abi_names.rs"]
-mod abi_names;
-
-use abi_names::{ABI_SECTION, CONSTRUCTOR, TYPES_SECTION};
+use chainvm_abi::{ABI_SECTION, CONSTRUCTOR, TYPES_SECTION};
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
