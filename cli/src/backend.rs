@@ -9,7 +9,8 @@ use chainvm_runtime::layout::Account;
 use chainvm_runtime::state::Proof;
 use chainvm_runtime::types::{hex, parse_hex};
 use chainvm_runtime::{
-    Address, Chain, H256, Receipt, SignedTransaction, StateProof, TxLocation, ViewOutcome,
+    Address, Chain, GasProfile, H256, Receipt, SignedTransaction, StateProof, TxLocation,
+    ViewOutcome,
 };
 use serde_json::{Value, json};
 use std::path::Path;
@@ -168,6 +169,36 @@ impl Backend {
         }
     }
 
+    /// Executes a contract call or deploy `tx` as if in the next block, committing nothing,
+    /// with its gas profile: the receipt it would get and where its gas went by call stack of
+    /// the deployed code (`chainvm_runtime::vm::profile`; total = `receipt.gas.total`).
+    /// Over `--node`: `chainvm_simulate` with `profile: true`.
+    // Called by `call --gas-profile`, which the CLI's commands wire up.
+    #[allow(dead_code)]
+    pub fn simulate_profiled(&self, tx: &SignedTransaction) -> Res<(Receipt, GasProfile)> {
+        let (receipt, profile) = match self {
+            Backend::Local(c) => c.simulate_profiled(tx)?,
+            Backend::Remote(r) => {
+                let v = r.rpc(
+                    "chainvm_simulate",
+                    json!({"tx": hex(&tx.encode()), "profile": true}),
+                )?;
+                let receipt = decode(&v["raw"], "receipt")?;
+                let profile = match v.get("profile") {
+                    None | Some(Value::Null) => None,
+                    Some(p) => Some(serde_json::from_value(p.clone()).map_err(|e| {
+                        CliError(format!("node sent a malformed gas profile: {e}"))
+                    })?),
+                };
+                (receipt, profile)
+            }
+        };
+        match profile {
+            Some(p) => Ok((receipt, p)),
+            None => fail("only a contract call or deploy has a gas profile"),
+        }
+    }
+
     /// A read-only call.
     pub fn view(
         &self,
@@ -282,5 +313,84 @@ impl Backend {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainvm_runtime::vm::Frame;
+    use chainvm_runtime::{Payload, U256};
+    use serde_json::json;
+
+    /// The same call's profile from a home and from a node serving that home: equal, and
+    /// adding up to the receipt's gas.
+    #[test]
+    fn a_profiled_simulation_is_the_same_on_a_home_and_over_a_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path();
+        let (mut chain, keys) = Chain::builder().dev_accounts().init(home).unwrap();
+        let code = chainvm_tests::contract_wasm("token");
+        let supply = json!({"name": "T", "symbol": "T", "supply": "1000"});
+        let token = chain.deploy(&keys[0], &code, supply).unwrap();
+        let args = json!({"to": hex(keys[1].address().as_bytes()), "amount": 7});
+        let payload = Payload::Call {
+            contract: token.address,
+            method: "transfer".into(),
+            args: token.abi.encode_args("transfer", &args).unwrap(),
+            value: U256::zero(),
+        };
+        let tx = chain
+            .next_transaction(&keys[0].address(), payload)
+            .unwrap()
+            .sign(&keys[0]);
+        let transfer = Payload::Transfer {
+            to: keys[1].address(),
+            amount: U256::one(),
+        };
+        let plain = chain
+            .next_transaction(&keys[0].address(), transfer)
+            .unwrap()
+            .sign(&keys[0]);
+        drop(chain);
+
+        let local = Backend::open(home, None).unwrap();
+        let (receipt, profile) = local.simulate_profiled(&tx).unwrap();
+        assert!(receipt.is_success(), "{:?}", receipt.error);
+        assert_eq!(profile.total(), receipt.gas.total);
+        assert!(profile.stacks.contains_key(&vec![Frame::Intrinsic]));
+        assert!(local.simulate_profiled(&plain).is_err());
+        drop(local);
+
+        let node = chainvm_node::start(
+            home,
+            "127.0.0.1:0",
+            chainvm_node::Mode::Automine,
+            chainvm_node::Settings::default(),
+        )
+        .unwrap();
+        let url = format!("http://{}", node.addr());
+        let remote = Backend::open(home, Some(&url)).unwrap();
+        let (remote_receipt, remote_profile) = remote.simulate_profiled(&tx).unwrap();
+        assert_eq!(remote_receipt.gas, receipt.gas);
+        assert_eq!(remote_profile, profile);
+        let refused = remote.simulate_profiled(&plain).unwrap_err();
+        assert!(refused.0.contains("gas profile"), "{}", refused.0);
+        // Without `profile` the node answers as before, with no profile.
+        let Backend::Remote(r) = &remote else {
+            unreachable!()
+        };
+        let v = r
+            .rpc("chainvm_simulate", json!({"tx": hex(&tx.encode())}))
+            .unwrap();
+        assert!(v.get("profile").is_none());
+        let v = r
+            .rpc(
+                "chainvm_simulate",
+                json!({"tx": hex(&tx.encode()), "profile": true}),
+            )
+            .unwrap();
+        assert_eq!(v["profile"][0]["stack"], json!(["intrinsic"]));
+        node.stop().unwrap();
     }
 }

@@ -301,6 +301,15 @@ impl Node {
                     )));
                 }
                 let _slot = self.execution_slot()?;
+                // `profile: true` adds the call's gas profile (`chainvm_runtime::GasProfile`
+                // in its serde form: a list of `{stack, gas}`; null for payloads that run no
+                // contract). The receipt is the same either way.
+                if params.get("profile").and_then(Value::as_bool) == Some(true) {
+                    let (receipt, profile) = reader.simulate_profiled(&tx)?;
+                    return Ok(
+                        json!({"receipt": receipt, "raw": raw(receipt.encode()), "profile": profile}),
+                    );
+                }
                 let receipt = reader.simulate(&tx)?;
                 Ok(json!({"receipt": receipt, "raw": raw(receipt.encode())}))
             }

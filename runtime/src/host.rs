@@ -12,8 +12,8 @@ use crate::types::{Address, H256, U256, u256_bytes};
 use chainvm_abi::error_code;
 use chainvm_state::{Checkpoint, Overlay, StateReader, StoreError};
 use chainvm_vm::{
-    CallContext, CallRequest, CallResult, Contract, EventError, GasBreakdown, Host, HostFault,
-    Outcome, TransferError, Vm, VmError,
+    CallContext, CallRequest, CallResult, Contract, EventError, GasBreakdown, GasProfile, Host,
+    HostFault, Outcome, TransferError, Vm, VmError,
 };
 use std::sync::Arc;
 
@@ -33,6 +33,9 @@ pub(crate) struct Env<'a> {
     pub vm: &'a Vm,
     pub params: &'a ChainParams,
     pub block: &'a BlockContext,
+    /// Run the top-level call on a profiling build and keep its profile (dry runs only; the
+    /// gas is the same either way).
+    pub profile: bool,
 }
 
 /// Byte counters of contract storage traffic in a transaction.
@@ -127,6 +130,8 @@ pub(crate) struct CallOutcome {
     pub return_data: Vec<u8>,
     /// Code hash of the contract that ran, if one did.
     pub code_hash: Option<H256>,
+    /// The top-level execution's gas profile, in a profiled dry run ([`Env::profile`]).
+    pub profile: Option<GasProfile>,
 }
 
 impl CallOutcome {
@@ -138,6 +143,7 @@ impl CallOutcome {
             gas: GasBreakdown::default(),
             return_data: Vec::new(),
             code_hash: None,
+            profile: None,
         }
     }
 
@@ -266,20 +272,46 @@ pub(crate) fn execute_frame<R: StateReader>(
         },
         stack: frames,
     };
-    let exec = env.vm.execute(
-        contract,
-        frame.method,
-        frame.input,
-        &ctx,
-        frame.gas_limit,
-        &mut host,
-    )?;
+    let exec = if env.profile && stack.is_empty() {
+        // The profiling build of the same code: same gas, plus a profile. Nested calls
+        // (`stack` not empty) run the consensus build.
+        let hash = H256(contract.code_hash());
+        let code = host
+            .scope
+            .state
+            .get(&layout::code_key(&hash))
+            .map_err(fault)?
+            .ok_or_else(|| {
+                fault(StoreError::MissingRecord {
+                    what: format!("code {hash:?}"),
+                })
+            })?;
+        let profiling = env.vm.load_profiling(&hash.0, &code)?;
+        env.vm.execute_profiled(
+            &profiling,
+            frame.method,
+            frame.input,
+            &ctx,
+            frame.gas_limit,
+            &mut host,
+        )?
+    } else {
+        env.vm.execute(
+            contract,
+            frame.method,
+            frame.input,
+            &ctx,
+            frame.gas_limit,
+            &mut host,
+        )?
+    };
     Ok(CallOutcome {
         error: exec_error(&exec.outcome, scope.budget),
         gas_used: exec.gas_used,
         gas: exec.gas,
         return_data: exec.return_data,
         code_hash: Some(H256(contract.code_hash())),
+        profile: exec.profile,
     })
 }
 
@@ -343,7 +375,12 @@ pub fn execute_call<R: StateReader>(
     contract: &Contract,
     frame: &Frame<'_>,
 ) -> Result<(u64, Option<ExecError>), VmError> {
-    let env = Env { vm, params, block };
+    let env = Env {
+        vm,
+        params,
+        block,
+        profile: false,
+    };
     let mut stats = StorageStats::default();
     let mut budget = EventBudget::new(params, 0);
     let mut scope = CallScope {

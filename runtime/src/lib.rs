@@ -35,6 +35,7 @@ pub use chain::Chain;
 /// The state layer (tree, proofs, store, overlays), re-exported so embedders name one crate.
 pub use chainvm_state as state;
 pub use chainvm_vm as vm;
+pub use chainvm_vm::{GasProfile, profile::Frame as ProfileFrame};
 pub use crypto::Keypair;
 pub use embed::{Called, ChainBuilder, ChainCheckpoint, Deployed, EventFilter};
 pub use error::ChainError;

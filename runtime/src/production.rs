@@ -23,7 +23,7 @@ use crate::signatures::{VerifiedSignatures, with_signatures_ahead};
 use crate::tx::SignedTransaction;
 use crate::types::H256;
 use chainvm_state::{Overlay, Snapshot, StateWrites};
-use chainvm_vm::Vm;
+use chainvm_vm::{GasProfile, Vm};
 use std::time::Instant;
 
 /// A produced block.
@@ -141,6 +141,19 @@ impl Chain {
         let ctx = self.next_context(&snap)?;
         let mut overlay = Overlay::new(&snap);
         Ok(Executor::new(&self.vm, &self.config.params).apply(&mut overlay, &ctx, tx)?)
+    }
+
+    /// Like [`Chain::simulate`], with the gas profile of a contract call or deploy (its total
+    /// is the receipt's `gas.total`; see [`Executor::apply_profiled`]). `None` for payloads
+    /// that run no contract.
+    pub fn simulate_profiled(
+        &self,
+        tx: &SignedTransaction,
+    ) -> Result<(Receipt, Option<GasProfile>), ChainError> {
+        let snap = self.store.snapshot()?;
+        let ctx = self.next_context(&snap)?;
+        let mut overlay = Overlay::new(&snap);
+        Ok(Executor::new(&self.vm, &self.config.params).apply_profiled(&mut overlay, &ctx, tx)?)
     }
 }
 

@@ -20,7 +20,7 @@ use crate::signatures::VerifiedSignatures;
 use crate::tx::SignedTransaction;
 use crate::types::{Address, H256};
 use chainvm_state::{Overlay, Proof, Snapshot, StateReader, Store};
-use chainvm_vm::Vm;
+use chainvm_vm::{GasProfile, Vm};
 use std::sync::Arc;
 
 /// Transactions whose checked signature a node remembers: several mempools' worth.
@@ -273,6 +273,21 @@ impl ChainReader {
         ctx.timestamp = crate::production::unix_time().max(ctx.timestamp.saturating_add(1));
         let mut overlay = Overlay::new(&snap);
         Ok(self.executor().apply(&mut overlay, &ctx, tx)?)
+    }
+
+    /// Like [`ChainReader::simulate`], with the gas profile of a contract call or deploy (its
+    /// total is the receipt's `gas.total`; see [`crate::Executor::apply_profiled`]). `None`
+    /// for payloads that run no contract.
+    pub fn simulate_profiled(
+        &self,
+        tx: &SignedTransaction,
+    ) -> Result<(Receipt, Option<GasProfile>), ChainError> {
+        let snap = self.store.snapshot()?;
+        let mut ctx = self.view_context(&snap)?;
+        // Node-local wall time for a dry run; it never reaches a block.
+        ctx.timestamp = crate::production::unix_time().max(ctx.timestamp.saturating_add(1));
+        let mut overlay = Overlay::new(&snap);
+        Ok(self.executor().apply_profiled(&mut overlay, &ctx, tx)?)
     }
 }
 

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use thiserror::Error;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
-    CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, Elements, ExportKind,
-    ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection,
+    CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, Elements, EntityType,
+    ExportKind, ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection,
     Instruction, MemorySection, Module, TableSection, TypeSection, ValType,
 };
 use wasmparser::{ElementItems, ElementKind, ExternalKind, Operator, Parser, Payload};
@@ -58,13 +58,69 @@ fn leave(f: &mut Function, global: u32, bytes: u32) {
     f.instruction(&Instruction::GlobalSet(global));
 }
 
+/// Import module of the profiling hooks of a profiling build ([`crate::profile`]). The
+/// validator accepts only host-ABI imports, so user code can never import these.
+pub const PROFILE_IMPORT_MODULE: &str = "__chainvm_profile";
+
+/// Import name of the hook run before a call into defined function `func` (its index in the
+/// original module) in a profiling build.
+pub(crate) fn profile_enter_name(func: u32) -> String {
+    format!("enter_{func}")
+}
+
+/// Import name of the hook run after every call that an enter hook announced.
+pub(crate) const PROFILE_LEAVE: &str = "leave";
+
+/// Emits a call of profiling hook `hook` through `ref.func` + `call_ref`: operators user code
+/// can never contain, priced 0 by the profiling engine, so the hook changes no fuel at all.
+fn hook(f: &mut Function, hook: u32, unit_type: u32) {
+    f.instruction(&Instruction::RefFunc(hook));
+    f.instruction(&Instruction::CallRef(unit_type));
+}
+
+/// Where a profiling build's hooks are: the `() -> ()` type they have and their function
+/// indices (the enter hook of defined function `i` is `first_enter + i - imported`, the leave
+/// hook follows them).
+#[derive(Clone, Copy)]
+struct Hooks {
+    unit_type: u32,
+    first_enter: u32,
+    leave: u32,
+}
+
 /// Returns `code` with the stack counter injected. `info` must come from validating `code`;
 /// `limit` is the budget in model bytes. Custom sections are dropped (they are not needed to
 /// run, and the original code keeps them).
 pub fn instrument(code: &[u8], info: &ModuleInfo, limit: u32) -> Result<Vec<u8>, InstrumentError> {
+    instrument_with(code, info, limit, false)
+}
+
+/// Like [`instrument`], plus profiling hooks: an import of [`PROFILE_IMPORT_MODULE`] per
+/// defined function (`enter_<index>`, index in the original module) and one `leave`,
+/// appended after the module's own imports (so every defined function's index moves up by
+/// their number), called around every instrumented call and in every thunk. Used only for
+/// profiling builds, never for consensus execution.
+pub fn instrument_profiling(
+    code: &[u8],
+    info: &ModuleInfo,
+    limit: u32,
+) -> Result<Vec<u8>, InstrumentError> {
+    instrument_with(code, info, limit, true)
+}
+
+fn instrument_with(
+    code: &[u8],
+    info: &ModuleInfo,
+    limit: u32,
+    profiling: bool,
+) -> Result<Vec<u8>, InstrumentError> {
     let imported = info.imported_funcs;
     let defined = info.funcs.len() as u32;
     let global = info.globals;
+    // A profiling build inserts `defined + 1` hook imports before the defined functions.
+    let shift_by = if profiling { defined + 1 } else { 0 };
+    let shift = |f: u32| if f >= imported { f + shift_by } else { f };
+    let mut hooks: Option<Hooks> = None;
     let frame = |func: u32| -> Option<u32> {
         func.checked_sub(imported)
             .and_then(|i| info.funcs.get(i as usize))
@@ -138,6 +194,15 @@ pub fn instrument(code: &[u8], info: &ModuleInfo, limit: u32) -> Result<Vec<u8>,
                     }
                 }
                 rt.parse_type_section(&mut types, r).map_err(err)?;
+                if profiling {
+                    let unit_type = type_params.len() as u32;
+                    types.ty().function([], []);
+                    hooks = Some(Hooks {
+                        unit_type,
+                        first_enter: imported,
+                        leave: imported + defined,
+                    });
+                }
             }
             Payload::ImportSection(r) => {
                 has_imports = true;
@@ -157,7 +222,7 @@ pub fn instrument(code: &[u8], info: &ModuleInfo, limit: u32) -> Result<Vec<u8>,
                 for e in r {
                     let e = e.map_err(err)?;
                     let (kind, index) = match e.kind {
-                        ExternalKind::Func => (ExportKind::Func, thunk_of(e.index)),
+                        ExternalKind::Func => (ExportKind::Func, shift(thunk_of(e.index))),
                         ExternalKind::Memory => (ExportKind::Memory, e.index),
                         ExternalKind::Global => (ExportKind::Global, e.index),
                         ExternalKind::Table => (ExportKind::Table, e.index),
@@ -182,7 +247,7 @@ pub fn instrument(code: &[u8], info: &ModuleInfo, limit: u32) -> Result<Vec<u8>,
                     };
                     let fs = fs
                         .into_iter()
-                        .map(|f| f.map(thunk_of))
+                        .map(|f| f.map(|f| shift(thunk_of(f))))
                         .collect::<Result<Vec<u32>, _>>()
                         .map_err(err)?;
                     let offset = rt.const_expr(offset_expr).map_err(err)?;
@@ -206,9 +271,16 @@ pub fn instrument(code: &[u8], info: &ModuleInfo, limit: u32) -> Result<Vec<u8>,
                     match op {
                         Operator::Call { function_index } => match frame(function_index) {
                             Some(bytes) => {
+                                if let Some(h) = hooks {
+                                    let enter_hook = h.first_enter + function_index - imported;
+                                    hook(&mut f, enter_hook, h.unit_type);
+                                }
                                 enter(&mut f, global, bytes, limit);
-                                f.instruction(&Instruction::Call(function_index));
+                                f.instruction(&Instruction::Call(shift(function_index)));
                                 leave(&mut f, global, bytes);
+                                if let Some(h) = hooks {
+                                    hook(&mut f, h.leave, h.unit_type);
+                                }
                             }
                             None => {
                                 f.instruction(&Instruction::Call(function_index));
@@ -237,12 +309,18 @@ pub fn instrument(code: &[u8], info: &ModuleInfo, limit: u32) -> Result<Vec<u8>,
             .get(info_f.type_index as usize)
             .ok_or_else(|| err("thunk type out of range"))?;
         let mut f = Function::new([]);
+        if let Some(h) = hooks {
+            hook(&mut f, h.first_enter + target - imported, h.unit_type);
+        }
         enter(&mut f, global, info_f.frame_bytes, limit);
         for i in 0..params.len() as u32 {
             f.instruction(&Instruction::LocalGet(i));
         }
-        f.instruction(&Instruction::Call(target));
+        f.instruction(&Instruction::Call(shift(target)));
         leave(&mut f, global, info_f.frame_bytes);
+        if let Some(h) = hooks {
+            hook(&mut f, h.leave, h.unit_type);
+        }
         f.instruction(&Instruction::End);
         codes.function(&f);
     }
@@ -255,6 +333,39 @@ pub fn instrument(code: &[u8], info: &ModuleInfo, limit: u32) -> Result<Vec<u8>,
         &ConstExpr::i32_const(0),
     );
     exports.export(STACK_GLOBAL_EXPORT, ExportKind::Global, global);
+    if profiling {
+        // A module without a type section has no functions, so nothing calls a hook; the
+        // imports are still added so every profiling build links the same way.
+        let h = match hooks {
+            Some(h) => h,
+            None => {
+                types.ty().function([], []);
+                Hooks {
+                    unit_type: type_params.len() as u32,
+                    first_enter: imported,
+                    leave: imported + defined,
+                }
+            }
+        };
+        for i in 0..defined {
+            imports.import(
+                PROFILE_IMPORT_MODULE,
+                &profile_enter_name(imported + i),
+                EntityType::Function(h.unit_type),
+            );
+        }
+        imports.import(
+            PROFILE_IMPORT_MODULE,
+            PROFILE_LEAVE,
+            EntityType::Function(h.unit_type),
+        );
+        has_imports = true;
+        // `ref.func` may only name functions declared in an element segment.
+        let declared: Vec<u32> = (h.first_enter..=h.leave).collect();
+        elements
+            .get_or_insert_with(ElementSection::new)
+            .declared(Elements::Functions(Cow::Owned(declared)));
+    }
 
     let mut module = Module::new();
     module.section(&types);

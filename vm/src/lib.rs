@@ -4,7 +4,9 @@
 //! One file per concern: [`validate`] (deploy-time rules), [`rejection`] (their text-free form), [`instrument`] (deterministic stack
 //! counter), [`schedule`] (gas costs), [`engine`] (wasmtime settings), [`host`] (the trait the
 //! chain implements), `imports` (the host functions and their charging), [`cache`] (compiled
-//! modules), [`vm`] (load and execute), `ending` (how a call ended: outcome and gas rule) and [`testing`] (an in-memory host).
+//! modules), [`vm`] (load and execute), `ending` (how a call ended: outcome and gas rule),
+//! [`profile`] (gas profiles by call stack) with `profiler` (profiled runs: engine, hooks,
+//! recorder) and [`testing`] (an in-memory host).
 //!
 //! The VM knows nothing about accounts, blocks or state layout: it sees a [`Host`].
 //!
@@ -19,6 +21,8 @@ pub mod gas;
 pub mod host;
 mod imports;
 pub mod instrument;
+pub mod profile;
+mod profiler;
 pub mod rejection;
 pub mod schedule;
 pub mod testing;
@@ -33,6 +37,7 @@ pub use host::{
     Address, Amount, CallContext, CallRequest, CallResult, EventError, Host, HostFault,
     TransferError,
 };
+pub use profile::{Frame, GasProfile, StackGas};
 pub use rejection::{Rejection, ValidationRule};
 pub use schedule::GasSchedule;
 pub use validate::{ModuleInfo, ValidationError};

@@ -9,11 +9,13 @@ use crate::gas::GasBreakdown;
 use crate::host::{CallContext, Host};
 use crate::imports::{self, StoreData};
 use crate::instrument::{self, INSTRUMENTATION_VERSION};
+use crate::profile::GasProfile;
+use crate::profiler::{self, PROFILING_VERSION, Recorder};
 use crate::validate::{self, ModuleInfo, RESERVED_PREFIX, VALIDATION_VERSION};
 use serde::{Deserialize, Serialize};
 use sha3::{Digest, Keccak256};
 use std::cell::Cell;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use wasmtime::{Engine, ExternType, InstancePre, Linker, Module, ModuleExport, Store, TypedFunc};
 
 /// keccak256 of contract code: the identity of code in state and in the cache.
@@ -33,6 +35,9 @@ pub struct Contract {
     entries: Vec<ModuleExport>,
     /// The memory export, resolved once like `entries`.
     memory: Option<ModuleExport>,
+    /// For a profiling build ([`Vm::load_profiling`]): each entry point's function index in
+    /// the original module (same order as `entries`). `None` for a consensus build.
+    profiling: Option<Vec<Option<u32>>>,
 }
 
 impl Contract {
@@ -53,14 +58,28 @@ impl Contract {
         self.entry(name).is_some()
     }
 
-    /// The resolved export of entry point `name`, if the module has it.
-    fn entry(&self, name: &str) -> Option<&ModuleExport> {
-        let i = self
-            .info
+    /// Whether this is a profiling build ([`Vm::load_profiling`]), which only
+    /// [`Vm::execute_profiled`] runs.
+    pub fn is_profiling(&self) -> bool {
+        self.profiling.is_some()
+    }
+
+    fn entry_index(&self, name: &str) -> Option<usize> {
+        self.info
             .entry_points
             .binary_search_by(|e| e.as_str().cmp(name))
-            .ok()?;
-        self.entries.get(i)
+            .ok()
+    }
+
+    /// The resolved export of entry point `name`, if the module has it.
+    fn entry(&self, name: &str) -> Option<&ModuleExport> {
+        self.entries.get(self.entry_index(name)?)
+    }
+
+    /// The original function index of entry point `name` in a profiling build.
+    fn entry_func(&self, name: &str) -> Option<u32> {
+        let i = self.entry_index(name)?;
+        self.profiling.as_ref()?.get(i).copied().flatten()
     }
 }
 
@@ -107,6 +126,10 @@ pub struct Execution {
     /// Data set with `set_return`: the result on success, the encoded typed error (if the
     /// contract set one) on a panic, empty otherwise.
     pub return_data: Vec<u8>,
+    /// Where the gas went by call stack: only from [`Vm::execute_profiled`] (its total is
+    /// `gas_used`); `None` on every normal execution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<GasProfile>,
 }
 
 /// A counting semaphore bounding concurrent top-level executions, so the instance pool
@@ -188,7 +211,21 @@ pub struct Vm {
     disk: Option<DiskCache>,
     permits: Permits,
     stats: Mutex<CacheStats>,
+    /// Built on the first profiling load; never used by consensus execution.
+    profiling: OnceLock<Result<Profiling, String>>,
 }
+
+/// What profiled runs use instead of the consensus engine and cache: an engine of their own
+/// (`profiler::build_profiling_engine`) and a small memory-only cache of profiling builds,
+/// under a salt of their own, so a profiling build can never be taken for a consensus one.
+struct Profiling {
+    engine: Engine,
+    salt: [u8; 32],
+    memory: MemoryCache<Contract>,
+}
+
+/// Profiling builds kept in memory.
+const PROFILING_CACHE_ENTRIES: usize = 16;
 
 impl Vm {
     /// Builds a VM: the engine, the linked host functions and the module cache.
@@ -228,7 +265,82 @@ impl Vm {
             salt,
             disk,
             stats: Mutex::new(CacheStats::default()),
+            profiling: OnceLock::new(),
         })
+    }
+
+    /// The profiling engine and cache, built on first use.
+    fn profiling(&self) -> Result<&Profiling, VmError> {
+        let built = self.profiling.get_or_init(|| {
+            let engine =
+                profiler::build_profiling_engine(&self.config).map_err(|e| e.to_string())?;
+            let limits = serde_json::to_vec(&(&self.config.validation, &self.config.runtime))
+                .unwrap_or_default();
+            let salt = cache::engine_salt(
+                &engine,
+                &[
+                    b"profiling",
+                    &PROFILING_VERSION.to_le_bytes(),
+                    &VALIDATION_VERSION.to_le_bytes(),
+                    &INSTRUMENTATION_VERSION.to_le_bytes(),
+                    &self.config.schedule.version.to_le_bytes(),
+                    &self.config.schedule.fingerprint(),
+                    &limits,
+                ],
+            );
+            Ok(Profiling {
+                engine,
+                salt,
+                memory: MemoryCache::new(PROFILING_CACHE_ENTRIES),
+            })
+        });
+        built.as_ref().map_err(|e| VmError::engine(e.clone()))
+    }
+
+    /// A profiling build of `code`: instrumented with profiling hooks
+    /// ([`instrument::instrument_profiling`]) and compiled on the profiling engine, cached
+    /// in memory only, apart from consensus builds. Run it with [`Vm::execute_profiled`]; its
+    /// gas is exactly that of the consensus build. `code_hash` must be `code_hash(code)`.
+    pub fn load_profiling(
+        &self,
+        code_hash: &[u8; 32],
+        code: &[u8],
+    ) -> Result<Arc<Contract>, VmError> {
+        let p = self.profiling()?;
+        let key = cache::cache_key(code_hash, &p.salt);
+        if let Some(c) = p.memory.get(&key) {
+            return Ok(c);
+        }
+        if self::code_hash(code) != *code_hash {
+            return Err(VmError::CodeHashMismatch);
+        }
+        let info = self.validate(code)?;
+        let instrumented =
+            instrument::instrument_profiling(code, &info, self.config.runtime.max_stack_bytes)?;
+        let module = Module::new(&p.engine, &instrumented).map_err(VmError::engine)?;
+        let mut linker = Linker::new(&p.engine);
+        imports::link(&mut linker).map_err(VmError::engine)?;
+        profiler::link_hooks(&mut linker, &info).map_err(VmError::engine)?;
+        let pre = linker.instantiate_pre(&module).map_err(VmError::engine)?;
+        let entries = resolve_entries(&module, &info)?;
+        let memory = module.get_export_index(chainvm_abi::MEMORY_EXPORT);
+        let funcs = profiler::export_funcs(code);
+        let entry_funcs = info
+            .entry_points
+            .iter()
+            .map(|name| funcs.get(name).copied())
+            .collect();
+        let contract = Arc::new(Contract {
+            code_hash: *code_hash,
+            code_len: code.len(),
+            info,
+            pre,
+            entries,
+            memory,
+            profiling: Some(entry_funcs),
+        });
+        p.memory.insert(key, contract.clone());
+        Ok(contract)
     }
 
     /// The configuration this VM was built with.
@@ -316,6 +428,7 @@ impl Vm {
             pre,
             entries,
             memory,
+            profiling: None,
         });
         self.memory.insert(key, contract.clone());
         Ok(contract)
@@ -368,6 +481,49 @@ impl Vm {
         gas_limit: u64,
         host: &mut dyn Host,
     ) -> Result<Execution, VmError> {
+        if contract.profiling.is_some() {
+            return Err(VmError::engine(
+                "a profiling build was passed to Vm::execute (use execute_profiled)",
+            ));
+        }
+        self.enter(contract, entry, input, ctx, gas_limit, host, &self.engine)
+    }
+
+    /// Like [`Vm::execute`], on a profiling build from [`Vm::load_profiling`]: the same
+    /// outcome, gas used, breakdown and return data as the consensus build on the same input,
+    /// plus [`Execution::profile`], whose total is `gas_used`. Only this execution is
+    /// profiled: a nested `call_contract` runs unprofiled (through the host, on the consensus
+    /// build), its gas under the caller's `Host("call_contract")` frame.
+    pub fn execute_profiled(
+        &self,
+        contract: &Contract,
+        entry: &str,
+        input: &[u8],
+        ctx: &CallContext,
+        gas_limit: u64,
+        host: &mut dyn Host,
+    ) -> Result<Execution, VmError> {
+        if contract.profiling.is_none() {
+            return Err(VmError::engine(
+                "Vm::execute_profiled needs a profiling build (Vm::load_profiling)",
+            ));
+        }
+        let engine = &self.profiling()?.engine;
+        self.enter(contract, entry, input, ctx, gas_limit, host, engine)
+    }
+
+    /// Call depth, permits and native stack around [`Vm::run`].
+    #[allow(clippy::too_many_arguments)]
+    fn enter(
+        &self,
+        contract: &Contract,
+        entry: &str,
+        input: &[u8],
+        ctx: &CallContext,
+        gas_limit: u64,
+        host: &mut dyn Host,
+        engine: &Engine,
+    ) -> Result<Execution, VmError> {
         let depth = DEPTH.with(|d| d.get());
         if depth > self.config.runtime.max_call_depth {
             return Err(VmError::CallDepth(self.config.runtime.max_call_depth));
@@ -377,10 +533,13 @@ impl Vm {
         let _guard = DepthGuard;
         let need = self.config.native_stack_bytes + HOST_STACK_HEADROOM;
         stacker::maybe_grow(need, need + HOST_STACK_HEADROOM, || {
-            self.run(contract, entry, input, ctx, gas_limit, host)
+            self.run(contract, entry, input, ctx, gas_limit, host, engine)
         })
     }
 
+    /// One execution on `engine` (the consensus engine, or the profiling engine for a
+    /// profiling build, which then records a profile).
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         contract: &Contract,
@@ -389,23 +548,31 @@ impl Vm {
         ctx: &CallContext,
         gas_limit: u64,
         host: &mut dyn Host,
+        engine: &Engine,
     ) -> Result<Execution, VmError> {
         let load = self.load_gas(contract);
+        let profiling = contract.profiling.is_some();
         let mut gas = GasBreakdown {
             loading: load.min(gas_limit),
             ..GasBreakdown::default()
         };
-        let out_of_gas = |mut gas: GasBreakdown| {
+        let out_of_gas = |mut gas: GasBreakdown, profile: Option<GasProfile>| {
             gas.wasm = gas_limit.saturating_sub(gas.total());
             Ok(Execution {
                 outcome: Outcome::OutOfGas,
                 gas_used: gas_limit,
                 gas,
                 return_data: Vec::new(),
+                profile,
             })
         };
         if load > gas_limit {
-            return out_of_gas(gas);
+            let profile = profiling.then(|| {
+                let mut p = GasProfile::default();
+                p.add(vec![crate::profile::Frame::Loading], gas_limit);
+                p
+            });
+            return out_of_gas(gas, profile);
         }
         let s = &self.config.schedule;
         // SAFETY: `store` (and the data inside it) is dropped before this function returns,
@@ -420,7 +587,7 @@ impl Vm {
                 self.config.runtime.max_memory_pages as usize * 65_536,
             )
         };
-        let mut store = Store::new(&self.engine, data);
+        let mut store = Store::new(engine, data);
         store.limiter(|d| &mut d.limiter);
         // Instantiation itself never spends gas: data segments are paid for by the load's
         // per-byte cost. Without a copy-on-write memory image (`memory_init_cow` off, or a host
@@ -434,10 +601,15 @@ impl Vm {
             .instantiate(&mut store)
             .map_err(VmError::engine)?;
         store.set_fuel(gas_limit - load).map_err(VmError::engine)?;
+        if profiling {
+            let recorder = Recorder::new(gas_limit - load, contract.entry_func(entry));
+            store.data_mut().profile = Some(Box::new(recorder));
+        }
         // Initial memory pages were charged by the limiter during instantiation.
         if imports::settle(&mut store, 0).is_err() {
             store.data().fill_breakdown(&mut gas);
-            return out_of_gas(gas);
+            let profile = take_profile(&mut store, gas.loading, gas_limit);
+            return out_of_gas(gas, profile);
         }
         let memory = contract
             .memory
@@ -462,11 +634,13 @@ impl Vm {
             store.data().fill_breakdown(&mut gas);
             let gas_used = gas_limit - fuel;
             gas.wasm = gas_used.saturating_sub(gas.total());
+            let profile = take_profile(&mut store, gas.loading, gas_used);
             return Ok(Execution {
                 outcome: Outcome::NoSuchEntry(entry.to_string()),
                 gas_used,
                 gas,
                 return_data: Vec::new(),
+                profile,
             });
         };
 
@@ -496,6 +670,11 @@ impl Vm {
             GasUsed::WholeLimit => gas_limit,
         };
         gas.wasm = gas_used.saturating_sub(gas.total());
+        let profile = if profiling {
+            take_profile(&mut store, gas.loading, gas_used)
+        } else {
+            None
+        };
         // Kept on success and on panics (where it carries a typed error); dropped otherwise.
         let return_data = if matches!(
             outcome,
@@ -510,8 +689,20 @@ impl Vm {
             gas_used,
             gas,
             return_data,
+            profile,
         })
     }
+}
+
+/// The profile of a profiled run that has ended, `loading` and `gas_used` in all: one last
+/// observation of the fuel and counters, then [`Recorder::finish`]. `None` when not profiling.
+fn take_profile(store: &mut Store<StoreData>, loading: u64, gas_used: u64) -> Option<GasProfile> {
+    let mut recorder = store.data_mut().profile.take()?;
+    // After a trap the fuel may be unreadable; the whole limit is charged then anyway.
+    let fuel = store.get_fuel().unwrap_or(0);
+    let data = store.data();
+    recorder.observe(fuel, &data.call.host_gas, &data.limiter.gas);
+    Some(recorder.finish(loading, gas_used))
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use crate::staking::payloads as staking;
 use crate::tx::{Payload, SignedTransaction};
 use crate::types::{Address, H256, U256, contract_address, keccak};
 use chainvm_state::{Overlay, StateReader, StoreError};
-use chainvm_vm::{Vm, VmError};
+use chainvm_vm::{Frame as ProfileFrame, GasProfile, Vm, VmError};
 use std::cell::Cell;
 
 /// Name of the constructor entry point run at deploy (defined once in the host ABI).
@@ -117,25 +117,64 @@ impl<'a> Executor<'a> {
         tx: &SignedTransaction,
         check_signature: bool,
     ) -> Result<Receipt, ApplyError> {
+        Ok(self.apply_with(state, block, tx, check_signature, false)?.0)
+    }
+
+    /// Like [`Executor::apply`], with the gas profile of a contract call or deploy: the
+    /// top-level execution (a call's method, a deploy's constructor) runs on a profiling build
+    /// (`chainvm_vm::Vm::load_profiling`), whose gas is the consensus build's exactly, and
+    /// the transaction's intrinsic gas is the root frame [`ProfileFrame::Intrinsic`], so the
+    /// profile's total is the receipt's `gas.total`. Nested calls are not profiled (their gas
+    /// is under the caller's `call_contract` frame). `None` for other payloads. For dry runs:
+    /// a profiling build is compiled on first use and kept in memory only.
+    pub fn apply_profiled<R: StateReader>(
+        &self,
+        state: &mut Overlay<R>,
+        block: &BlockContext,
+        tx: &SignedTransaction,
+    ) -> Result<(Receipt, Option<GasProfile>), ApplyError> {
+        self.apply_with(state, block, tx, true, true)
+    }
+
+    fn apply_with<R: StateReader>(
+        &self,
+        state: &mut Overlay<R>,
+        block: &BlockContext,
+        tx: &SignedTransaction,
+        check_signature: bool,
+        profile: bool,
+    ) -> Result<(Receipt, Option<GasProfile>), ApplyError> {
         let encoded = tx.encode();
         let sender = tx.sender();
         let admitted = self.admit(&*state, tx, encoded.len(), check_signature)?;
         buy_gas(state, &sender, admitted.max_fee)?;
         let exec_limit = tx.body.gas_limit - admitted.intrinsic;
-        let run = self.execute(state, block, tx, sender, exec_limit)?;
+        let mut run = self.execute(state, block, tx, sender, exec_limit, profile)?;
         let gas_used = admitted.intrinsic + run.outcome.gas_used.min(exec_limit);
         settle(state, block, tx, &sender, gas_used)?;
         self.block_event_bytes
             .set(self.block_event_bytes.get().saturating_add(run.event_bytes));
-        Ok(receipt(keccak(&encoded), admitted.intrinsic, gas_used, run))
+        let runs_code = matches!(
+            tx.body.payload,
+            Payload::Call { .. } | Payload::Deploy { .. }
+        );
+        let profile = (profile && runs_code).then(|| {
+            let mut p = run.outcome.profile.take().unwrap_or_default();
+            p.add(vec![ProfileFrame::Intrinsic], admitted.intrinsic);
+            p
+        });
+        let receipt = receipt(keccak(&encoded), admitted.intrinsic, gas_used, run);
+        Ok((receipt, profile))
     }
 
-    /// What every call of a transaction in `block` shares.
-    fn env<'e>(&'e self, block: &'e BlockContext) -> Env<'e> {
+    /// What every call of a transaction in `block` shares; `profile` runs the top-level call
+    /// profiled.
+    fn env<'e>(&'e self, block: &'e BlockContext, profile: bool) -> Env<'e> {
         Env {
             vm: self.vm,
             params: self.params,
             block,
+            profile,
         }
     }
 
@@ -148,8 +187,9 @@ impl<'a> Executor<'a> {
         tx: &SignedTransaction,
         sender: Address,
         exec_limit: u64,
+        profile: bool,
     ) -> Result<Execution, ApplyError> {
-        let env = self.env(block);
+        let env = self.env(block, profile);
         let mut events = Vec::new();
         let mut stats = StorageStats::default();
         let mut budget = EventBudget::new(self.params, self.block_event_bytes.get());
@@ -205,7 +245,7 @@ impl<'a> Executor<'a> {
             value: U256::zero(),
             gas_limit,
         };
-        let out = host::call(&self.env(block), &mut scope, &[], &frame)?;
+        let out = host::call(&self.env(block, false), &mut scope, &[], &frame)?;
         let report = gas_report(0, out.gas_used, &out, &stats);
         Ok(ViewOutcome {
             result: out.error.map_or(Ok(out.return_data), Err),

@@ -193,6 +193,9 @@ pub(crate) struct StoreData {
     pub limiter: Limiter,
     /// The contract's exported memory, once instantiated.
     pub memory: Option<Memory>,
+    /// The recorder of a profiled run (`None` on every consensus execution; only the hooks of
+    /// a profiling build read it).
+    pub profile: Option<Box<crate::profiler::Recorder>>,
 }
 
 impl StoreData {
@@ -222,6 +225,7 @@ impl StoreData {
                 max_memory_bytes,
             },
             memory: None,
+            profile: None,
         }
     }
 
