@@ -15,7 +15,9 @@ fn label(frame: &Frame, names: &BTreeMap<u32, String>) -> String {
             .cloned()
             .unwrap_or_else(|| format!("func[{i}]")),
         Frame::Host(name) => format!("host::{name}"),
-        other => format!("{other:?}").to_lowercase(),
+        Frame::Intrinsic => "intrinsic".into(),
+        Frame::Loading => "loading".into(),
+        Frame::Memory => "memory".into(),
     }
 }
 

@@ -173,8 +173,6 @@ impl Backend {
     /// with its gas profile: the receipt it would get and where its gas went by call stack of
     /// the deployed code (`chainvm_runtime::vm::profile`; total = `receipt.gas.total`).
     /// Over `--node`: `chainvm_simulate` with `profile: true`.
-    // Called by `call --gas-profile`, which the CLI's commands wire up.
-    #[allow(dead_code)]
     pub fn simulate_profiled(&self, tx: &SignedTransaction) -> Res<(Receipt, GasProfile)> {
         let (receipt, profile) = match self {
             Backend::Local(c) => c.simulate_profiled(tx)?,

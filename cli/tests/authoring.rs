@@ -414,3 +414,120 @@ fn the_sdk_crates_are_ready_to_publish() {
         assert!(crate_file.is_file(), "{} missing", crate_file.display());
     }
 }
+
+/// A contract with a deliberately hot function: `work` calls `spin` (a loop) and `cheap`.
+const HOT_CONTRACT: &str = r#"#![no_std]
+use chainvm_sdk::prelude::*;
+
+const TOTAL: Item<u64> = Item::new(b"t");
+
+#[inline(never)]
+fn spin(rounds: u64) -> u64 {
+    let mut x = 1u64;
+    for i in 0..rounds {
+        x = core::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));
+    }
+    x
+}
+
+#[inline(never)]
+fn cheap(x: u64) -> u64 {
+    core::hint::black_box(x ^ 1)
+}
+
+#[derive(Default)]
+pub struct Hot;
+
+#[contract]
+impl Hot {
+    pub fn work(&mut self, rounds: u64) -> u64 {
+        let v = cheap(spin(rounds));
+        TOTAL.set(&v);
+        v
+    }
+}
+"#;
+
+#[test]
+fn a_gas_profile_adds_up_to_the_receipt_and_puts_the_hot_function_on_top() {
+    let tmp = scratch();
+    let dir = tmp.path().join("hot");
+    let home = tmp.path().join("home");
+    ok(&home, &["new", "hot", "--dir", dir.to_str().unwrap()]);
+    std::fs::write(dir.join("src/lib.rs"), HOT_CONTRACT).unwrap();
+    std::fs::remove_dir_all(dir.join("tests")).unwrap();
+    ok(&home, &["init"]);
+    ok(&home, &["deploy", dir.to_str().unwrap(), "--alias", "hot"]);
+    let svg = tmp.path().join("work.svg");
+    let (out, stderr) = ok(
+        &home,
+        &[
+            "--json",
+            "call",
+            "hot",
+            "work",
+            "[20000]",
+            "--gas-profile",
+            svg.to_str().unwrap(),
+        ],
+    );
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let receipt: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(receipt["status"], "success", "{receipt}");
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        drawn.starts_with("<?xml") && drawn.contains("hot::spin"),
+        "no spin in the SVG"
+    );
+    let folded = std::fs::read_to_string(svg.with_extension("folded")).unwrap();
+    let total: u64 = folded
+        .lines()
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, receipt["gas"]["total"].as_u64().unwrap());
+    let heaviest = folded.lines().next().unwrap();
+    assert!(heaviest.starts_with("hot.work;work;"), "{heaviest}");
+    assert!(heaviest.contains(";hot::spin "), "{heaviest}");
+    // The host calls sit under the function that made them, and the root holds the fixed
+    // costs.
+    assert!(folded.contains(";host::storage_set "), "{folded}");
+    assert!(
+        folded.lines().any(|l| l.starts_with("hot.work;intrinsic ")),
+        "{folded}"
+    );
+    assert!(
+        folded.lines().any(|l| l.starts_with("hot.work;loading ")),
+        "{folded}"
+    );
+
+    // Without the remembered names the functions are shown by index, with a warning.
+    std::fs::remove_dir_all(home.join("names")).unwrap();
+    let (_, stderr) = ok(
+        &home,
+        &[
+            "call",
+            "hot",
+            "work",
+            "[10]",
+            "--gas-profile",
+            svg.to_str().unwrap(),
+        ],
+    );
+    assert!(stderr.contains("no function names"), "{stderr}");
+    // A names file of other code is refused.
+    let other = repo().join("contracts/target/chainvm/token.names.wasm");
+    let e = fails(
+        &home,
+        &[
+            "call",
+            "hot",
+            "work",
+            "[10]",
+            "--gas-profile",
+            svg.to_str().unwrap(),
+            "--names",
+            other.to_str().unwrap(),
+        ],
+    );
+    assert!(e.contains("is not a build of the deployed code"), "{e}");
+}

@@ -19,11 +19,14 @@
 //! ```
 
 mod compile;
+mod profile;
 
 pub use chainvm_runtime::{
-    Address, Called, Chain, ChainError, Deployed, GasReport, Keypair, Payload, Receipt, U256,
+    Address, Called, Chain, ChainError, Deployed, GasProfile, GasReport, Keypair, Payload,
+    ProfileFrame, Receipt, U256,
 };
 pub use compile::{Wasm, compile_project};
+pub use profile::CallProfile;
 pub use serde_json::{Value, json};
 
 use std::ops::{Deref, DerefMut};

@@ -60,12 +60,15 @@ impl TestChain {
         let payload = Payload::Call {
             contract,
             method: method.into(),
-            args: abi.encode_args(method, &args).map_err(chainvm_runtime::ChainError::from)?,
+            args: abi
+                .encode_args(method, &args)
+                .map_err(chainvm_runtime::ChainError::from)?,
             value: crate::U256::zero(),
         };
         let tx = self.next_transaction(&key.address(), payload)?.sign(&key);
         let (_, profile) = self.simulate_profiled(&tx)?;
-        let profile = profile.ok_or_else(|| TestingError::Profile("no profile for a call".into()))?;
+        let profile =
+            profile.ok_or_else(|| TestingError::Profile("no profile for a call".into()))?;
         let receipt = self.submit(&tx)?;
         let root = format!("{}.{method}", wasm.name);
         Ok(CallProfile {
