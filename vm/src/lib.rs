@@ -14,6 +14,7 @@
 
 pub mod cache;
 pub mod config;
+mod contract;
 mod ending;
 pub mod engine;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod gas;
 pub mod host;
 mod imports;
 pub mod instrument;
+mod permits;
 pub mod profile;
 mod profiler;
 pub mod rejection;

@@ -2,6 +2,8 @@
 
 use crate::cache::{self, CacheStats, DiskCache, MemoryCache};
 use crate::config::VmConfig;
+use crate::contract::resolve_entries;
+pub use crate::contract::{Contract, code_hash};
 use crate::ending::{Ending, GasUsed, classify};
 use crate::engine::build_engine;
 use crate::error::{Outcome, VmError};
@@ -9,110 +11,13 @@ use crate::gas::GasBreakdown;
 use crate::host::{CallContext, Host};
 use crate::imports::{self, StoreData};
 use crate::instrument::{self, INSTRUMENTATION_VERSION};
+use crate::permits::{DEPTH, DepthGuard, Permits};
 use crate::profile::GasProfile;
 use crate::profiler::{self, PROFILING_VERSION, Recorder};
 use crate::validate::{self, ModuleInfo, RESERVED_PREFIX, VALIDATION_VERSION};
 use serde::{Deserialize, Serialize};
-use sha3::{Digest, Keccak256};
-use std::cell::Cell;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use wasmtime::{Engine, ExternType, InstancePre, Linker, Module, ModuleExport, Store, TypedFunc};
-
-/// keccak256 of contract code: the identity of code in state and in the cache.
-pub fn code_hash(code: &[u8]) -> [u8; 32] {
-    Keccak256::digest(code).into()
-}
-
-/// A contract ready to instantiate: validated, instrumented, compiled and linked.
-pub struct Contract {
-    code_hash: [u8; 32],
-    code_len: usize,
-    info: ModuleInfo,
-    pre: InstancePre<StoreData>,
-    /// Each entry point's export, resolved once at load (same order as `info.entry_points`),
-    /// so a call looks its function up by index instead of by name. Every one is checked to
-    /// be a `() -> ()` function of the compiled module, which `run` relies on.
-    entries: Vec<ModuleExport>,
-    /// The memory export, resolved once like `entries`.
-    memory: Option<ModuleExport>,
-    /// For a profiling build ([`Vm::load_profiling`]): each entry point's function index in
-    /// the original module (same order as `entries`). `None` for a consensus build.
-    profiling: Option<Vec<Option<u32>>>,
-}
-
-impl Contract {
-    /// keccak256 of the original code.
-    pub fn code_hash(&self) -> [u8; 32] {
-        self.code_hash
-    }
-    /// Size of the original code in bytes (what loading gas is charged on).
-    pub fn code_len(&self) -> usize {
-        self.code_len
-    }
-    /// What validation learnt about the module.
-    pub fn info(&self) -> &ModuleInfo {
-        &self.info
-    }
-    /// Whether the module exports this entry point.
-    pub fn has_entry(&self, name: &str) -> bool {
-        self.entry(name).is_some()
-    }
-
-    /// Whether this is a profiling build ([`Vm::load_profiling`]), which only
-    /// [`Vm::execute_profiled`] runs.
-    pub fn is_profiling(&self) -> bool {
-        self.profiling.is_some()
-    }
-
-    fn entry_index(&self, name: &str) -> Option<usize> {
-        self.info
-            .entry_points
-            .binary_search_by(|e| e.as_str().cmp(name))
-            .ok()
-    }
-
-    /// The resolved export of entry point `name`, if the module has it.
-    fn entry(&self, name: &str) -> Option<&ModuleExport> {
-        self.entries.get(self.entry_index(name)?)
-    }
-
-    /// The original function index of entry point `name` in a profiling build.
-    fn entry_func(&self, name: &str) -> Option<u32> {
-        let i = self.entry_index(name)?;
-        self.profiling.as_ref()?.get(i).copied().flatten()
-    }
-}
-
-/// Resolves every entry point of `info` in the compiled `module`, checking that each is a
-/// function without parameters or results (validation guarantees it for the original code;
-/// this checks the compiled, instrumented module too, because `run` calls them unchecked).
-fn resolve_entries(module: &Module, info: &ModuleInfo) -> Result<Vec<ModuleExport>, VmError> {
-    info.entry_points
-        .iter()
-        .map(|name| {
-            let unit = matches!(
-                module.get_export(name),
-                Some(ExternType::Func(f)) if f.params().len() == 0 && f.results().len() == 0
-            );
-            match module.get_export_index(name) {
-                Some(export) if unit => Ok(export),
-                _ => Err(VmError::engine(format!(
-                    "entry point {name} is not a () -> () function of the compiled module"
-                ))),
-            }
-        })
-        .collect()
-}
-
-impl std::fmt::Debug for Contract {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Contract")
-            .field("code_hash", &self.code_hash)
-            .field("code_len", &self.code_len)
-            .field("entry_points", &self.info.entry_points)
-            .finish()
-    }
-}
+use std::sync::{Arc, Mutex, OnceLock};
+use wasmtime::{Engine, Linker, Module, Store, TypedFunc};
 
 /// The result of one execution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,68 +35,6 @@ pub struct Execution {
     /// `gas_used`); `None` on every normal execution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<GasProfile>,
-}
-
-/// A counting semaphore bounding concurrent top-level executions, so the instance pool
-/// (sized for them and their nested calls) can never be exhausted.
-struct Permits {
-    state: Mutex<PermitState>,
-    cv: Condvar,
-}
-
-/// Free permits and threads waiting for one.
-struct PermitState {
-    free: u32,
-    waiting: u32,
-}
-
-struct Permit<'a>(&'a Permits);
-
-impl Permits {
-    fn new(count: u32) -> Self {
-        Permits {
-            state: Mutex::new(PermitState {
-                free: count,
-                waiting: 0,
-            }),
-            cv: Condvar::new(),
-        }
-    }
-
-    fn acquire(&self) -> Permit<'_> {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while s.free == 0 {
-            s.waiting += 1;
-            s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner());
-            s.waiting -= 1;
-        }
-        s.free -= 1;
-        Permit(self)
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        let mut s = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.free += 1;
-        // A notify is a futex syscall even with nobody waiting: only wake a waiter.
-        if s.waiting > 0 {
-            drop(s);
-            self.0.cv.notify_one();
-        }
-    }
-}
-
-thread_local! {
-    /// Executions in progress on this thread (nested through `call_contract`).
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
-}
-
-struct DepthGuard;
-impl Drop for DepthGuard {
-    fn drop(&mut self) {
-        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
-    }
 }
 
 /// Fuel available to instantiation alone (see `Vm::run`): far more than copying the largest
