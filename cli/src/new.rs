@@ -231,8 +231,10 @@ fn record_snapshot(dir: &Path) -> Res<(PathBuf, Value)> {
         insta::_macro_support::SerializationFormat::Yaml,
     );
     let snap = dir.join("tests/snapshots/contract__bump_gas.snap");
-    let text =
-        format!("---\nsource: tests/contract.rs\nexpression: bumped.receipt.gas\n---\n{yaml}\n");
+    let text = format!(
+        "---\nsource: tests/contract.rs\nexpression: bumped.receipt.gas\n---\n{}\n",
+        yaml.trim_end()
+    );
     if let Some(parent) = snap.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|e| CliError(format!("{}: {e}", parent.display())))?;
