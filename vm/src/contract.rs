@@ -24,7 +24,7 @@ pub struct Contract {
     pub(crate) entries: Vec<ModuleExport>,
     /// The memory export, resolved once like `entries`.
     pub(crate) memory: Option<ModuleExport>,
-    /// For a profiling build ([`Vm::load_profiling`]): each entry point's function index in
+    /// For a profiling build ([`crate::Vm::load_profiling`]): each entry point's function index in
     /// the original module (same order as `entries`). `None` for a consensus build.
     pub(crate) profiling: Option<Vec<Option<u32>>>,
 }
@@ -47,8 +47,8 @@ impl Contract {
         self.entry(name).is_some()
     }
 
-    /// Whether this is a profiling build ([`Vm::load_profiling`]), which only
-    /// [`Vm::execute_profiled`] runs.
+    /// Whether this is a profiling build ([`crate::Vm::load_profiling`]), which only
+    /// [`crate::Vm::execute_profiled`] runs.
     pub fn is_profiling(&self) -> bool {
         self.profiling.is_some()
     }
