@@ -26,6 +26,7 @@ pub(crate) const METHODS: &[&str] = &[
     "chainvm_getBalance",
     "chainvm_getNonce",
     "chainvm_getCode",
+    "chainvm_getAbi",
     "chainvm_getBlockByNumber",
     "chainvm_getBlockByHash",
     "chainvm_getTransaction",
@@ -329,6 +330,7 @@ impl Node {
                 let a = address(params, "address")?;
                 Ok(reader.code(&a)?.map_or(Value::Null, raw))
             }
+            "chainvm_getAbi" => self.get_abi(params),
             "chainvm_getBlockByNumber" => {
                 let h = self.height(params)?;
                 self.block_by_number(h)
@@ -384,6 +386,21 @@ impl Node {
             "chainvm_pending" => Ok(json!(lock(&self.pool).len())),
             _ => Err(RpcError(-32601, format!("method `{method}` not found"))),
         }
+    }
+
+    /// `chainvm_getAbi`: the ABI embedded in the contract's code, as `ContractAbi`'s JSON;
+    /// `null` when the code carries none (or one this node's parser refuses), an error when
+    /// no contract is at the address.
+    fn get_abi(&self, params: &Value) -> Result<Value, RpcError> {
+        let a = address(params, "contract")?;
+        let code = self
+            .reader
+            .code(&a)?
+            .ok_or_else(|| RpcError(-32001, format!("no contract at {}", hex(a.as_bytes()))))?;
+        Ok(chainvm_runtime::abi::ContractAbi::from_wasm(&code)
+            .ok()
+            .and_then(|abi| serde_json::to_value(&abi).ok())
+            .unwrap_or(Value::Null))
     }
 
     fn block_by_number(&self, height: u64) -> Result<Value, RpcError> {
