@@ -39,7 +39,10 @@ fn get_abi_returns_the_embedded_abi_null_without_one_and_an_error_without_a_cont
     node.send(&tx);
     let r = wait_receipt(&node, &format!("{:?}", tx.hash()), Duration::from_secs(30));
     assert_eq!(r["receipt"]["status"], "success", "{r}");
-    let escrow = r["receipt"]["contract_address"].as_str().unwrap().to_string();
+    let escrow = r["receipt"]["contract_address"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let abi = node.ok("chainvm_getAbi", json!({ "contract": escrow }));
     let expected = serde_json::to_value(ContractAbi::from_wasm(&code).unwrap()).unwrap();
@@ -51,7 +54,10 @@ fn get_abi_returns_the_embedded_abi_null_without_one_and_an_error_without_a_cont
         .iter()
         .filter_map(|m| m["name"].as_str())
         .collect();
-    assert!(names.contains(&"create") && names.contains(&"get_deal"), "{names:?}");
+    assert!(
+        names.contains(&"create") && names.contains(&"get_deal"),
+        "{names:?}"
+    );
     assert_eq!(abi["types"]["DealCreated"]["kind"], "event");
 
     // A contract without an ABI section: null.
