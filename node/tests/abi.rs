@@ -61,7 +61,8 @@ fn get_abi_returns_the_embedded_abi_null_without_one_and_an_error_without_a_cont
     assert_eq!(abi["types"]["DealCreated"]["kind"], "event");
 
     // A contract without an ABI section: null.
-    let counter = deploy_wat(&node, 0, 1, chainvm_runtime::embed::EXAMPLE_COUNTER_WAT);
+    let bare = r#"(module (memory (export "memory") 1) (func (export "get")))"#;
+    let counter = deploy_wat(&node, 0, 1, bare);
     assert_eq!(
         node.ok("chainvm_getAbi", json!({ "contract": counter })),
         Value::Null

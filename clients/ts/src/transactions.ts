@@ -12,7 +12,6 @@ import {
   concat,
   EncodingError,
   type IntLike,
-  toBigInt,
   toHex,
   utf8Bytes,
 } from "./encoding.js";
@@ -217,11 +216,24 @@ export function verifySignature(tx: SignedTransaction): boolean {
   return verify(tx.public_key, signingMessage(tx.body), tx.signature);
 }
 
+/** Reads evidence by its layout (block.rs `DoubleSign`: two signed headers of 236 bytes;
+ * finality.rs `DoubleVote`: two signed votes), keeping its bytes as they are. */
 function readEvidence(r: BorshReader, kind: "ReportDoubleSign" | "ReportDoubleVote"): Uint8Array {
-  // The evidence is the rest of the payload up to the public key and signature (96 bytes).
-  const n = r.remaining - 96;
-  if (n < 0) throw new EncodingError(`${kind}: truncated`);
-  return Uint8Array.from(r.take(n));
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < 2; i++) {
+    if (kind === "ReportDoubleSign") {
+      // parent_hash, height, timestamp, state_root, txs_root, receipts_root, gas_used,
+      // proposer; signature.
+      parts.push(r.take(32 + 8 + 8 + 32 + 32 + 32 + 8 + 20 + 64));
+    } else {
+      // kind, height, round, Option<block hash>, validator, signature.
+      parts.push(r.take(1 + 8 + 4));
+      const tag = r.take(1);
+      if (tag[0]! > 1) throw new EncodingError(`invalid option tag ${tag[0]}`);
+      parts.push(tag, r.take((tag[0] === 1 ? 32 : 0) + 20 + 64));
+    }
+  }
+  return concat(...parts);
 }
 
 /** Decodes a signed transaction (strict: trailing bytes are an error). Integers come back
@@ -267,6 +279,3 @@ export function decodeSignedTransaction(bytes: BytesLike): SignedTransaction {
   const signed = withSignature(body, publicKey, signature);
   return signed;
 }
-
-/** `v` as a bigint (re-exported for callers building amounts). */
-export { toBigInt };
