@@ -193,7 +193,7 @@ test("escrow: deploy, a full deal with events and balances, typed errors, out of
   await eventSub.unsubscribe();
 
   // Blocks and proofs.
-  const block = await client.getBlock(created.receipt ? (await client.getReceipt(created.hash))!.block : 0);
+  const block = await client.getBlock((await client.getReceipt(created.hash))!.block);
   assert.ok(block?.transactions.some((t) => t.hash === created.hash));
   const proof = await client.getProof(Uint8Array.from([0x01, ...fromHex(seller.address)]));
   assert.equal(proof.state_root, (await client.getBlock())!.state_root);
@@ -215,23 +215,28 @@ test("voting: deploy, a proposal, two votes, a typed error, finalize", async () 
     title: "Lunch",
     options: ["pizza", "sushi", "salad"],
     start: h + 1,
-    end: h + 4,
+    end: h + 6,
     voters: null,
   });
   assert.equal(created.value, 0);
   assert.equal(created.events[0]!.name, "ProposalCreated");
-  assert.deepEqual(created.events[0]!.data, { id: 0, creator: voter.address, start: h + 1, end: h + 4 });
+  assert.deepEqual(created.events[0]!.data, { id: 0, creator: voter.address, start: h + 1, end: h + 6 });
 
   const v1 = await voting.methods.vote!({ id: 0, option: 1 });
   assert.deepEqual(v1.events[0]!.data, { id: 0, voter: voter.address, option: 1 });
   await voting.methods.vote!({ id: 0, option: 1 }, { signer: buyer });
   await assert.rejects(voting.methods.vote!({ id: 0, option: 0 }), (e: unknown) => e instanceof ContractError && e.value === "AlreadyVoted");
-  // h+5: past the end only after another block.
-  await assert.rejects(voting.methods.vote!({ id: 0, option: 7 }, { signer: seller }), (e: unknown) => e instanceof ContractError);
+  // An option the proposal does not have.
+  await assert.rejects(
+    voting.methods.vote!({ id: 0, option: 7 }, { signer: seller }),
+    (e: unknown) => e instanceof ContractError && e.value === "BadOption",
+  );
   assert.deepEqual(await voting.views.tally!({ id: 0 }), [0, 2, 0]);
   assert.equal(await voting.views.vote_of!({ id: 0, voter: buyer.address }), 1);
   assert.equal(await voting.views.vote_of!({ id: 0, voter: seller.address }), null);
-  while ((await client.blockNumber()) <= h + 4) await client.transfer(seller.address, 1n);
+  // Too early: the window is still open.
+  await assert.rejects(voting.methods.finalize!({ id: 0 }), (e: unknown) => e instanceof ContractError && e.value === "NotEnded");
+  while ((await client.blockNumber()) < h + 6) await client.transfer(seller.address, 1n);
   const fin = await voting.methods.finalize!({ id: 0 });
   assert.equal(fin.value, 1);
   assert.deepEqual(fin.events[0]!.data, { id: 0, winner: 1, tally: [0, 2, 0] });
