@@ -170,7 +170,7 @@ function decodeTx(raw) {
   const vec = () => take(Number(le(4)));
   const tx = { chain_id: le(8), nonce: le(8), gas_limit: le(8), gas_price: u256() };
   const kind = take(1)[0];
-  const kinds = ['transfer', 'deploy', 'call', 'stake', 'unstake', 'report_double_sign', 'register_validator'];
+  const kinds = ['transfer', 'deploy', 'call', 'stake', 'unstake', 'report_double_sign', 'register_validator', 'report_double_vote'];
   tx.kind = kinds[kind] || `payload ${kind}`;
   if (kind === 0) Object.assign(tx, { to: hexOf(take(20)), value: u256() });
   else if (kind === 1) Object.assign(tx, { code_size: vec().length, args_size: vec().length });
@@ -448,7 +448,6 @@ async function txPage(hash) {
     h('h1', {}, 'Transaction ', statusBadge(r.status)),
     card('Overview', facts([
       ['Hash', mono(r.tx_hash, 'tx-hash')],
-      ['Status', statusBadge(r.status)],
       ['Block', h('span', {}, blockLink(t.block), h('span', { class: 'muted' }, ` position ${t.index}`))],
       ['From', accountLink(t.from, true)],
       ['Kind', tx.kind],

@@ -29,6 +29,7 @@ before(async () => {
   }
   browser = await openBrowser();
   page = browser.page;
+  page.setDefaultTimeout(10_000);
 });
 
 after(async () => {
@@ -66,7 +67,7 @@ test('the create transaction shows its decoded DealCreated event and a gas bar',
   await open(`#/tx/${hash}`);
   assert.equal(await page.textContent('#tx-facts .tx-hash'), hash);
   assert.equal(await page.textContent('#tx-facts .tx-method'), 'create');
-  assert.equal(await page.textContent('#tx-facts [data-key="value"] td'), flow.amount);
+  assert.equal(await page.textContent('#tx-facts [data-key="value"] td'), BigInt(flow.amount).toLocaleString('en-US'));
   const events = await page.$$eval('#events .event', (es) => es.map((e) => ({
     name: e.querySelector('.event-name').textContent,
     decoded: e.dataset.decoded,
