@@ -505,7 +505,8 @@ function viewForm(addr, m) {
     out.replaceChildren(h('span', { class: 'muted' }, 'running…'));
     try {
       const res = await rpc('chainvm_view', { contract: addr, method: m.name, json_args: args });
-      const gas = h('span', { class: 'muted' }, ` (${fmtInt(res.gas)} gas)`);
+      const used = res.gas && typeof res.gas === 'object' ? res.gas.total : res.gas;
+      const gas = h('span', { class: 'muted' }, ` (${fmtInt(used)} gas)`);
       if (res.error_value !== undefined && res.error_value !== null) {
         out.replaceChildren(h('span', { class: 'view-error' }, 'error: ', jsonView(res.error_value)), gas);
       } else if (res.error) {
@@ -572,7 +573,7 @@ async function contractPage(addr) {
     h('h1', {}, 'Contract ', abi.contract),
     head,
     card('Methods', h('ul', { class: 'methods', id: 'methods' }, abi.methods.map((m) =>
-      h('li', { class: `method kind-${m.kind}`, 'data-method': m.name }, h('span', { class: `badge kind-${m.kind}` }, m.kind), ' ', methodSig(m))))),
+      h('li', { class: `method method-${m.kind}`, 'data-method': m.name }, h('span', { class: `badge kind-${m.kind}` }, m.kind), ' ', methodSig(m))))),
     card('Views', views.length ? h('div', { class: 'views', id: 'views' }, views.map((m) =>
       h('div', { class: 'view' }, h('h3', {}, methodSig(m)), viewForm(addr, m)))) : h('p', { class: 'muted' }, 'No view methods.')),
     card('Types and events', h('div', { class: 'types', id: 'types' }, Object.entries(abi.types || {}).map(([n, t]) => typeDef(n, t)))));
