@@ -44,10 +44,10 @@ after(async () => {
 });
 
 const balance = async (a) => BigInt(await node.rpc('chainvm_getBalance', { address: a }));
-const shown = async (row, col) => BigInt((await page.textContent(`#${row} .${col}`)).replace(/[^0-9-]/g, ''));
+const shown = async (row, col) => BigInt((await page.textContent(`#${row} .${col}`)).replace('\u2212', '-').replace(/[^0-9-]/g, ''));
 
 test('the page creates, delivers and confirms a deal, and shows the balances move', async () => {
-  const amount = 250000n;
+  const amount = 5_000_000n;
   const [buyer0, seller0] = [await balance(buyer), await balance(seller)];
   await page.goto(`${site.url}/?node=${encodeURIComponent(node.url)}&escrow=${escrow}`);
   await page.waitForSelector('#status.ready');
@@ -75,11 +75,20 @@ test('the page creates, delivers and confirms a deal, and shows the balances mov
   const [buyer1, seller1] = [await balance(buyer), await balance(seller)];
   assert.equal(await shown('buyer', 'now'), buyer1);
   assert.equal(await shown('seller', 'now'), seller1);
-  // The seller got the amount less its one fee; the buyer paid it and two fees.
-  const sellerFee = seller0 + amount - seller1;
-  const buyerFees = buyer0 - amount - buyer1;
-  assert.ok(sellerFee > 0n && sellerFee < amount, `seller fee ${sellerFee}`);
-  assert.ok(buyerFees > sellerFee, `buyer fees ${buyerFees}`);
+  // Exactly the amount moved, less the fees of the receipts the page logged (gas price 1):
+  // the seller paid for mark_delivered, the buyer for create and confirm.
+  const hashes = await page.$$eval('#log li code', (cs) => cs.map((c) => c.textContent));
+  const fees = [];
+  for (const hash of hashes) {
+    const t = await node.rpc('chainvm_getReceipt', { hash });
+    assert.equal(t.receipt.status, 'success', hash);
+    fees.push(BigInt(t.receipt.gas_used));
+  }
+  assert.deepEqual(
+    (await Promise.all(hashes.map((hash) => node.rpc('chainvm_getReceipt', { hash })))).map((t) => t.from),
+    [buyer, seller, buyer], 'each step signed by its party');
+  assert.equal(seller1, seller0 + amount - fees[1]);
+  assert.equal(buyer1, buyer0 - amount - fees[0] - fees[2]);
   assert.equal(await shown('seller', 'change'), seller1 - seller0);
   assert.equal(await shown('buyer', 'change'), buyer1 - buyer0);
   await page.screenshot({ path: join(SCREENSHOTS, 'escrow-web.png'), fullPage: true });
