@@ -404,15 +404,38 @@ function gasBar(gas) {
       : null);
 }
 
+/** An object's keys in the order `fields` (an ABI field list) declares them, others after. */
+function inFieldOrder(data, fields) {
+  if (!fields || !data || typeof data !== 'object' || Array.isArray(data)) return data;
+  const out = {};
+  for (const f of fields) if (f.name in data) out[f.name] = data[f.name];
+  return Object.assign(out, data);
+}
+
+/** For each contract emitting in `receipt`: its events' field lists by name, from its ABI. */
+async function eventFields(receipt) {
+  const out = {};
+  for (const c of new Set((receipt.events || []).map((e) => e.contract))) {
+    try {
+      const abi = await rpc('chainvm_getAbi', { contract: c });
+      out[c] = {};
+      for (const [n, t] of Object.entries((abi && abi.types) || {})) if (t.kind === 'event') out[c][n] = t.fields;
+    } catch {
+      /* no ABI: the node's order */
+    }
+  }
+  return out;
+}
+
 /** The receipt's events: by the decoded name and fields where the node decoded them. */
-function eventsList(receipt, decoded) {
+function eventsList(receipt, decoded, order) {
   const events = receipt.events || [];
   if (!events.length) return h('p', { class: 'muted' }, 'No events.');
   const dec = (decoded && decoded.events) || [];
   return h('ol', { class: 'events', id: 'events' }, events.map((e, i) => {
     const d = dec[i] || {};
     const name = d.name || text(e.topic);
-    const data = d.name ? d.data : null;
+    const data = d.name ? inFieldOrder(d.data, order && order[e.contract] && order[e.contract][d.name]) : null;
     return h('li', { class: `event${e.reverted ? ' reverted' : ''}`, 'data-decoded': d.name ? 'true' : 'false' },
       h('div', { class: 'event-head' },
         h('span', { class: 'event-name' }, name),
@@ -460,7 +483,7 @@ async function txPage(hash) {
       ['Error', r.error ? h('span', { class: 'tx-error' }, d && d.value ? [jsonView(d.value), ' — '] : '', r.error.message || r.error.code) : undefined],
     ], 'tx-facts')),
     card('Gas breakdown', gasBar(r.gas)),
-    card(`Events (${(r.events || []).length})`, eventsList(r, d)));
+    card(`Events (${(r.events || []).length})`, eventsList(r, d, d ? await eventFields(r) : null)));
 }
 
 function contractOrAccount(addr, isContract) {
