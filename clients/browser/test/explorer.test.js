@@ -101,6 +101,19 @@ test('the create transaction shows its decoded DealCreated event and a gas bar',
   await page.screenshot({ path: join(SCREENSHOTS, 'explorer.png'), fullPage: true });
 });
 
+test('a failed transaction shows the contract\'s typed error', async () => {
+  // The deal is released: confirming it again is refused with EscrowError::WrongState.
+  const failed = await node.cliFailing('call', 'escrow', 'confirm', '[0]', '--from', '0');
+  assert.equal(failed.status, 'failed');
+  await open(`#/tx/${failed.tx_hash}`);
+  assert.equal(await page.textContent('h1 .badge'), 'failed');
+  const error = await page.textContent('#tx-facts [data-key="error"] td');
+  assert.ok(error.includes('"WrongState"'), `the decoded typed error in: ${error}`);
+  assert.ok(error.includes(failed.error.message), `the node's message in: ${error}`);
+  assert.equal(await page.$$eval('.gas-bar > .gas-seg', (ss) => ss.length), 5, 'a failed call has its gas bar too');
+  await page.screenshot({ path: join(SCREENSHOTS, 'failed-tx.png'), fullPage: true });
+});
+
 test('a block page lists its transactions; an account page its balance and contract link', async () => {
   await open(`#/block/${flow.create.block}`);
   assert.equal(await page.textContent('#block-height'), String(flow.create.block));
@@ -136,6 +149,23 @@ test('the contract page lists the ABI and runs views with JSON arguments', async
   assert.ok(deal.includes('state: "Released"'), deal);
   assert.ok(deal.includes(`amount: "${flow.amount}"`), deal);
   await page.screenshot({ path: join(SCREENSHOTS, 'contract.png'), fullPage: true });
+});
+
+test('without a WebSocket the home page polls and still sees new blocks', async () => {
+  // A second page of the same browser whose WebSocket connections are refused.
+  const polled = await browser.context.newPage();
+  try {
+    await polled.routeWebSocket(/.*/, (ws) => ws.close());
+    await polled.goto(`${base}/#/`);
+    await polled.waitForSelector('#live-status.polling');
+    const before = Number(await polled.textContent('#latest-height'));
+    assert.equal(before, await node.rpc('chainvm_blockNumber'));
+    const sent = await node.cli('transfer', flow.seller, '1', '--from', '3');
+    await polled.waitForFunction((h) => document.getElementById('latest-height').textContent === String(h), sent.block);
+    await polled.waitForSelector(`#blocks-body .block-row[data-height="${sent.block}"]`);
+  } finally {
+    await polled.close();
+  }
 });
 
 test('the pages raised no script errors and every request succeeded', () => {
