@@ -412,6 +412,13 @@ function inFieldOrder(data, fields) {
   return Object.assign(out, data);
 }
 
+/** The fields of the struct a type names (`Deal`, `Option<Deal>`), from the ABI's types. */
+function structFields(abi, type) {
+  const name = (type || '').replace(/^Option<(.*)>$/, '$1');
+  const t = abi && abi.types && abi.types[name];
+  return t && t.kind === 'struct' ? t.fields : null;
+}
+
 /** For each contract emitting in `receipt`: its events' field lists by name, from its ABI. */
 async function eventFields(receipt) {
   const out = {};
@@ -514,7 +521,7 @@ async function accountPage(addr) {
 }
 
 /** A form for one view method: an input per argument, run with `json_args`. */
-function viewForm(addr, m) {
+function viewForm(addr, abi, m) {
   const inputs = m.args.map((a) => h('label', { class: 'arg' },
     h('span', {}, a.name, ' ', h('span', { class: 'type' }, a.type)),
     h('input', { name: a.name, 'data-type': a.type, placeholder: placeholderFor(a.type) })));
@@ -535,7 +542,8 @@ function viewForm(addr, m) {
       } else if (res.error) {
         out.replaceChildren(h('span', { class: 'view-error' }, res.error.message || JSON.stringify(res.error)), gas);
       } else {
-        out.replaceChildren(h('span', { class: 'view-value' }, 'value' in res ? jsonView(res.value) : mono(res.return || 'null')), gas);
+        const value = 'value' in res ? jsonView(inFieldOrder(res.value, structFields(abi, m.returns))) : mono(res.return || 'null');
+        out.replaceChildren(h('span', { class: 'view-value' }, value), gas);
       }
     } catch (e) {
       out.replaceChildren(h('span', { class: 'view-error' }, e.message));
@@ -598,7 +606,7 @@ async function contractPage(addr) {
     card('Methods', h('ul', { class: 'methods', id: 'methods' }, abi.methods.map((m) =>
       h('li', { class: `method method-${m.kind}`, 'data-method': m.name }, h('span', { class: `badge kind-${m.kind}` }, m.kind), ' ', methodSig(m))))),
     card('Views', views.length ? h('div', { class: 'views', id: 'views' }, views.map((m) =>
-      h('div', { class: 'view' }, h('h3', {}, methodSig(m)), viewForm(addr, m)))) : h('p', { class: 'muted' }, 'No view methods.')),
+      h('div', { class: 'view' }, h('h3', {}, methodSig(m)), viewForm(addr, abi, m)))) : h('p', { class: 'muted' }, 'No view methods.')),
     card('Types and events', h('div', { class: 'types', id: 'types' }, Object.entries(abi.types || {}).map(([n, t]) => typeDef(n, t)))));
 }
 
