@@ -483,6 +483,7 @@ async function txPage(hash) {
       ['Kind', tx.kind],
       [r.contract_address ? 'Created' : 'To', target ? contractOrAccount(target, tx.kind === 'call' || !!r.contract_address) : undefined],
       ['Method', (d && d.method) || tx.method ? mono((d && d.method) || tx.method, 'tx-method') : undefined],
+      ['Code', tx.code_size !== undefined ? `${fmtInt(tx.code_size)} bytes (constructor args ${fmtInt(tx.args_size)} bytes)` : undefined],
       ['Value', tx.value !== undefined ? fmtInt(tx.value) : undefined],
       ['Nonce', tx.nonce !== undefined ? String(tx.nonce) : undefined],
       ['Gas', h('span', {}, fmtInt(r.gas_used), h('span', { class: 'muted' }, tx.gas_limit !== undefined ? ` of ${fmtInt(tx.gas_limit)} limit` : ''))],
