@@ -85,6 +85,16 @@ async fn answer(
         .map_err(|e| RpcError(-32603, e.to_string()))?
 }
 
+/// The HTTP layers in front of jsonrpsee: the `Origin` check ([`crate::origin`]) on every
+/// request, WebSocket upgrades included.
+pub(crate) fn http_middleware(
+    cors: crate::Cors,
+) -> tower::ServiceBuilder<
+    tower::layer::util::Stack<crate::origin::OriginLayer, tower::layer::util::Identity>,
+> {
+    tower::ServiceBuilder::new().layer(crate::origin::OriginLayer::new(cors))
+}
+
 /// Every method and the subscriptions, over `node`.
 pub(crate) fn methods(node: Arc<Node>) -> Result<Methods> {
     let mut module = RpcModule::from_arc(node);
