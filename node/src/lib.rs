@@ -21,6 +21,7 @@
 //! print exactly what it prints for a local home.
 
 pub mod consensus;
+mod decode;
 mod error;
 mod forward;
 pub mod json;
