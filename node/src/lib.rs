@@ -23,6 +23,7 @@
 pub mod consensus;
 mod decode;
 mod error;
+mod explorer;
 mod forward;
 pub mod json;
 pub mod launcher;
