@@ -11,6 +11,9 @@
 //!   `--max-view-gas`;
 //! - new blocks and contract events as `chainvm_subscribe` subscriptions over WebSocket
 //!   (`subscriptions`), resumable from a height;
+//! - for web pages: the `Origin` check and CORS headers ([`Cors`], `--cors`), receipts and
+//!   views decoded with contracts' ABIs on request (`decode`), and the explorer's static
+//!   files at `/` (`explorer`);
 //! - BFT consensus among validators ([`consensus`], Malachite/Tendermint): the glue from the
 //!   engine's messages to the chain's propose / check / commit steps;
 //! - SIGINT/SIGTERM stop taking requests, finish the block in progress, and close the store;
@@ -245,7 +248,8 @@ pub struct RunningNode {
 }
 
 impl RunningNode {
-    /// The address it listens on (JSON-RPC over HTTP `POST` and WebSocket, any path).
+    /// The address it listens on (JSON-RPC over HTTP `POST` and WebSocket, any path; the
+    /// explorer at `GET /`).
     pub fn addr(&self) -> std::net::SocketAddr {
         self.addr
     }
