@@ -158,11 +158,13 @@ pub fn run(cli: &Cli) -> Res<()> {
             max_view_gas,
             max_concurrent_views,
             prune,
+            cors,
         } => {
             let settings = chainvm_node::Settings {
                 max_view_gas: *max_view_gas,
                 max_concurrent_views: *max_concurrent_views,
                 prune: *prune,
+                cors: cors.clone().unwrap_or_default(),
             };
             let networked = chainvm_node::testnet::NetworkConfig::read(home)?.is_some();
             let mode = match (block_time, manual) {

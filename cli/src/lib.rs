@@ -267,6 +267,12 @@ enum Command {
         /// (set by `chainvm init`); switching an archive to pruned is kept; a pruned chain cannot become an archive again.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         prune: Option<u64>,
+        /// Web pages allowed to call the JSON-RPC and open WebSockets (their `Origin`):
+        /// `*`, or a comma-separated list such as `https://app.example,http://localhost:5173`
+        /// that replaces the default. Default: loopback pages only (localhost, 127.0.0.1,
+        /// [::1], any port). Requests without an Origin (curl, scripts) are always served.
+        #[arg(long, value_name = "ORIGIN[,ORIGIN...]", value_parser = chainvm_node::Cors::parse)]
+        cors: Option<chainvm_node::Cors>,
     },
     /// A local network of validators: write its homes, or run them all.
     Testnet {

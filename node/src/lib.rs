@@ -11,6 +11,9 @@
 //!   `--max-view-gas`;
 //! - new blocks and contract events as `chainvm_subscribe` subscriptions over WebSocket
 //!   (`subscriptions`), resumable from a height;
+//! - for web pages: the `Origin` check and CORS headers ([`Cors`], `--cors`), receipts and
+//!   views decoded with contracts' ABIs on request (`decode`), and the explorer's static
+//!   files at `/` (`explorer`);
 //! - BFT consensus among validators ([`consensus`], Malachite/Tendermint): the glue from the
 //!   engine's messages to the chain's propose / check / commit steps;
 //! - SIGINT/SIGTERM stop taking requests, finish the block in progress, and close the store;
@@ -21,12 +24,15 @@
 //! print exactly what it prints for a local home.
 
 pub mod consensus;
+mod decode;
 mod error;
+mod explorer;
 mod forward;
 pub mod json;
 pub mod launcher;
 mod mempool;
 pub mod network;
+mod origin;
 mod rpc;
 mod server;
 mod slots;
@@ -35,6 +41,7 @@ pub mod testnet;
 
 pub use error::{NodeError, Result};
 pub use mempool::{Admitted, Mempool, PoolLimits};
+pub use origin::{Cors, is_loopback};
 pub use server::{MAX_BATCH, MAX_BODY, MAX_CONNECTIONS, RpcHarness};
 
 use chainvm_runtime::{AdmissionError, Chain, ChainReader};
@@ -64,7 +71,7 @@ pub enum Mode {
 }
 
 /// Node settings from the command line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     /// Most gas one `chainvm_view` may use (a request asking for more runs with this much),
     /// and the largest gas limit `chainvm_simulate` accepts. Default: the block gas limit.
@@ -75,6 +82,9 @@ pub struct Settings {
     /// `--prune N`: switch the chain to keeping the last N state versions (kept in the
     /// store). `None`: the mode the chain already has.
     pub prune: Option<u64>,
+    /// `--cors`: which browser pages may call the JSON-RPC and open WebSockets (an
+    /// `Origin` header checked on every request). Default: loopback pages only.
+    pub cors: Cors,
 }
 
 /// Parses a gas amount: `5000000000`, `5_000_000_000` or `5e9`.
@@ -110,6 +120,8 @@ pub(crate) struct Node {
     executions: slots::Slots,
     /// In a network: sends admitted transactions on to the peers.
     forward: Option<forward::Forwarder>,
+    /// Which browser origins the server lets in.
+    cors: Cors,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -134,6 +146,7 @@ impl Node {
             mode,
             blocks,
             forward: None,
+            cors: settings.cors,
         }
     }
 
@@ -235,7 +248,8 @@ pub struct RunningNode {
 }
 
 impl RunningNode {
-    /// The address it listens on (JSON-RPC over HTTP `POST` and WebSocket, any path).
+    /// The address it listens on (JSON-RPC over HTTP `POST` and WebSocket, any path; the
+    /// explorer at `GET /`).
     pub fn addr(&self) -> std::net::SocketAddr {
         self.addr
     }
@@ -321,6 +335,7 @@ fn launch(
         .block_on(
             jsonrpsee::server::Server::builder()
                 .set_config(server::config())
+                .set_http_middleware(server::http_middleware(node.cors.clone()))
                 .build(listen),
         )
         .map_err(cannot_listen)?;

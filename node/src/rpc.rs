@@ -219,9 +219,22 @@ impl Node {
     fn view(&self, params: &Value) -> Result<Value, RpcError> {
         let contract = address(params, "contract")?;
         let method = str_param(params, "method")?;
-        let args = match params.get("args") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(_) => bytes(params, "args")?,
+        // Present, even as `null` (no arguments), it asks for the ABI's encoding and decoding.
+        let json_args = params.get("json_args");
+        let given = |name| params.get(name).is_some_and(|v: &Value| !v.is_null());
+        if json_args.is_some() && given("args") {
+            return Err(invalid("give `args` (hex) or `json_args`, not both"));
+        }
+        // `json_args`: encoded through the contract's ABI, which then decodes the answer.
+        let abi = json_args
+            .map(|_| crate::decode::abi_for_json(&self.reader, &contract))
+            .transpose()?;
+        let args = match (&abi, json_args) {
+            (Some(abi), Some(j)) => abi
+                .encode_args(method, j)
+                .map_err(|e| invalid(e.to_string()))?,
+            _ if given("args") => bytes(params, "args")?,
+            _ => Vec::new(),
         };
         let caller = match params.get("caller") {
             None | Some(Value::Null) => Address::zero(),
@@ -233,13 +246,29 @@ impl Node {
             .min(self.max_view_gas);
         let _slot = self.execution_slot()?;
         let outcome = self.reader.view_raw(caller, contract, method, &args, gas)?;
-        Ok(json!({
+        let mut answer = json!({
             "return": outcome.result.as_ref().ok().map(|d| hex(d)),
             "error": outcome.result.as_ref().err(),
             "gas": outcome.gas,
             "gas_limit": gas,
             "raw": hex(&borsh::to_vec(&outcome).unwrap_or_default()),
-        }))
+        });
+        if let Some(abi) = &abi {
+            // What does not decode is null, as in `decoded` receipts.
+            match &outcome.result {
+                Ok(data) => {
+                    answer["value"] = abi.decode_return(method, data).unwrap_or(Value::Null);
+                }
+                Err(_) => {
+                    answer["error_value"] = abi
+                        .decode_error(method, &outcome.error_data)
+                        .ok()
+                        .flatten()
+                        .unwrap_or(Value::Null);
+                }
+            }
+        }
+        Ok(answer)
     }
 
     fn events(&self, params: &Value) -> Result<Value, RpcError> {
@@ -350,14 +379,19 @@ impl Node {
                 else {
                     return Ok(Value::Null);
                 };
-                Ok(json!({
+                let mut answer = json!({
                     "block": height,
                     "index": index,
                     "from": hex(tx.sender().as_bytes()),
                     "receipt": receipt,
                     "tx_raw": raw(tx.encode()),
                     "receipt_raw": raw(receipt.encode()),
-                }))
+                });
+                // `decode: true` adds what the contracts' ABIs make of it (`decode.rs`).
+                if params.get("decode").and_then(Value::as_bool) == Some(true) {
+                    answer["decoded"] = crate::decode::decoded(reader, &tx, &receipt)?;
+                }
+                Ok(answer)
             }
             "chainvm_getEvents" => self.events(params),
             "chainvm_getStateRoot" => {

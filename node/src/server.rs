@@ -7,6 +7,8 @@
 //! except a single small `chainvm_sendRawTransaction` outside automine, answered on the
 //! connection's own task (see [`answers_at_once`]).
 
+use crate::explorer::ExplorerLayer;
+use crate::origin::OriginLayer;
 use crate::rpc::{METHODS, RpcError, object_params};
 use crate::{Mode, Node, NodeError, Result, Settings, subscriptions};
 use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
@@ -18,6 +20,7 @@ use jsonrpsee::types::{ErrorObjectOwned, SubscriptionId};
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tower::layer::util::{Identity, Stack};
 
 /// Largest JSON-RPC request body (HTTP) or message (WebSocket).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -83,6 +86,18 @@ async fn answer(
     tokio::task::spawn_blocking(move || node.call(method, &params))
         .await
         .map_err(|e| RpcError(-32603, e.to_string()))?
+}
+
+/// The HTTP layers in front of jsonrpsee, outermost first.
+type HttpLayers = Stack<ExplorerLayer, Stack<OriginLayer, Identity>>;
+
+/// The HTTP layers in front of jsonrpsee: the `Origin` check ([`crate::origin`]) on every
+/// request, WebSocket upgrades included, then the explorer's files ([`crate::explorer`]) for
+/// `GET`s.
+pub(crate) fn http_middleware(cors: crate::Cors) -> tower::ServiceBuilder<HttpLayers> {
+    tower::ServiceBuilder::new()
+        .layer(OriginLayer::new(cors))
+        .layer(ExplorerLayer)
 }
 
 /// Every method and the subscriptions, over `node`.

@@ -26,7 +26,8 @@
 //! anything; a value that does not decode after a call is `null` in `Called`, as ever);
 //! `chainvm events` shows the raw hex data with a warning on stderr, `chainvm
 //! deploy` warns and sends no ABI-encoded arguments, and CLI receipts show what does not
-//! decode as raw hex; the node's JSON-RPC does not decode with ABIs at all.
+//! decode as raw hex; the node's JSON-RPC decodes only when asked (`"decode": true`,
+//! `"json_args"`), and shows what does not decode as `null`.
 //!
 //! # Layout
 //!

@@ -247,9 +247,14 @@ impl<'a> Executor<'a> {
         };
         let out = host::call(&self.env(block, false), &mut scope, &[], &frame)?;
         let report = gas_report(0, out.gas_used, &out, &stats);
+        let (result, error_data) = match out.error {
+            None => (Ok(out.return_data), Vec::new()),
+            Some(e) => (Err(e), out.return_data),
+        };
         Ok(ViewOutcome {
-            result: out.error.map_or(Ok(out.return_data), Err),
+            result,
             gas: report,
+            error_data,
         })
     }
 
@@ -424,6 +429,9 @@ pub struct ViewOutcome {
     pub result: Result<Vec<u8>, ExecError>,
     /// The gas it used, by category.
     pub gas: GasReport,
+    /// What a failed call left as return data: a typed error, encoded (what a receipt's
+    /// `return_data` holds on failure); empty on success.
+    pub error_data: Vec<u8>,
 }
 
 /// A read-only call: no transaction, no fee, no block.
