@@ -322,12 +322,16 @@ impl Drop for Net {
     }
 }
 
+/// A transfer acknowledged by its receipt: the hash, and the block the receipt named (`None`
+/// when the node died before the CLI could look it up).
+type Acked = (String, Option<u64>);
+
 /// Clients sending transfers through `chainvm --node URL transfer` (each waits for its
 /// receipt), one per dev account, each turning to the next validator after every transfer.
 /// Acknowledged transfers are kept as (hash, block).
 struct Load {
     stop: Arc<AtomicBool>,
-    acked: Arc<Mutex<Vec<(String, Option<u64>)>>>,
+    acked: Arc<Mutex<Vec<Acked>>>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -382,7 +386,7 @@ impl Load {
     }
 
     /// Stops the clients and returns every acknowledged transfer.
-    fn finish(mut self) -> Vec<(String, Option<u64>)> {
+    fn finish(mut self) -> Vec<Acked> {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.threads.drain(..) {
             t.join().expect("a client panicked");
