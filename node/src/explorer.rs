@@ -1,8 +1,10 @@
 //! The block explorer's static files, embedded in the binary and served by the node on its
-//! JSON-RPC port: `GET /` (`index.html`), `/app.js`, `/style.css` (from `node/explorer/`, no
-//! build step). Any other `GET` is 404; `POST` (JSON-RPC), WebSocket upgrades and other
-//! methods go on to jsonrpsee as before. The page talks to the node it came from
-//! (`location.origin`), which the `Origin` check allows as the node's own page.
+//! JSON-RPC port: `GET /` (`index.html`), the page's ES modules (`/app.js`, the router, and
+//! the modules it imports by relative path: `/rpc.js`, `/dom.js`, `/format.js`, `/live.js`,
+//! `/blocks.js`, `/tx.js`, `/account.js`, `/contract.js`) and `/style.css` (from
+//! `node/explorer/`, no build step). Any other `GET` is 404; `POST` (JSON-RPC), WebSocket
+//! upgrades and other methods go on to jsonrpsee as before. The page talks to the node it
+//! came from (`location.origin`), which the `Origin` check allows as the node's own page.
 
 use jsonrpsee::server::{HttpBody, HttpResponse};
 use std::future::Future;
@@ -10,18 +12,26 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tower::{Layer, Service};
 
-/// The embedded files: path, content type, contents.
+/// The content type of the page's ES modules.
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// The embedded files: path, content type, contents. Every module `app.js` imports (by a
+/// relative `./name.js`) is here too, or the page does not load.
 const FILES: &[(&str, &str, &str)] = &[
     (
         "/",
         "text/html; charset=utf-8",
         include_str!("../explorer/index.html"),
     ),
-    (
-        "/app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../explorer/app.js"),
-    ),
+    ("/app.js", JS, include_str!("../explorer/app.js")),
+    ("/rpc.js", JS, include_str!("../explorer/rpc.js")),
+    ("/dom.js", JS, include_str!("../explorer/dom.js")),
+    ("/format.js", JS, include_str!("../explorer/format.js")),
+    ("/live.js", JS, include_str!("../explorer/live.js")),
+    ("/blocks.js", JS, include_str!("../explorer/blocks.js")),
+    ("/tx.js", JS, include_str!("../explorer/tx.js")),
+    ("/account.js", JS, include_str!("../explorer/account.js")),
+    ("/contract.js", JS, include_str!("../explorer/contract.js")),
     (
         "/style.css",
         "text/css; charset=utf-8",
@@ -110,20 +120,69 @@ where
 mod tests {
     use super::*;
 
+    /// The relative modules a JS file imports (`from './name.js'`), as paths (`/name.js`).
+    fn imports(js: &str) -> Vec<String> {
+        js.lines()
+            .filter(|l| l.starts_with("import "))
+            .filter_map(|l| l.split("from './").nth(1))
+            .filter_map(|rest| rest.split('\'').next())
+            .map(|name| format!("/{name}"))
+            .collect()
+    }
+
     #[test]
-    fn the_three_files_are_served_and_nothing_else() {
-        for (path, kind) in [
-            ("/", "text/html"),
-            ("/app.js", "text/javascript"),
-            ("/style.css", "text/css"),
-        ] {
+    fn every_file_is_served_and_nothing_else() {
+        let mut js = 0;
+        for (path, kind, body) in FILES {
             let r = file(path);
             assert_eq!(r.status(), 200, "{path}");
             let t = r.headers()[http::header::CONTENT_TYPE].to_str().unwrap();
-            assert!(t.starts_with(kind), "{path}: {t}");
+            assert_eq!(t, *kind, "{path}");
+            let want = match path.rsplit_once('.') {
+                Some((_, "js")) => "text/javascript",
+                Some((_, "css")) => "text/css",
+                _ => "text/html",
+            };
+            assert!(t.starts_with(want), "{path}: {t}");
+            assert!(!body.is_empty(), "{path}");
+            js += usize::from(want == "text/javascript");
         }
-        for path in ["/nope", "/index.html", "/app.js/", "//", "/../Cargo.toml"] {
+        assert_eq!(js, 9, "app.js and the eight modules it is split into");
+        for path in [
+            "/nope",
+            "/index.html",
+            "/app.js/",
+            "//",
+            "/../Cargo.toml",
+            "/pages/tx.js",
+        ] {
             assert_eq!(file(path).status(), 404, "{path}");
         }
+    }
+
+    #[test]
+    fn every_module_the_page_imports_is_served() {
+        let served = |p: &str| FILES.iter().any(|(f, _, _)| *f == p);
+        let mut seen = 0;
+        for (path, _, body) in FILES.iter().filter(|(p, _, _)| p.ends_with(".js")) {
+            for import in imports(body) {
+                assert!(
+                    served(&import),
+                    "{path} imports {import}, which is not served"
+                );
+                seen += 1;
+            }
+        }
+        // Every module but the router is imported by someone, so all of them load.
+        for (path, _, _) in FILES
+            .iter()
+            .filter(|(p, _, _)| p.ends_with(".js") && *p != "/app.js")
+        {
+            let imported = FILES
+                .iter()
+                .any(|(_, _, b)| imports(b).iter().any(|i| i == path));
+            assert!(imported, "{path} is served but nothing imports it");
+        }
+        assert!(seen >= 8, "{seen} imports");
     }
 }

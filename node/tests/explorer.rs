@@ -37,25 +37,51 @@ fn get(node: &Node, path: &str, origin: Option<&str>) -> (u16, String, String) {
 fn the_explorer_is_served_at_root_beside_json_rpc() {
     let (_dir, home) = fresh_home();
     let node = start(&home, Mode::Automine, Settings::default());
-    let (status, kind, body) = get(&node, "/", None);
-    assert_eq!(status, 200);
-    assert!(kind.starts_with("text/html"), "{kind}");
-    assert_eq!(body, include_str!("../explorer/index.html"));
-    let (status, kind, body) = get(&node, "/app.js", None);
-    assert_eq!(status, 200);
-    assert!(kind.starts_with("text/javascript"), "{kind}");
-    assert_eq!(body, include_str!("../explorer/app.js"));
-    let (status, kind, body) = get(&node, "/style.css", None);
-    assert_eq!(status, 200);
-    assert!(kind.starts_with("text/css"), "{kind}");
-    assert_eq!(body, include_str!("../explorer/style.css"));
+    // Every file of node/explorer/ (so a new module cannot be left out of FILES) as it is on
+    // disk, index.html at `/`.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("explorer");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 11, "{names:?}");
+    for name in &names {
+        let path = if name == "index.html" {
+            "/".to_string()
+        } else {
+            format!("/{name}")
+        };
+        let want = match name.rsplit_once('.') {
+            Some((_, "js")) => "text/javascript",
+            Some((_, "css")) => "text/css",
+            Some((_, "html")) => "text/html",
+            _ => panic!("an explorer file of unknown type: {name}"),
+        };
+        let (status, kind, body) = get(&node, &path, None);
+        assert_eq!(status, 200, "{path}");
+        assert!(kind.starts_with(want), "{path}: {kind}");
+        assert_eq!(
+            body,
+            std::fs::read_to_string(dir.join(name)).unwrap(),
+            "{path}"
+        );
+    }
     // A query string is the page's own business.
     assert_eq!(get(&node, "/?block=3", None).0, 200);
-    for path in ["/nope", "/index.html", "/app.js/x", "/../Cargo.toml"] {
+    for path in [
+        "/nope",
+        "/index.html",
+        "/app.js/x",
+        "/tx.js/",
+        "/../Cargo.toml",
+    ] {
         assert_eq!(get(&node, path, None).0, 404, "{path}");
     }
-    // The page as a loopback page fetches its module (allowed); a foreign page cannot.
+    // The page as a loopback page fetches its modules (allowed); a foreign page cannot.
     assert_eq!(get(&node, "/app.js", Some("http://localhost:8000")).0, 200);
+    assert_eq!(get(&node, "/rpc.js", Some("http://localhost:8000")).0, 200);
+    assert_eq!(get(&node, "/rpc.js", Some("https://evil.example")).0, 403);
     assert_eq!(get(&node, "/", Some("https://evil.example")).0, 403);
 
     // JSON-RPC POST / and WebSocket on the same port, as before.
