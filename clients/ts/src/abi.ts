@@ -54,7 +54,8 @@ export class AbiError extends Error {
       | "bad_json"
       | "unknown_type"
       | "malformed"
-      | "decode",
+      | "decode"
+      | "mismatch",
     message: string,
     readonly path?: string,
   ) {

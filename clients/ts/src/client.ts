@@ -46,11 +46,12 @@ export interface DecodedEvent {
   tx_hash?: string;
 }
 
-/** What a successful call gave: the receipt, the decoded return value and events. */
-export interface CallResult {
+/** What a successful call gave: the receipt, the decoded return value (typed `T` by
+ * generated bindings) and events. */
+export interface CallResult<T = Json> {
   hash: string;
   receipt: Receipt;
-  value: Json;
+  value: T;
   events: DecodedEvent[];
 }
 

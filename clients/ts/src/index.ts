@@ -7,3 +7,5 @@ export * from "./receipts.js";
 export * from "./rpc.js";
 export * from "./errors.js";
 export * from "./client.js";
+export * from "./typed.js";
+export * from "./bindings.js";

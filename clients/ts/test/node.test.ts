@@ -4,12 +4,6 @@
 // and subscriptions.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   BorshReader,
   Client,
@@ -22,62 +16,18 @@ import {
   type BlockNotification,
   type DecodedEvent,
 } from "../src/index.js";
+import { startNode, type TestNode, wasm } from "./harness.js";
 
-const root = fileURLToPath(new URL("../../../../", import.meta.url));
-const binary = join(root, "target/debug/chainvm");
-const wasm = (name: string) => {
-  const p = join(root, "contracts/target/chainvm", `${name}.wasm`);
-  if (!existsSync(p)) throw new Error(`${p} is missing: build the sample contracts with \`cargo build -p chainvm-tests\``);
-  return readFileSync(p);
-};
-
-let node: ChildProcess | undefined;
-let home: string;
+let node: TestNode | undefined;
 let url: string;
-let log = "";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 before(async () => {
-  if (!existsSync(binary)) {
-    throw new Error(`${binary} is missing: build the node first with \`cargo build -p chainvm\` (from the repository root)`);
-  }
-  home = mkdtempSync(join(tmpdir(), "chainvm-ts-"));
-  execFileSync(binary, ["init", "--home", join(home, "chain")], { stdio: "pipe" });
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}/`;
-  node = spawn(binary, ["node", "--home", join(home, "chain"), "--rpc", `127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
-  node.stdout?.on("data", (d) => (log += d));
-  node.stderr?.on("data", (d) => (log += d));
-  const c = new Client(url);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      await c.blockNumber();
-      return;
-    } catch {
-      if (Date.now() > deadline || node.exitCode !== null) throw new Error(`the node did not start:\n${log}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  node = await startNode();
+  url = node.url;
 });
 
 after(async () => {
-  if (node && node.exitCode === null) {
-    const exited = new Promise((r) => node!.once("exit", r));
-    node.kill("SIGTERM");
-    await exited;
-  }
-  if (home) rmSync(home, { recursive: true, force: true });
+  await node?.stop();
 });
 
 const buyer = Keypair.dev(0);
