@@ -334,6 +334,7 @@ enum TestnetCommand {
 
 /// Parses the command line, runs the command, prints one line on failure.
 pub fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -357,5 +358,17 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Lets a closed pipe end the process quietly, as it does `cat` or `grep`
+/// (`chainvm accounts | head -1`). Rust ignores SIGPIPE, so without this every print to a
+/// closed pipe would panic with "failed printing to stdout".
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; SIG_DFL is a
+    // valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

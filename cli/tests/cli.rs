@@ -390,3 +390,24 @@ fn staking_from_a_dev_account_delegates_and_the_chain_keeps_producing() {
     assert!(e.contains("registration refused: not permitted"), "{e}");
     ok(home, &["verify"]);
 }
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    // `chainvm accounts | head -0`: the reader is gone before anything is written. Rust
+    // ignores SIGPIPE, so without restoring it every print would panic.
+    let dir = tempfile::tempdir().unwrap();
+    ok(dir.path(), &["init"]);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("chainvm"))
+        .arg("--home")
+        .arg(dir.path())
+        .arg("accounts")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
