@@ -191,7 +191,7 @@ export class ContractAbi {
   private readonly parsed = new Map<string, Ty>();
 
   constructor(json: ContractAbiJson) {
-    if (!json || typeof json !== "object" || !Array.isArray(json.methods) || typeof json.types !== "object") {
+    if (!json || typeof json !== "object" || !Array.isArray(json.methods) || !json.types || typeof json.types !== "object") {
       throw new AbiError("malformed", "not a contract ABI: expected {contract, methods, types}");
     }
     this.json = json;
@@ -226,7 +226,8 @@ export class ContractAbi {
       .map((t) => t.name);
   }
 
-  private ty(s: string): Ty {
+  /** The parsed form of type string `s` (parsed once per ABI). */
+  type(s: string): Ty {
     let t = this.parsed.get(s);
     if (!t) {
       t = parseType(s);
@@ -269,7 +270,7 @@ export class ContractAbi {
   /** The borsh encoding of one JSON value of type `type` (a Rust type string). */
   encodeValue(type: string, value: unknown): Uint8Array {
     const out: number[] = [];
-    this.enc(this.ty(type), value, "value", out, 0);
+    this.enc(this.type(type), value, "value", out, 0);
     return Uint8Array.from(out);
   }
 
@@ -277,7 +278,7 @@ export class ContractAbi {
   decodeValue(type: string, data: BytesLike, what = `a ${type}`): Json {
     const r = new BorshReader(bytesOf(data));
     try {
-      const v = this.dec(this.ty(type), r, 0);
+      const v = this.dec(this.type(type), r, 0);
       r.end();
       return v;
     } catch (e) {
@@ -291,7 +292,7 @@ export class ContractAbi {
   encodeArgs(method: string, args?: unknown): Uint8Array {
     const m = this.method(method);
     const sig = `(${m.args.map((a) => `${a.name}: ${a.type}`).join(", ")})`;
-    const optional = (i: number) => this.ty(m.args[i]!.type).t === "option";
+    const optional = (i: number) => this.type(m.args[i]!.type).t === "option";
     const missing = (i: number) =>
       new AbiError("missing_argument", `missing argument \`${m.args[i]!.name}\` of \`${m.name}\` (expects ${sig})`);
     let values: unknown[];
@@ -316,7 +317,7 @@ export class ContractAbi {
     const out: number[] = [];
     m.args.forEach((a, i) => {
       if (i >= values.length && !optional(i)) throw missing(i);
-      this.enc(this.ty(a.type), i < values.length ? values[i] : null, a.name, out, 0);
+      this.enc(this.type(a.type), i < values.length ? values[i] : null, a.name, out, 0);
     });
     return Uint8Array.from(out);
   }
@@ -474,7 +475,7 @@ export class ContractAbi {
       }
       for (const f of fields) {
         const x = v[f.name] ?? null;
-        const ft = this.ty(f.type);
+        const ft = this.type(f.type);
         if (x === null && ft.t !== "option") {
           throw new AbiError("wrong_type", `\`${path}.${f.name}\`: expected ${this.describe(ft)}, got nothing`, `${path}.${f.name}`);
         }
@@ -483,11 +484,11 @@ export class ContractAbi {
       return;
     }
     if (Array.isArray(v) && v.length === fields.length) {
-      fields.forEach((f, i) => this.enc(this.ty(f.type), v[i], `${path}.${f.name}`, out, depth + 1));
+      fields.forEach((f, i) => this.enc(this.type(f.type), v[i], `${path}.${f.name}`, out, depth + 1));
       return;
     }
     if (tuple && fields.length === 1) {
-      this.enc(this.ty(fields[0]!.type), v, path, out, depth + 1);
+      this.enc(this.type(fields[0]!.type), v, path, out, depth + 1);
       return;
     }
     throw this.wrong(t, v, path);
@@ -550,7 +551,7 @@ export class ContractAbi {
         return t.len === 0 || this.mayBeEmpty(t.of, depth + 1);
       case "named": {
         const d = this.json.types[t.name];
-        return d !== undefined && d.kind !== "enum" && d.fields.every((f) => this.mayBeEmpty(this.ty(f.type), depth + 1));
+        return d !== undefined && d.kind !== "enum" && d.fields.every((f) => this.mayBeEmpty(this.type(f.type), depth + 1));
       }
       default:
         return false;
@@ -559,10 +560,10 @@ export class ContractAbi {
 
   private decFields(fields: AbiField[], r: BorshReader, depth: number): Json {
     const tuple = tupleLike(fields);
-    if (tuple && fields.length === 1) return this.dec(this.ty(fields[0]!.type), r, depth + 1);
-    if (tuple) return fields.map((f) => this.dec(this.ty(f.type), r, depth + 1));
+    if (tuple && fields.length === 1) return this.dec(this.type(fields[0]!.type), r, depth + 1);
+    if (tuple) return fields.map((f) => this.dec(this.type(f.type), r, depth + 1));
     const o: { [k: string]: Json } = {};
-    for (const f of fields) o[f.name] = this.dec(this.ty(f.type), r, depth + 1);
+    for (const f of fields) o[f.name] = this.dec(this.type(f.type), r, depth + 1);
     return o;
   }
 }

@@ -8,7 +8,7 @@
  * is one encoder.
  */
 
-import { AbiError, type AbiField, type AbiMethod, type AbiTypeDef, type ContractAbiJson, parseType, type Ty } from "./abi.js";
+import { type AbiField, type AbiMethod, type AbiTypeDef, ContractAbi, type ContractAbiJson, type Ty } from "./abi.js";
 
 /** A contract ABI as JSON (what `chainvm_getAbi` returns). */
 export type AbiJson = ContractAbiJson;
@@ -95,24 +95,20 @@ class Generator {
   /** Per type: whether its argument form differs from its decoded form (null: deciding). */
   private readonly differs = new Map<string, boolean | null>();
   private readonly reachable = new Set<string>();
-  private readonly parsed = new Map<string, Ty>();
+  /** Checks the ABI's shape and parses each type string once. */
+  private readonly parsedAbi: ContractAbi;
+  private readonly abi: ContractAbiJson;
 
   constructor(
-    private readonly abi: ContractAbiJson,
+    abi: ContractAbiJson,
     private readonly opts: BindingsOptions,
   ) {
-    if (!abi || typeof abi !== "object" || !Array.isArray(abi.methods) || !abi.types || typeof abi.types !== "object") {
-      throw new AbiError("malformed", "not a contract ABI: expected {contract, methods, types}");
-    }
+    this.parsedAbi = new ContractAbi(abi);
+    this.abi = this.parsedAbi.json;
   }
 
   private ty(s: string): Ty {
-    let t = this.parsed.get(s);
-    if (!t) {
-      t = parseType(s);
-      this.parsed.set(s, t);
-    }
-    return t;
+    return this.parsedAbi.type(s);
   }
 
   private def(name: string): AbiTypeDef | undefined {
