@@ -137,10 +137,7 @@ impl Chain {
     /// Executes `tx` as if it were in the next block and returns its receipt, committing
     /// nothing (gas estimation, dry runs).
     pub fn simulate(&self, tx: &SignedTransaction) -> Result<Receipt, ChainError> {
-        let snap = self.store.snapshot()?;
-        let ctx = self.next_context(&snap)?;
-        let mut overlay = Overlay::new(&snap);
-        Ok(Executor::new(&self.vm, &self.config.params).apply(&mut overlay, &ctx, tx)?)
+        self.dry_run(|exec, overlay, ctx| exec.apply(overlay, ctx, tx))
     }
 
     /// Like [`Chain::simulate`], with the gas profile of a contract call or deploy (its total
@@ -150,10 +147,23 @@ impl Chain {
         &self,
         tx: &SignedTransaction,
     ) -> Result<(Receipt, Option<GasProfile>), ChainError> {
+        self.dry_run(|exec, overlay, ctx| exec.apply_profiled(overlay, ctx, tx))
+    }
+
+    /// Runs `run` on an overlay of the latest state in the next block's context, and drops
+    /// the overlay: what every dry run shares.
+    fn dry_run<T>(
+        &self,
+        run: impl FnOnce(&Executor<'_>, &mut Overlay<&Snapshot>, &BlockContext) -> Result<T, ApplyError>,
+    ) -> Result<T, ChainError> {
         let snap = self.store.snapshot()?;
         let ctx = self.next_context(&snap)?;
         let mut overlay = Overlay::new(&snap);
-        Ok(Executor::new(&self.vm, &self.config.params).apply_profiled(&mut overlay, &ctx, tx)?)
+        Ok(run(
+            &Executor::new(&self.vm, &self.config.params),
+            &mut overlay,
+            &ctx,
+        )?)
     }
 }
 

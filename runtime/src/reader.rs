@@ -267,12 +267,7 @@ impl ChainReader {
     /// context is the next height, one second past the latest block (or now, if later), with
     /// this node's validator as proposer.
     pub fn simulate(&self, tx: &SignedTransaction) -> Result<Receipt, ChainError> {
-        let snap = self.store.snapshot()?;
-        let mut ctx = self.view_context(&snap)?;
-        // Node-local wall time for a dry run; it never reaches a block.
-        ctx.timestamp = crate::production::unix_time().max(ctx.timestamp.saturating_add(1));
-        let mut overlay = Overlay::new(&snap);
-        Ok(self.executor().apply(&mut overlay, &ctx, tx)?)
+        self.dry_run(|exec, overlay, ctx| exec.apply(overlay, ctx, tx))
     }
 
     /// Like [`ChainReader::simulate`], with the gas profile of a contract call or deploy (its
@@ -282,12 +277,24 @@ impl ChainReader {
         &self,
         tx: &SignedTransaction,
     ) -> Result<(Receipt, Option<GasProfile>), ChainError> {
+        self.dry_run(|exec, overlay, ctx| exec.apply_profiled(overlay, ctx, tx))
+    }
+
+    /// Runs `run` on an overlay of the latest state in a dry run's context (the view context
+    /// at node-local wall time, which never reaches a block), and drops the overlay.
+    fn dry_run<T>(
+        &self,
+        run: impl FnOnce(
+            &Executor<'_>,
+            &mut Overlay<&Snapshot>,
+            &BlockContext,
+        ) -> Result<T, crate::executor::ApplyError>,
+    ) -> Result<T, ChainError> {
         let snap = self.store.snapshot()?;
         let mut ctx = self.view_context(&snap)?;
-        // Node-local wall time for a dry run; it never reaches a block.
         ctx.timestamp = crate::production::unix_time().max(ctx.timestamp.saturating_add(1));
         let mut overlay = Overlay::new(&snap);
-        Ok(self.executor().apply_profiled(&mut overlay, &ctx, tx)?)
+        Ok(run(&self.executor(), &mut overlay, &ctx)?)
     }
 }
 
