@@ -49,7 +49,9 @@ pub(crate) fn deploy(
         _ => return fail("--args given but the contract has no `init` constructor in its ABI"),
     };
     let key = signer(&opts.from)?;
-    let hash_input = names.as_ref().map(|_| code.clone());
+    let twin = names
+        .as_deref()
+        .and_then(|n| crate::profile::twin_of(&code, n));
     let (tx, receipt) = send(
         &mut chain,
         &key,
@@ -63,9 +65,9 @@ pub(crate) fn deploy(
         save_alias(home, name, &addr)?;
     }
     if receipt.is_success()
-        && let (Some(names), Some(code)) = (names, hash_input)
+        && let Some(twin) = twin
     {
-        crate::profile::remember_names(home, &code, names);
+        twin.remember(home);
     }
     let title = format!(
         "Deployed {}{}",

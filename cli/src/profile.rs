@@ -22,25 +22,36 @@ fn is_twin_of(twin: &[u8], code: &[u8]) -> bool {
     chainvm_build::strip::strip(twin).is_ok_and(|s| s == code)
 }
 
-/// Remembers the named twin at `names` for the deployed `code`, if it is one. Best effort:
-/// a profile can still be drawn with `--names`, so a failure is only a warning.
-pub fn remember_names(home: &Path, code: &[u8], names: &Path) {
-    let Ok(twin) = std::fs::read(names) else {
-        return;
-    };
-    if !is_twin_of(&twin, code) {
-        return;
-    }
-    let path = remembered(home, &chainvm_vm::code_hash(code));
-    let saved = path
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|_| std::fs::write(&path, &twin));
-    if let Err(e) = saved {
-        eprintln!(
-            "warning: cannot keep the contract's function names for gas profiles: {}: {e}",
-            path.display()
-        );
+/// A named twin of code about to be deployed, to remember once the deploy succeeds.
+pub struct Twin {
+    code_hash: [u8; 32],
+    bytes: Vec<u8>,
+}
+
+/// The named twin at `names`, if it is one of `code` (stripping it gives exactly `code`).
+pub fn twin_of(code: &[u8], names: &Path) -> Option<Twin> {
+    let bytes = std::fs::read(names).ok()?;
+    is_twin_of(&bytes, code).then(|| Twin {
+        code_hash: chainvm_vm::code_hash(code),
+        bytes,
+    })
+}
+
+impl Twin {
+    /// Keeps the twin in the home under its code's hash. Best effort: a profile can still be
+    /// drawn with `--names`, so a failure is only a warning.
+    pub fn remember(&self, home: &Path) {
+        let path = remembered(home, &self.code_hash);
+        let saved = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::write(&path, &self.bytes));
+        if let Err(e) = saved {
+            eprintln!(
+                "warning: cannot keep the contract's function names for gas profiles: {}: {e}",
+                path.display()
+            );
+        }
     }
 }
 
